@@ -1,0 +1,40 @@
+# Every target installs what it needs: a fresh machine needs only Python 3 and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+ARGS ?=
+
+.PHONY: setup serve test lint contract bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/apixo-mock serve --host $(HOST) --port $(PORT) $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q $(ARGS)
+
+# Runs the contract suite against any target: make contract BASE_URL=... API_KEY=...
+contract: $(STAMP)
+	APIXO_BASE_URL='$(BASE_URL)' APIXO_API_KEY='$(API_KEY)' APIXO_OTHER_API_KEY='$(OTHER_API_KEY)' \
+		$(BIN)/python -m pytest -q contract_tests $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .hypothesis .mypy_cache .ruff_cache dist build

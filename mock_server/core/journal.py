@@ -1,0 +1,67 @@
+"""The request journal: a bounded ring buffer of what the server answered."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One request as the journal keeps it (the key redacted to its last 4 characters)."""
+
+    time: int
+    method: str
+    path: str
+    status: int
+    latency_ms: float
+    key: str | None = None
+    task_id: str | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form, in the API's camelCase."""
+        data = asdict(self)
+        data["latencyMs"] = data.pop("latency_ms")
+        data["taskId"] = data.pop("task_id")
+        return data
+
+
+class Journal:
+    """The last `size` requests, newest last; safe across threads."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self._entries: deque[Entry] = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def record(self, entry: Entry) -> None:
+        """Keep one entry, dropping the oldest past the size."""
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(
+        self,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        task_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """Entries matching every filter given (path by prefix), oldest first."""
+        with self._lock:
+            entries = list(self._entries)
+        found = [
+            e
+            for e in entries
+            if (path is None or e.path.startswith(path))
+            and (status is None or e.status == status)
+            and (task_id is None or e.task_id == task_id)
+        ]
+        return found[-limit:] if limit else found
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()

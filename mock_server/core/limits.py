@@ -1,0 +1,107 @@
+"""Per-key throttling on the mock's clock: requests per minute and unfinished tasks.
+
+Both checks are made under the caller's lock together with the admission they
+guard, so concurrent requests can never slip past a cap.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import RateLimited
+
+WINDOW_MS = 60_000
+
+# (task_id, now) -> whether that task has ended by now
+TaskFinished = Callable[[str, int], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The caps for one key."""
+
+    rpm: int = 10_000
+    max_unfinished: int = 1_000
+
+
+class RequestWindow:
+    """Sliding one-minute window of request times for each key."""
+
+    def __init__(self) -> None:
+        self._times: dict[str, deque[int]] = {}
+
+    def admit(self, key: str, now: int, rpm: int) -> None:
+        """Count a request, or raise `RateLimited` (with Retry-After) if the key is over `rpm`."""
+        times = self._times.setdefault(key, deque())
+        while times and times[0] <= now - WINDOW_MS:
+            times.popleft()
+        if len(times) >= rpm:
+            wait_ms = times[len(times) - rpm] + WINDOW_MS - now if rpm > 0 else WINDOW_MS
+            raise RateLimited(
+                f"Rate limit exceeded: more than {rpm} requests per minute",
+                retry_after_s=-(-wait_ms // 1000),
+            )
+        times.append(now)
+
+    def clear(self) -> None:
+        """Forget every request."""
+        self._times.clear()
+
+
+class UnfinishedTasks:
+    """Which tasks of each key have not finished yet, settled lazily against the clock.
+
+    Finished tasks leave through a heap ordered by end time, so counting costs
+    O(log n) per task over its life rather than a scan per request. An entry
+    whose task was re-timed is stale: `settle` checks the task's current end.
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[str, set[str]] = {}
+        self._ends: list[tuple[int, str, str]] = []
+
+    def add(self, key: str, task_id: str, done_at: int | None) -> None:
+        """Track a new unfinished task (`done_at=None`: it never ends by itself)."""
+        self._open.setdefault(key, set()).add(task_id)
+        if done_at is not None:
+            heapq.heappush(self._ends, (done_at, key, task_id))
+
+    def retime(self, key: str, task_id: str, done_at: int) -> None:
+        """The task now ends at `done_at`."""
+        heapq.heappush(self._ends, (done_at, key, task_id))
+
+    def settle(self, now: int, is_finished: TaskFinished) -> list[tuple[str, str]]:
+        """Drop tasks that have ended by `now`; returns their (key, task_id) pairs."""
+        ended: list[tuple[str, str]] = []
+        while self._ends and self._ends[0][0] <= now:
+            _, key, task_id = heapq.heappop(self._ends)
+            still_open = self._open.get(key)
+            if still_open and task_id in still_open and is_finished(task_id, now):
+                still_open.discard(task_id)
+                ended.append((key, task_id))
+        return ended
+
+    def count(self, key: str) -> int:
+        """Unfinished tasks of `key` as of the last `settle`."""
+        return len(self._open.get(key, ()))
+
+    def admit(self, key: str, cap: int, retry_after_s: int = 1) -> None:
+        """Raise `RateLimited` if `key` already has `cap` unfinished tasks."""
+        if self.count(key) >= cap:
+            raise RateLimited(
+                f"Rate limit exceeded: more than {cap} unfinished tasks",
+                retry_after_s=retry_after_s,
+            )
+
+    def next_end(self, key: str) -> int | None:
+        """The earliest scheduled end among `key`'s tasks, to tell a client when to retry."""
+        ends = [done for done, owner, _ in self._ends if owner == key]
+        return min(ends) if ends else None
+
+    def clear(self) -> None:
+        """Forget every task."""
+        self._open.clear()
+        self._ends.clear()

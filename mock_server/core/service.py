@@ -1,0 +1,456 @@
+"""MockService: the facade that owns the core's parts and answers the API's questions.
+
+The web layer calls one method per endpoint; every answer is either data or
+an `ApiError`. The lock here makes admission one step: the unfinished-task
+cap, the charge and the insert cannot interleave between threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..settings import Settings
+from .accounts import Accounts
+from .auth import KeyRing
+from .callbacks import CallbackDispatcher, CallbackPolicy, CallbackSender, check_callback_url
+from .clock import MockClock
+from .errors import InvalidRequest, TaskNotFound
+from .journal import Journal
+from .lifecycle import Failure, State, Timeline
+from .limits import Limits, RequestWindow, UnfinishedTasks
+from .money import to_micros, usd_number
+from .references import Fetcher, check_by_fetching, judge_offline
+from .results import ResultCache
+from .scenario_files import load_scenario_file, resolve_scenario, shipped_scenarios
+from .scenarios import (
+    Context,
+    Decision,
+    Effect,
+    RuleBook,
+    Scenario,
+    reject_error,
+    trigger_decision,
+)
+from .tasks import Task, TaskStore, ended_now
+from .timing import PROFILES, Timing, task_id, task_rng
+from .validation import Dialect, SubmitRequest, SubmitValidator
+from .wire import status_envelope
+
+log = logging.getLogger("apixo_mock")
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A task accepted at submit, and the rule that decided its fate."""
+
+    task: Task
+    decision: Decision
+
+
+class MockService:
+    """One mock server's whole state. Constructing it starts no thread; `start()` does."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sender: CallbackSender,
+        fetcher: Fetcher | None = None,
+        clock: MockClock | None = None,
+    ) -> None:
+        self.base_settings = settings
+        self.seed = (
+            settings.seed if settings.seed is not None else int.from_bytes(os.urandom(4), "big")
+        )
+        self.clock = clock or MockClock(frozen=settings.frozen)
+        self.keys = KeyRing(settings.keys)
+        self.tasks = TaskStore()
+        self.journal = Journal(settings.journal_size)
+        self.results = ResultCache()
+        self.rules = RuleBook(seed=self.seed, loader=_load_shipped)
+        self.callbacks = CallbackDispatcher(self.clock, sender, _policy(settings), seed=self.seed)
+        self._fetcher = fetcher
+        self._fetch_pool: ThreadPoolExecutor | None = None
+        self._lock = threading.RLock()
+        self._validator = SubmitValidator(
+            Dialect(settings.accept_nvariants, settings.strict_fields)
+        )
+        self._checks: dict[str, Future[Failure | None]] = {}
+        self._reset_state(settings)
+
+    # -- life cycle -------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background threads (the callback dispatcher)."""
+        self.callbacks.start()
+
+    def close(self) -> None:
+        """Stop every background thread; idempotent."""
+        self.callbacks.close()
+        if self._fetch_pool is not None:
+            self._fetch_pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> MockService:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def reset(self) -> None:
+        """Back to the start-up state: tasks, clock, accounts, scenarios, journal, callbacks."""
+        with self._lock:
+            self.tasks.clear()
+            self.journal.clear()
+            self.results.clear()
+            self.callbacks.reset()
+            self.rules.clear()
+            self._checks.clear()
+            self.clock.reset(frozen=self.base_settings.frozen)
+            self._reset_state(self.base_settings)
+
+    def _reset_state(self, settings: Settings) -> None:
+        self.settings = settings
+        self._window = RequestWindow()
+        self._unfinished = UnfinishedTasks()
+        self._accounts = Accounts(to_micros(settings.balance), _limits(settings))
+        self._sequence = 0
+        if settings.scenario:
+            self.use_scenario(resolve_scenario(settings.scenario))
+
+    # -- the public API ---------------------------------------------------
+
+    def authenticate(self, authorization: str | None) -> str:
+        """The key a request speaks for, or `Unauthorized`."""
+        return self.keys.authenticate(authorization)
+
+    def admit(self, key: str) -> None:
+        """Count one authenticated request against the key's per-minute limit."""
+        with self._lock:
+            rpm = self._accounts.limits(key).rpm
+            self._window.admit(key, self.clock.now_ms(), rpm)
+
+    def decide(self, endpoint: str, key: str, task: Task | None = None) -> Decision:
+        """The rule that applies to a status or balance request (latency, reject, faults)."""
+        request = task.request if task is not None else None
+        scenario = task.scenario if task is not None else None
+        decision = self.rules.decide(Context(endpoint, key, request), scenario)
+        if decision.effect.reject is not None:
+            raise reject_error(decision.effect.reject)
+        return decision
+
+    def submit(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str | None,
+        origin: str,
+        scenario: str | None = None,
+    ) -> Submitted:
+        """Validate and accept a task, or raise the `ApiError` that wins."""
+        request = self._validator.parse(body, content_type)
+        self._check_callback(request)
+        if scenario is not None:
+            self.rules.named(scenario)
+        decision = self._decide_submit(key, request, scenario)
+        if decision.effect.reject is not None:
+            raise reject_error(decision.effect.reject)
+        task = self._admit_task(key, request, decision, origin, scenario)
+        self._after_submit(task, decision.effect)
+        return Submitted(task, decision)
+
+    def status(self, key: str, task_id: str) -> tuple[Task, bytes]:
+        """A task of this key and its status response body, or `TaskNotFound`."""
+        if not task_id:
+            raise InvalidRequest("taskId: is required")
+        task = self.tasks.owned(task_id, key)
+        if task is None:
+            raise TaskNotFound()
+        return task, self.status_body(task)
+
+    def status_body(self, task: Task) -> bytes:
+        """The status envelope of `task` now (also the callback body)."""
+        now = self.clock.now_ms()
+        self._resolve_check(task, now)
+        return status_envelope(task, now)
+
+    def balance(self, key: str) -> int | float:
+        """The key's balance in USD as a JSON number."""
+        with self._lock:
+            self._settle()
+            return usd_number(self._accounts.get(key).balance_micros)
+
+    def result_image(self, task_id: str, index: int) -> bytes | None:
+        """PNG bytes of a result, or None if there is none (or it has expired)."""
+        task = self.tasks.get(task_id)
+        now = self.clock.now_ms()
+        if task is None or task.state(now) is not State.SUCCESS:
+            return None
+        done_at = task.timeline.done_at or now
+        if now >= done_at + self.settings.result_ttl_s * 1000 or index >= task.request.num_images:
+            return None
+        request = task.request
+        return self.results.get_or_render(task_id, index, request.prompt, request.aspect_ratio)
+
+    # -- submit, step by step ---------------------------------------------
+
+    def _check_callback(self, request: SubmitRequest) -> None:
+        if request.request_type == "callback" and request.callback_url is not None:
+            problem = check_callback_url(request.callback_url, self.callbacks.policy)
+            if problem is not None:
+                raise InvalidRequest(problem)
+
+    def _decide_submit(self, key: str, request: SubmitRequest, scenario: str | None) -> Decision:
+        if self.settings.triggers:
+            decision = trigger_decision(request)
+            if decision is not None:
+                return decision
+            failure = judge_offline(request.image_urls)
+            if failure is not None:
+                return Decision(Effect(fail=_fail_now(failure)), "trigger .invalid host")
+        return self.rules.decide(Context("submit", key, request), scenario)
+
+    def _admit_task(
+        self,
+        key: str,
+        request: SubmitRequest,
+        decision: Decision,
+        origin: str,
+        scenario: str | None,
+    ) -> Task:
+        with self._lock:
+            now = self.clock.now_ms()
+            self._settle()
+            cap = self._accounts.limits(key).max_unfinished
+            self._unfinished.admit(key, cap, self._retry_after(key, now))
+            charge = to_micros(self.settings.price_per_image) * request.num_images
+            self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
+            self._sequence += 1
+            rng = task_rng(self.seed, self._sequence)
+            timeline = self._timeline(now, rng, decision.effect)
+            failure = decision.effect.fail.failure if decision.effect.fail else None
+            task = Task(
+                task_id(rng),
+                key,
+                request,
+                timeline,
+                failure,
+                self.settings.public_url or origin,
+                self._sequence,
+                charge,
+                decision.reason,
+                scenario,
+            )
+            self.tasks.add(task)
+            self._unfinished.add(key, task.task_id, timeline.done_at)
+            return task
+
+    def _timeline(self, now: int, rng: Any, effect: Effect) -> Timeline:
+        timeline = self._timing().timeline(now, rng, pending_state=self.settings.pending_state)
+        override = effect.timeline
+        if override is not None:
+            pending = override.pending_ms
+            start = now + pending if pending is not None else timeline.processing_at
+            processing = override.processing_ms
+            length = (
+                processing
+                if processing is not None
+                else (timeline.done_at or start) - timeline.processing_at
+            )
+            timeline = Timeline(now, start, None if override.never_finish else start + length)
+        fail = effect.fail
+        if fail is not None and fail.after_ms is not None:
+            end = now + fail.after_ms
+            timeline = Timeline(now, min(timeline.processing_at, end), end)
+        return timeline
+
+    def _timing(self) -> Timing:
+        profile = PROFILES[self.settings.profile]
+        s = self.settings
+        return Timing(
+            pending_ms=s.pending_ms if s.pending_ms is not None else profile.pending_ms,
+            processing_min_ms=s.processing_min_ms
+            if s.processing_min_ms is not None
+            else profile.processing_min_ms,
+            processing_max_ms=max(
+                s.processing_max_ms
+                if s.processing_max_ms is not None
+                else profile.processing_max_ms,
+                s.processing_min_ms or 0,
+            ),
+            jitter=profile.jitter,
+        )
+
+    def _after_submit(self, task: Task, effect: Effect) -> None:
+        request = task.request
+        if request.image_urls and task.failure is None and self.settings.image_mode == "fetch":
+            self._start_check(task)
+        if request.request_type == "callback" and request.callback_url and task.timeline.done_at:
+            callback = effect.callback
+            self.callbacks.schedule(
+                task.task_id,
+                request.callback_url,
+                task.timeline.done_at,
+                lambda: self.status_body(task),
+                *([callback] if callback is not None else []),
+            )
+
+    def _retry_after(self, key: str, now: int) -> int:
+        end = self._unfinished.next_end(key)
+        return max(1, -(-(end - now) // 1000)) if end is not None and end > now else 1
+
+    # -- derived bookkeeping ---------------------------------------------
+
+    def _settle(self) -> None:
+        """Account for tasks that have ended: they leave the cap, failed ones are refunded."""
+        now = self.clock.now_ms()
+        for _key, ended_id in self._unfinished.settle(now, self._finished):
+            task = self.tasks.get(ended_id)
+            if task is not None and task.state(now) is State.FAILED:
+                self._accounts.refund(task.key, task.charge_micros)
+
+    def _finished(self, task_id: str, now: int) -> bool:
+        task = self.tasks.get(task_id)
+        if task is None:
+            return True
+        self._resolve_check(task, now)
+        return task.timeline.finished_by(now)
+
+    def _start_check(self, task: Task) -> None:
+        if self._fetcher is None:
+            return
+        if self._fetch_pool is None:
+            self._fetch_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="apixo-fetch")
+        fetcher, timeout = self._fetcher, self.settings.image_timeout_s
+        future = self._fetch_pool.submit(
+            check_by_fetching, task.request.image_urls, fetcher, timeout
+        )
+        self._checks[task.task_id] = future
+
+    def _resolve_check(self, task: Task, now: int) -> None:
+        """A fetch-mode task's outcome is settled before anyone sees it end."""
+        future = self._checks.get(task.task_id)
+        if future is None or not task.timeline.finished_by(now):
+            return
+        try:
+            failure = future.result(timeout=self.settings.image_timeout_s * 6)
+        except Exception as exc:  # the check itself broke: the download failed
+            log.warning("reference check of %s failed: %s", task.task_id, exc)
+            failure = Failure.of("IMAGE_DOWNLOAD_FAILED")
+        with self._lock:
+            if self._checks.pop(task.task_id, None) is not None and failure is not None:
+                self.tasks.retime(task.task_id, task.timeline, failure, "reference image check")
+
+    # -- admin ------------------------------------------------------------
+
+    def use_scenario(self, scenario: Scenario) -> None:
+        """Make a scenario active, with the settings it overrides."""
+        with self._lock:
+            overrides = dict(scenario.settings)
+            self.settings = (
+                self.base_settings.replace(**overrides) if overrides else self.base_settings
+            )
+            self._accounts.defaults(to_micros(self.settings.balance), _limits(self.settings))
+            self.rules.activate(scenario)
+
+    def clear_scenario(self) -> None:
+        """No active rules, and the start-up settings again."""
+        with self._lock:
+            self.rules.clear()
+            self.settings = self.base_settings
+            self._accounts.defaults(to_micros(self.settings.balance), _limits(self.settings))
+
+    def force(self, task_id: str, state: str, failure: Failure | None = None) -> Task:
+        """Move an unfinished task on: to processing now, or to its end now."""
+        with self._lock:
+            task = self.tasks.get(task_id)
+            if task is None:
+                raise TaskNotFound()
+            now = self.clock.now_ms()
+            current = task.state(now)
+            if current.terminal:
+                raise InvalidRequest(f"state: task already {current.value}; it cannot change")
+            if state == "processing":
+                timeline = replace(
+                    task.timeline, processing_at=min(task.timeline.processing_at, now)
+                )
+                return self.tasks.retime(task_id, timeline, task.failure, "admin: processing")
+            outcome = failure if state == "failed" else None
+            if state == "failed" and outcome is None:
+                outcome = Failure.of("GENERATION_FAILED")
+            self._checks.pop(task_id, None)
+            updated = self.tasks.retime(
+                task_id, ended_now(task.timeline, now), outcome, f"admin: {state}"
+            )
+            self._unfinished.retime(task.key, task_id, now)
+            self.callbacks.reschedule(task_id, now)
+            return updated
+
+    def accounts(self) -> dict[str, Any]:
+        """Every key seen so far with its balance and caps (keys redacted)."""
+        with self._lock:
+            self._settle()
+            return {key: self._account_json(key) for key in self._accounts.opened()}
+
+    def account(self, key: str) -> dict[str, Any]:
+        """One key's balance, caps and unfinished-task count."""
+        with self._lock:
+            self._settle()
+            return self._account_json(key)
+
+    def update_account(
+        self,
+        key: str,
+        *,
+        balance: Any = None,
+        rpm: int | None = None,
+        max_unfinished: int | None = None,
+    ) -> dict[str, Any]:
+        """Set a key's balance and/or caps."""
+        with self._lock:
+            if balance is not None:
+                self._accounts.set_balance(key, to_micros(balance))
+            self._accounts.set_limits(key, rpm=rpm, max_unfinished=max_unfinished)
+            return self._account_json(key)
+
+    def _account_json(self, key: str) -> dict[str, Any]:
+        limits = self._accounts.limits(key)
+        return {
+            "key": key,
+            "balance": usd_number(self._accounts.get(key).balance_micros),
+            "rpm": limits.rpm,
+            "maxUnfinished": limits.max_unfinished,
+            "unfinished": self._unfinished.count(key),
+        }
+
+
+def _fail_now(failure: Failure) -> Any:
+    from .scenarios import FailEffect
+
+    return FailEffect(failure)
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(rpm=settings.rpm, max_unfinished=settings.max_unfinished)
+
+
+def _policy(settings: Settings) -> CallbackPolicy:
+    return CallbackPolicy(
+        timeout_s=settings.callback_timeout_s,
+        retries=settings.callback_retries,
+        backoff_s=settings.callback_backoff_s,
+        secret=settings.callback_secret,
+        allow_hosts=settings.callback_allow_hosts,
+        deny_hosts=settings.callback_deny_hosts,
+    )
+
+
+def _load_shipped(name: str) -> Scenario | None:
+    """A shipped scenario, read when first named so that start-up reads no YAML."""
+    path = shipped_scenarios().get(name)
+    return load_scenario_file(path) if path is not None else None

@@ -1,0 +1,90 @@
+"""The task record and the thread-safe store that holds every task in memory."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from .lifecycle import Failure, State, Timeline, state_at
+from .validation import SubmitRequest
+
+
+@dataclass(slots=True)
+class Task:
+    """One submitted task. Its state is derived from `timeline`, `failure` and the clock.
+
+    Only `timeline`, `failure` and `reason` ever change after creation (an admin
+    forcing the end, a reference-image check deciding the outcome), always
+    under the store's lock and only while the task is unfinished.
+    """
+
+    task_id: str
+    key: str
+    request: SubmitRequest
+    timeline: Timeline
+    failure: Failure | None
+    origin: str
+    sequence: int
+    charge_micros: int
+    reason: str = "default"
+    scenario: str | None = None
+
+    def state(self, now: int) -> State:
+        """The state this task reports at `now`."""
+        return state_at(self.timeline, self.failure, now)
+
+
+class TaskStore:
+    """Tasks by id, with an index per key; every method is safe across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tasks: dict[str, Task] = {}
+
+    def add(self, task: Task) -> None:
+        """Keep a new task; its id must be unused."""
+        with self._lock:
+            if task.task_id in self._tasks:
+                raise KeyError(f"duplicate taskId {task.task_id}")
+            self._tasks[task.task_id] = task
+
+    def get(self, task_id: str) -> Task | None:
+        """The task with this id, whoever owns it."""
+        return self._tasks.get(task_id)
+
+    def owned(self, task_id: str, key: str) -> Task | None:
+        """The task if `key` created it: another key's task does not exist for it."""
+        task = self._tasks.get(task_id)
+        return task if task is not None and task.key == key else None
+
+    def retime(
+        self, task_id: str, timeline: Timeline, failure: Failure | None, reason: str
+    ) -> Task:
+        """Give an unfinished task a new end (and outcome); returns the updated task."""
+        with self._lock:
+            task = self._tasks[task_id]
+            task.timeline = timeline
+            task.failure = failure
+            task.reason = reason
+            return task
+
+    def all(self) -> Iterator[Task]:
+        """A snapshot of every task, oldest first."""
+        with self._lock:
+            tasks = list(self._tasks.values())
+        return iter(tasks)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def clear(self) -> None:
+        """Forget every task."""
+        with self._lock:
+            self._tasks.clear()
+
+
+def ended_now(timeline: Timeline, now: int) -> Timeline:
+    """The same timeline, ending at `now` (processing starts no later than that)."""
+    processing_at = min(timeline.processing_at, now)
+    return replace(timeline, processing_at=max(processing_at, timeline.created_at), done_at=now)

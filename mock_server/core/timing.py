@@ -1,0 +1,58 @@
+"""Timing profiles: how long tasks stay pending and processing.
+
+Durations are drawn from a `Draw`, a seeded source of randomness derived per
+task, so the same seed and the same sequence of submits give the same
+timelines and taskIds on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+
+from .lifecycle import Timeline
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Pending time (with jitter) and a processing range, in milliseconds."""
+
+    pending_ms: int
+    processing_min_ms: int
+    processing_max_ms: int
+    jitter: float = 0.2
+
+    def __post_init__(self) -> None:
+        if min(self.pending_ms, self.processing_min_ms) < 0:
+            raise ValueError("durations cannot be negative")
+        if self.processing_max_ms < self.processing_min_ms:
+            raise ValueError("processing_max_ms is below processing_min_ms")
+
+    def timeline(self, created_at: int, rng: random.Random, *, pending_state: bool) -> Timeline:
+        """A timeline starting at `created_at`; `pending_state=False` skips pending."""
+        pending = 0
+        if pending_state:
+            spread = self.pending_ms * self.jitter
+            pending = max(0, round(self.pending_ms + rng.uniform(-spread, spread)))
+        processing = rng.randint(self.processing_min_ms, self.processing_max_ms)
+        start = created_at + pending
+        return Timeline(created_at, start, start + processing)
+
+
+PROFILES: dict[str, Timing] = {
+    "quick": Timing(pending_ms=500, processing_min_ms=2_000, processing_max_ms=5_000),
+    "realistic": Timing(pending_ms=2_000, processing_min_ms=20_000, processing_max_ms=40_000),
+    "instant": Timing(pending_ms=20, processing_min_ms=50, processing_max_ms=200),
+}
+
+
+def task_rng(seed: int, sequence: int) -> random.Random:
+    """The random source for the `sequence`-th task of a server seeded with `seed`."""
+    digest = hashlib.blake2b(f"{seed}:{sequence}".encode(), digest_size=16).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+def task_id(rng: random.Random) -> str:
+    """A taskId in the docs' style (`task_` and hex), drawn from the task's own source."""
+    return f"task_{rng.getrandbits(64):016x}"

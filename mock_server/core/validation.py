@@ -1,0 +1,182 @@
+"""Turns a submit body into a `SubmitRequest`, or an `InvalidRequest` naming the field.
+
+The rules live in schemas/submit-request.schema.json; this module only adds
+what JSON Schema cannot say (the nVariants alias agreeing with num_images,
+strict mode's list of known fields taken from the schema itself) and turns
+the first schema error into a message such as
+`input.num_images: 3 is not one of [1, 2, 4]`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+
+from .errors import InvalidRequest
+from .schemas import schema, validator
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRequest:
+    """A valid submit, with the contract's defaults filled in."""
+
+    prompt: str
+    aspect_ratio: str = "1:1"
+    num_images: int = 1
+    image_urls: tuple[str, ...] = ()
+    request_type: str = "async"
+    callback_url: str | None = None
+    provider: str = "auto"
+    mode: str = "gpt-image-1"
+    is_enhance: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """Where the public docs disagree, which reading the mock follows (CONTRACT.md)."""
+
+    accept_nvariants: bool = True
+    strict_fields: bool = False
+
+
+class SubmitValidator:
+    """Compiled once per server; `parse` is safe to call from many threads."""
+
+    def __init__(self, dialect: Dialect = Dialect()) -> None:
+        self._dialect = dialect
+        self._validator = validator("submit-request")
+        request_schema = schema("submit-request")
+        self._top_fields = frozenset(request_schema["properties"])
+        input_fields = set(request_schema["properties"]["input"]["properties"])
+        if not dialect.accept_nvariants:
+            input_fields.discard("nVariants")
+        self._input_fields = frozenset(input_fields)
+
+    def parse(self, body: bytes, content_type: str | None) -> SubmitRequest:
+        """Validate a raw body; raises `InvalidRequest` with a field-precise message."""
+        document = parse_json_object(body, content_type)
+        if not self._dialect.accept_nvariants:
+            document = _without_input_field(document, "nVariants")
+        error = best_match(self._validator.iter_errors(document))
+        if error is not None:
+            raise InvalidRequest(describe(error))
+        if self._dialect.strict_fields:
+            self._reject_unknown_fields(document)
+        return _build(document)
+
+    def _reject_unknown_fields(self, document: dict[str, Any]) -> None:
+        unknown = _unknown(document, self._top_fields, "")
+        unknown += _unknown(document["input"], self._input_fields, "input.")
+        if unknown:
+            raise InvalidRequest(f"{unknown[0]}: unknown field")
+
+
+def parse_json_object(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """The body as a JSON object, or `InvalidRequest` saying what is wrong with it."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise InvalidRequest(f"Content-Type must be application/json, not {media_type or 'none'}")
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"body: not valid JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise InvalidRequest(f"body: must be a JSON object, not {_json_type(document)}")
+    return document
+
+
+def describe(error: ValidationError) -> str:
+    """`field.path: what is wrong`, naming the missing field for `required` errors."""
+    path = _path(error.absolute_path)
+    if error.validator == "required":
+        missing = _missing_field(error)
+        field = f"{path}.{missing}" if path else missing
+        if "then" in error.schema_path:
+            return f"{field}: is required when request_type is callback"
+        return f"{field}: is required"
+    field = path or "body"
+    if error.validator == "type":
+        return f"{field}: must be of type {error.validator_value}, not {_json_type(error.instance)}"
+    return f"{field}: {_explain(error)}"
+
+
+def _explain(error: ValidationError) -> str:
+    """What is wrong, without echoing a value that may be 10,000 characters long."""
+    kind, limit = error.validator, error.validator_value
+    value: Any = error.instance
+    if kind == "maxLength":
+        return f"is {len(value)} characters long, at most {limit} allowed"
+    if kind == "minLength":
+        return f"must have at least {limit} character{'s' if limit != 1 else ''}"
+    if kind == "maxItems":
+        return f"has {len(value)} items, at most {limit} allowed"
+    if kind == "pattern":
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        return str(schema.get("x-apixo-message", f"does not match {limit}"))
+    if kind in ("enum", "const"):
+        allowed = limit if kind == "enum" else [limit]
+        return f"{_short(value)} is not one of {allowed}"
+    return str(error.message)
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _path(parts: Iterable[str | int]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _missing_field(error: ValidationError) -> str:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    required: list[str] = list(error.validator_value)  # type: ignore[arg-type]
+    return next((name for name in required if name not in instance), required[0])
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+    if value is None:
+        return "null"
+    return "object" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
+
+
+def _unknown(document: dict[str, Any], known: frozenset[str], prefix: str) -> list[str]:
+    return [f"{prefix}{name}" for name in document if name not in known]
+
+
+def _without_input_field(document: dict[str, Any], name: str) -> dict[str, Any]:
+    given = document.get("input")
+    if not isinstance(given, dict) or name not in given:
+        return document
+    return {**document, "input": {k: v for k, v in given.items() if k != name}}
+
+
+def _build(document: dict[str, Any]) -> SubmitRequest:
+    given = document["input"]
+    num_images = given.get("num_images")
+    alias = given.get("nVariants")
+    if num_images is not None and alias is not None and num_images != alias:
+        raise InvalidRequest(
+            f"input.nVariants: {alias} disagrees with input.num_images: {num_images}"
+        )
+    count = num_images if num_images is not None else alias
+    return SubmitRequest(
+        prompt=given["prompt"],
+        aspect_ratio=given.get("aspect_ratio", "1:1"),
+        num_images=int(count) if count is not None else 1,
+        image_urls=tuple(given.get("image_urls", ())),
+        request_type=document.get("request_type", "async"),
+        callback_url=document.get("callback_url"),
+        provider=document.get("provider", "auto"),
+        mode=given["mode"],
+        is_enhance=bool(given.get("isEnhance", False)),
+    )

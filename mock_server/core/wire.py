@@ -1,0 +1,62 @@
+"""The one place a task becomes API JSON: status data, envelopes and resultJson.
+
+Status reads and callbacks both call `status_envelope`, so a callback body is
+byte for byte what a status read at the same moment returns.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .lifecycle import State
+from .tasks import Task
+
+SUCCESS_MESSAGE = "success"
+
+
+def envelope(data: Any, code: int = 200, message: str = SUCCESS_MESSAGE) -> dict[str, Any]:
+    """`{"code", "message", "data"}` with `code` equal to the HTTP status."""
+    return {"code": code, "message": message, "data": data}
+
+
+def dumps(document: Any) -> bytes:
+    """Compact JSON bytes, as the API sends them."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def result_path(task_id: str, index: int) -> str:
+    """Where the mock serves a task's `index`-th image, relative to its origin."""
+    return f"/results/{task_id}/{index}.png"
+
+
+def result_urls(task: Task) -> list[str]:
+    """One absolute URL per image asked for, on the host the task was submitted to."""
+    return [task.origin + result_path(task.task_id, i) for i in range(task.request.num_images)]
+
+
+def result_json(task: Task) -> str:
+    """The resultJson *string*: `{"resultUrls": [...]}` encoded as JSON text."""
+    return json.dumps({"resultUrls": result_urls(task)}, separators=(",", ":"))
+
+
+def status_data(task: Task, now: int) -> dict[str, Any]:
+    """The `data` of a status response for `task` at `now`, in the docs' field order."""
+    state = task.state(now)
+    data: dict[str, Any] = {"taskId": task.task_id, "state": state.value}
+    if state is State.SUCCESS:
+        data["resultJson"] = result_json(task)
+    elif state is State.FAILED and task.failure is not None:
+        data["failCode"] = task.failure.code
+        data["failMsg"] = task.failure.message
+    data["createTime"] = task.timeline.created_at
+    done_at = task.timeline.done_at
+    if state.terminal and done_at is not None:
+        data["completeTime"] = done_at
+        data["costTime"] = done_at - task.timeline.created_at
+    return data
+
+
+def status_envelope(task: Task, now: int) -> bytes:
+    """The full status response body for `task` at `now`."""
+    return dumps(envelope(status_data(task, now)))

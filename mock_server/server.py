@@ -1,0 +1,126 @@
+"""MockServer: one isolated mock on a free loopback port, served by waitress in a thread.
+
+For tests, the pytest plugin and anyone who wants a mock inside their own
+process: `with MockServer(Settings(profile="instant")) as mock: mock.base_url`.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import create_server
+from waitress.task import WSGITask
+
+from .core.service import MockService
+from .settings import Settings
+from .web.app import build_service, create_app
+from .web.faults import DROP_HOOK
+
+_READY_TIMEOUT_S = 10.0
+
+
+class _DroppableTask(WSGITask):
+    """A waitress task that lets the app close the connection without sending a byte."""
+
+    def get_environment(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().get_environment()
+        environ[DROP_HOOK] = self._drop
+        return environ
+
+    def _drop(self) -> None:
+        # Claim the headers were written, so waitress neither sends them nor an
+        # error page, then close: the client sees the connection end with no answer.
+        self.wrote_header = True
+        self.close_on_finish = True
+
+
+class _DroppableChannel(HTTPChannel):
+    task_class = _DroppableTask
+
+
+class MockServer:
+    """A mock server in a background thread; `start()`/`close()` or a `with` block."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        base = settings or Settings(host="127.0.0.1", port=0, access_log=False)
+        self.settings = base.replace(**overrides) if overrides else base
+        self.service: MockService = build_service(self.settings)
+        self.app = create_app(service=self.service)
+        # waitress's own stubs lag its code (trigger, _map), hence Any.
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http://host:port` of the running server."""
+        if self._server is None:
+            raise RuntimeError("the server is not running")
+        host, port = self._server.socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    def is_running(self) -> bool:
+        """Whether the serving thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> MockServer:
+        """Bind, start the service's threads and serve; returns once connections are accepted."""
+        if self._server is not None:
+            return self
+        self.service.start()
+        server: Any = create_server(
+            self.app,
+            host=self.settings.host,
+            port=self.settings.port,
+            threads=self.settings.threads,
+            ident="apixo-mock",
+            _start=True,
+        )
+        server.channel_class = _DroppableChannel
+        self._server = server
+        self._thread = threading.Thread(target=server.run, name="apixo-mock-server", daemon=True)
+        self._thread.start()
+        _wait_until_accepting(self.settings.host, self.port)
+        return self
+
+    def close(self) -> None:
+        """Stop serving and stop the service's threads; idempotent."""
+        server, thread = self._server, self._thread
+        self._server, self._thread = None, None
+        if server is not None:
+            # waitress's loop ends once its map is empty. Closing sockets from this
+            # thread races its select(), so the loop thread closes them itself.
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        if thread is not None:
+            thread.join(timeout=_READY_TIMEOUT_S)
+        if server is not None:
+            server.task_dispatcher.shutdown(timeout=int(_READY_TIMEOUT_S))
+        self.service.close()
+
+    stop = close
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _wait_until_accepting(host: str, port: int) -> None:
+    """Probe the port with a deadline rather than sleeping a fixed time."""
+    ready = threading.Event()
+    for _ in range(int(_READY_TIMEOUT_S / 0.005)):
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            ready.wait(0.005)
+    raise RuntimeError(f"mock server did not start on {host}:{port}")

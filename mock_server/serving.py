@@ -1,0 +1,77 @@
+"""Runs the mock in the foreground: granian (default) or waitress, stopped by SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from .settings import Settings
+from .web.admin import is_loopback
+
+log = logging.getLogger("apixo_mock")
+
+
+def configure_logging(settings: Settings) -> None:
+    """One line per event on stderr."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
+    )
+
+
+def run(settings: Settings) -> int:
+    """Serve until stopped; returns the exit code."""
+    configure_logging(settings)
+    _warn_about_admin(settings)
+    if settings.server == "waitress":
+        return _run_waitress(settings)
+    return _run_granian(settings)
+
+
+def _warn_about_admin(settings: Settings) -> None:
+    if settings.admin and settings.admin_token is None and not is_loopback(settings.host):
+        log.warning("admin API disabled: bound to %s without --admin-token", settings.host)
+
+
+def _app(settings: Settings) -> Any:
+    from .web.app import create_app
+
+    app = create_app(settings)
+    app.extensions["apixo_mock"].start()
+    return app
+
+
+def _run_granian(settings: Settings) -> int:
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    server = Server(
+        "apixo_mock",  # only a label: the loader below builds the app
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.WSGI,
+        workers=1,
+        blocking_threads=settings.threads,
+        log_access=False,
+        workers_kill_timeout=5,
+    )
+    log.info("apixo-mock serving on http://%s:%s (granian)", settings.host, settings.port)
+    # granian forks a worker that calls this loader: the service and its
+    # background threads are built there, in the process that serves.
+    server.serve(target_loader=lambda *_: _app(settings))
+    return 0
+
+
+def _run_waitress(settings: Settings) -> int:
+    from .server import MockServer
+
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    with MockServer(settings) as server:
+        log.info("apixo-mock serving on %s (waitress)", server.base_url)
+        stopped.wait()
+    log.info("apixo-mock stopped")
+    return 0

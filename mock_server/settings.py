@@ -1,0 +1,316 @@
+"""Settings: one frozen dataclass, layered defaults < YAML file < APIXO_MOCK_* env < CLI flags.
+
+Every setting is described once, in `Settings`' field metadata; the YAML key,
+the environment variable and the CLI flag are all derived from its name, so
+no setting can lack one of the three. A bad value names its source (file,
+variable or flag), the setting and why, and the CLI exits with code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .core.errors import ConfigError
+
+ENV_PREFIX = "APIXO_MOCK_"
+CONFIG_ENV = "APIXO_MOCK_CONFIG"
+_MILLION = Decimal(1_000_000)
+_PRICE = Decimal("0.35")  # the model page's price per gpt-image-1 image
+
+
+def _setting(
+    default: Any,
+    help: str,
+    kind: str,
+    *,
+    choices: tuple[Any, ...] = (),
+    minimum: float | None = None,
+) -> Any:
+    meta = {"help": help, "kind": kind, "choices": choices, "minimum": minimum}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything that configures one mock server. Build with `load_settings` or directly."""
+
+    host: str = _setting("127.0.0.1", "Address to listen on.", "str")
+    port: int = _setting(8000, "Port to listen on (0: any free port).", "int", minimum=0)
+    server: str = _setting("granian", "HTTP server.", "choice", choices=("granian", "waitress"))
+    threads: int = _setting(8, "Threads serving requests.", "int", minimum=1)
+    access_log: bool = _setting(True, "Log one line per request.", "bool")
+    log_format: str = _setting("text", "Log line format.", "choice", choices=("text", "json"))
+    public_url: str | None = _setting(
+        None, "Origin for result URLs (default: the request's host).", "optstr"
+    )
+    keys: tuple[str, ...] = _setting(
+        (), "Accepted API keys, comma-separated (empty: any Bearer token).", "list"
+    )
+    profile: str = _setting(
+        "quick", "Timing profile.", "choice", choices=("quick", "realistic", "instant")
+    )
+    pending_ms: int | None = _setting(
+        None, "Time a task stays pending (overrides the profile).", "optint", minimum=0
+    )
+    processing_min_ms: int | None = _setting(
+        None, "Shortest processing time (overrides the profile).", "optint", minimum=0
+    )
+    processing_max_ms: int | None = _setting(
+        None, "Longest processing time (overrides the profile).", "optint", minimum=0
+    )
+    seed: int | None = _setting(
+        None, "Seed for every random choice, taskIds included (default: random).", "optint"
+    )
+    frozen: bool = _setting(False, "Start with the mock clock frozen.", "bool")
+    admin: bool = _setting(True, "Serve the admin API under /__admin.", "bool")
+    admin_token: str | None = _setting(
+        None, "Token every admin call must send in X-Apixo-Mock-Admin-Token.", "optstr"
+    )
+    result_ttl_s: int = _setting(
+        15 * 24 * 3600, "Seconds result images stay downloadable.", "int", minimum=0
+    )
+    triggers: bool = _setting(
+        True, "Honour mock:fail:/mock:reject:/mock:hang prompts and .invalid hosts.", "bool"
+    )
+    scenario: str | None = _setting(
+        None, "Scenario to load: a shipped name or a YAML path.", "optstr"
+    )
+    image_mode: str = _setting(
+        "offline", "How reference images are judged.", "choice", choices=("offline", "fetch")
+    )
+    image_timeout_s: float = _setting(
+        10.0, "Timeout for fetching one reference image.", "float", minimum=0.001
+    )
+    rpm: int = _setting(10_000, "Requests per minute per key.", "int", minimum=1)
+    max_unfinished: int = _setting(1_000, "Unfinished tasks per key.", "int", minimum=1)
+    balance: Decimal = _setting(_MILLION, "Starting balance of every key, USD.", "money")
+    price_per_image: Decimal = _setting(_PRICE, "Price of one image, USD.", "money")
+    insufficient_credits_status: int = _setting(
+        400, "HTTP status for insufficient credits.", "choice", choices=(400, 402)
+    )
+    accept_nvariants: bool = _setting(
+        True, "Accept input.nVariants as an alias of num_images.", "bool"
+    )
+    pending_state: bool = _setting(
+        True, "Tasks start pending (false: straight to processing).", "bool"
+    )
+    strict_fields: bool = _setting(False, "Reject unknown request fields with 400.", "bool")
+    cors: str | None = _setting(None, "Allowed browser origin for CORS ('*' for any).", "optstr")
+    callback_timeout_s: float = _setting(
+        30.0, "Time a callback receiver has to answer.", "float", minimum=0.001
+    )
+    callback_retries: int = _setting(
+        3, "Retries after a failed callback delivery.", "int", minimum=0
+    )
+    callback_backoff_s: tuple[float, ...] = _setting(
+        (1.0, 4.0, 16.0), "Delays before each retry, comma-separated seconds.", "floats"
+    )
+    callback_secret: str | None = _setting(
+        None, "Secret for HMAC-SHA256 callback signatures (default: unsigned).", "optstr"
+    )
+    callback_allow_hosts: tuple[str, ...] = _setting(
+        (), "Hosts callbacks may go to (empty: any); *.suffix globs.", "list"
+    )
+    callback_deny_hosts: tuple[str, ...] = _setting(
+        (), "Hosts callbacks may never go to; *.suffix globs.", "list"
+    )
+    journal_size: int = _setting(1_000, "Requests kept in the admin journal.", "int", minimum=0)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed, checked like any other source."""
+        return load_settings(base=self, flags=changes, source="arguments")
+
+
+def setting_names() -> list[str]:
+    """Every setting's name, in declaration order."""
+    return [f.name for f in fields(Settings)]
+
+
+def env_var(name: str) -> str:
+    """The environment variable of a setting."""
+    return ENV_PREFIX + name.upper()
+
+
+def flag(name: str) -> str:
+    """The CLI flag of a setting."""
+    return "--" + name.replace("_", "-")
+
+
+def load_settings(
+    *,
+    config: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    base: Settings | None = None,
+    source: str = "command line",
+) -> Settings:
+    """Layer a YAML file, environment variables and flags over `base` (default: defaults)."""
+    env = {} if env is None else env
+    values: dict[str, Any] = {}
+    config = config or env.get(CONFIG_ENV)
+    if config:
+        values.update(_from_file(Path(config)))
+    values.update(_from_env(env))
+    for name, value in (flags or {}).items():
+        if value is not None:
+            values[name] = coerce(name, value, source)
+    return _build(base or Settings(), values)
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), "", f"not valid YAML ({exc})") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigError(str(path), "", "must be a mapping of setting: value")
+    document = document.get("settings", document)
+    return {
+        _known(str(path), str(k)): coerce(_known(str(path), str(k)), v, str(path))
+        for k, v in document.items()
+    }
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        name: coerce(name, env[env_var(name)], env_var(name))
+        for name in setting_names()
+        if env_var(name) in env
+    }
+
+
+def _known(source: str, key: str) -> str:
+    name = key.replace("-", "_")
+    if name not in setting_names():
+        raise ConfigError(source, key, "unknown setting")
+    return name
+
+
+def _build(base: Settings, values: dict[str, Any]) -> Settings:
+    settings = dataclasses.replace(base, **values)
+    low, high = settings.processing_min_ms, settings.processing_max_ms
+    if low is not None and high is not None and high < low:
+        raise ConfigError("settings", "processing_max_ms", "is below processing_min_ms")
+    return settings
+
+
+def coerce(name: str, value: Any, source: str) -> Any:
+    """Turn a value from a file, variable or flag into the setting's type, or `ConfigError`."""
+    meta = _field(name).metadata
+    try:
+        result = _CONVERTERS[meta["kind"]](value)
+    except (TypeError, ValueError, InvalidOperation) as exc:
+        raise ConfigError(source, name, str(exc) or f"invalid value {value!r}") from None
+    _check_range(name, meta, result, source)
+    return result
+
+
+def _check_range(name: str, meta: Mapping[str, Any], value: Any, source: str) -> None:
+    choices = meta["choices"]
+    if choices and value not in choices:
+        raise ConfigError(source, name, f"{value!r} is not one of {', '.join(map(str, choices))}")
+    minimum = meta["minimum"]
+    if minimum is not None and value is not None and value < minimum:
+        raise ConfigError(source, name, f"must be at least {minimum}, got {value}")
+    if meta["kind"] == "money" and value < 0:
+        raise ConfigError(source, name, f"must not be negative, got {value}")
+
+
+def _field(name: str) -> dataclasses.Field[Any]:
+    for item in fields(Settings):
+        if item.name == name:
+            return item
+    raise ConfigError("settings", name, "unknown setting")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{value!r} is not a boolean (use true or false)")
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{value!r} is not an integer")
+    try:
+        return int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an integer") from None
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number") from None
+
+
+def _to_money(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not an amount of USD")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not an amount of USD") from None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.000001")):
+        raise ValueError(f"{value!r} is not an amount of USD with at most 6 decimals")
+    return amount
+
+
+def _to_list(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _to_floats(value: Any) -> tuple[float, ...]:
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    numbers = tuple(_to_float(item) for item in items if str(item).strip())
+    if not numbers or min(numbers) < 0:
+        raise ValueError(f"{value!r} must be one or more non-negative numbers")
+    return numbers
+
+
+def _to_choice(value: Any) -> Any:
+    return _to_int(value) if str(value).strip().isdigit() else str(value).strip()
+
+
+def _optional(convert: Any) -> Any:
+    def optional(value: Any) -> Any:
+        return (
+            None if value is None or str(value).strip() in ("", "none", "null") else convert(value)
+        )
+
+    return optional
+
+
+_CONVERTERS: Mapping[str, Any] = {
+    "str": lambda value: str(value),
+    "optstr": _optional(str),
+    "int": _to_int,
+    "optint": _optional(_to_int),
+    "float": _to_float,
+    "bool": _to_bool,
+    "money": _to_money,
+    "list": _to_list,
+    "floats": _to_floats,
+    "choice": _to_choice,
+}

@@ -1,0 +1,356 @@
+"""The admin API under /__admin: health, reset, clock, scenarios, journal, tasks, accounts.
+
+Payloads are checked against the admin-*.schema.json files. Every call must
+carry `X-Apixo-Mock-Admin-Token` when a token is configured; without one the
+admin API only answers when the server is bound to loopback.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from typing import Any
+
+from flask import Blueprint, Response, request
+from jsonschema.exceptions import best_match
+
+from ..core.auth import redact
+from ..core.errors import ConfigError, InvalidRequest, NotFound, TaskNotFound, Unauthorized
+from ..core.lifecycle import Failure
+from ..core.scenario_files import rule_from_document, scenario_from_document, shipped_scenarios
+from ..core.schemas import validator
+from ..core.tasks import Task
+from ..core.validation import describe, parse_json_object
+from ..core.wire import dumps, envelope, status_data
+from ..version import __version__
+from .context import service
+
+TOKEN_HEADER = "X-Apixo-Mock-Admin-Token"
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+def guard() -> None:
+    """Admin calls need the token when one is set, else a loopback-bound server."""
+    settings = service().base_settings
+    token = settings.admin_token
+    if token is not None:
+        given = request.headers.get(TOKEN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise Unauthorized(f"Admin token missing or wrong: send {TOKEN_HEADER}")
+    elif not is_loopback(settings.host):
+        raise NotFound()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listen address only accepts local connections."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def ok(data: Any = None) -> Response:
+    """A success envelope."""
+    return Response(dumps(envelope(data)), status=200, mimetype="application/json")
+
+
+def payload(schema_name: str) -> dict[str, Any]:
+    """The JSON body, checked against an admin schema."""
+    body = request.get_data(cache=False) or b"{}"
+    document = parse_json_object(body, request.content_type or "application/json")
+    error = best_match(validator(schema_name).iter_errors(document))
+    if error is not None:
+        raise InvalidRequest(describe(error))
+    return document
+
+
+# -- health and reset -------------------------------------------------------
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Up, with the version and what the server runs on."""
+    svc = service()
+    s = svc.settings
+    summary = {
+        "profile": s.profile,
+        "seed": svc.seed,
+        "keys": "strict" if svc.keys.strict else "any",
+        "imageMode": s.image_mode,
+        "triggers": s.triggers,
+        "rpm": s.rpm,
+        "maxUnfinished": s.max_unfinished,
+        "pricePerImage": float(s.price_per_image),
+        "scenario": svc.rules.active.name,
+        "pendingState": s.pending_state,
+        "insufficientCreditsStatus": s.insufficient_credits_status,
+    }
+    return ok(
+        {"status": "ok", "version": __version__, "settings": summary, "tasks": len(svc.tasks)}
+    )
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    """Back to the start-up state."""
+    service().reset()
+    return ok()
+
+
+# -- clock -----------------------------------------------------------------
+
+
+def _clock_json() -> dict[str, Any]:
+    clock = service().clock
+    return {"now": clock.now_ms(), "frozen": clock.frozen, "offsetMs": clock.offset_ms}
+
+
+@bp.get("/clock")
+def clock() -> Response:
+    """The mock's current time."""
+    return ok(_clock_json())
+
+
+@bp.post("/clock/advance")
+def clock_advance() -> Response:
+    """Move time forward by `ms`."""
+    service().clock.advance(payload("admin-clock-change")["ms"])
+    return ok(_clock_json())
+
+
+@bp.post("/clock/set")
+def clock_set() -> Response:
+    """Jump to the absolute time `ms`."""
+    service().clock.set(payload("admin-clock-change")["ms"])
+    return ok(_clock_json())
+
+
+@bp.post("/clock/freeze")
+def clock_freeze() -> Response:
+    """Stop time."""
+    service().clock.freeze()
+    return ok(_clock_json())
+
+
+@bp.post("/clock/unfreeze")
+def clock_unfreeze() -> Response:
+    """Let time run again."""
+    service().clock.unfreeze()
+    return ok(_clock_json())
+
+
+# -- scenarios ---------------------------------------------------------------
+
+
+def _scenario_json(name: str) -> dict[str, Any]:
+    svc = service()
+    scenario = svc.rules.active if name == svc.rules.active.name else svc.rules.named(name)
+    rules = [
+        {"name": r.name, "times": r.times, "remaining": svc.rules.remaining(scenario.name, r)}
+        for r in scenario.rules
+    ]
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "source": scenario.source,
+        "settings": dict(scenario.settings),
+        "rules": rules,
+    }
+
+
+@bp.get("/scenarios")
+def scenarios() -> Response:
+    """The active scenario and every scenario known by name."""
+    svc = service()
+    names = sorted(set(shipped_scenarios()) | set(svc.rules.library()))
+    return ok({"active": _scenario_json(svc.rules.active.name), "available": names})
+
+
+@bp.put("/scenarios/active")
+def scenario_load() -> Response:
+    """Activate a scenario by name, or from a whole document."""
+    document = payload("admin-scenario-load")
+    svc = service()
+    try:
+        if "name" in document:
+            scenario = svc.rules.named(document["name"])
+        else:
+            scenario = scenario_from_document(document["scenario"], source="admin API")
+    except ConfigError as exc:
+        raise InvalidRequest(str(exc)) from None
+    svc.use_scenario(scenario)
+    return ok(_scenario_json(scenario.name))
+
+
+@bp.delete("/scenarios/active")
+def scenario_clear() -> Response:
+    """No active rules."""
+    service().clear_scenario()
+    return ok(_scenario_json(service().rules.active.name))
+
+
+@bp.post("/scenarios/active/rules")
+def rule_add() -> Response:
+    """Add a rule to the active scenario."""
+    document = payload("admin-rule-add")
+    try:
+        rule = rule_from_document(document["rule"], source="admin API")
+    except ConfigError as exc:
+        raise InvalidRequest(str(exc)) from None
+    service().rules.add_rule(rule, document.get("index"))
+    return ok(_scenario_json(service().rules.active.name))
+
+
+@bp.delete("/scenarios/active/rules/<name>")
+def rule_remove(name: str) -> Response:
+    """Remove a rule from the active scenario."""
+    service().rules.remove_rule(name)
+    return ok(_scenario_json(service().rules.active.name))
+
+
+# -- journal -----------------------------------------------------------------
+
+
+@bp.get("/journal")
+def journal() -> Response:
+    """Recent requests, filtered by path prefix, status and taskId."""
+    args = request.args
+    entries = service().journal.entries(
+        path=args.get("path"),
+        status=_int_arg("status"),
+        task_id=args.get("taskId"),
+        limit=_int_arg("limit"),
+    )
+    return ok([entry.to_json() for entry in entries])
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise InvalidRequest(f"{name}: must be a non-negative integer")
+    return int(value)
+
+
+# -- tasks -------------------------------------------------------------------
+
+
+def task_json(task: Task, now: int) -> dict[str, Any]:
+    """A task as the admin API shows it: state, timeline, rule, request and status data."""
+    request_fields = {
+        "prompt": task.request.prompt,
+        "aspect_ratio": task.request.aspect_ratio,
+        "num_images": task.request.num_images,
+        "image_urls": list(task.request.image_urls),
+        "request_type": task.request.request_type,
+        "callback_url": task.request.callback_url,
+        "provider": task.request.provider,
+    }
+    failure = task.failure
+    return {
+        "taskId": task.task_id,
+        "key": redact(task.key),
+        "state": task.state(now).value,
+        "reason": task.reason,
+        "scenario": task.scenario,
+        "charge": task.charge_micros / 1_000_000,
+        "timeline": {
+            "createdAt": task.timeline.created_at,
+            "processingAt": task.timeline.processing_at,
+            "doneAt": task.timeline.done_at,
+        },
+        "failure": {"failCode": failure.code, "failMsg": failure.message} if failure else None,
+        "request": request_fields,
+        "status": status_data(task, now),
+    }
+
+
+@bp.get("/tasks")
+def tasks() -> Response:
+    """Tasks, filtered by key and state, newest last."""
+    svc = service()
+    now = svc.clock.now_ms()
+    key, state = request.args.get("key"), request.args.get("state")
+    found = [
+        task_json(t, now)
+        for t in svc.tasks.all()
+        if (key is None or t.key == key) and (state is None or t.state(now).value == state)
+    ]
+    limit = _int_arg("limit")
+    return ok(found[-limit:] if limit else found)
+
+
+@bp.get("/tasks/<task_id>")
+def task(task_id: str) -> Response:
+    """One task with its timeline and the rule that decided it."""
+    svc = service()
+    found = svc.tasks.get(task_id)
+    if found is None:
+        raise TaskNotFound()
+    return ok(task_json(found, svc.clock.now_ms()))
+
+
+@bp.post("/tasks/<task_id>/state")
+def task_force(task_id: str) -> Response:
+    """Move an unfinished task on: processing, success or failed (now)."""
+    document = payload("admin-task-force")
+    failure = None
+    if document["state"] == "failed":
+        failure = Failure.of(document.get("failCode", "GENERATION_FAILED"), document.get("failMsg"))
+    elif "failCode" in document or "failMsg" in document:
+        raise InvalidRequest("failCode: only allowed with state failed")
+    svc = service()
+    updated = svc.force(task_id, document["state"], failure)
+    return ok(task_json(updated, svc.clock.now_ms()))
+
+
+@bp.post("/tasks/<task_id>/complete")
+def task_complete(task_id: str) -> Response:
+    """End a task successfully now."""
+    svc = service()
+    return ok(task_json(svc.force(task_id, "success"), svc.clock.now_ms()))
+
+
+@bp.post("/tasks/<task_id>/fail")
+def task_fail(task_id: str) -> Response:
+    """End a task failed now (body: optional failCode and failMsg)."""
+    document = payload("admin-task-force") if request.get_data() else {}
+    failure = Failure.of(document.get("failCode", "GENERATION_FAILED"), document.get("failMsg"))
+    svc = service()
+    return ok(task_json(svc.force(task_id, "failed", failure), svc.clock.now_ms()))
+
+
+# -- accounts ------------------------------------------------------------------
+
+
+@bp.get("/accounts")
+def accounts() -> Response:
+    """Every key seen so far, with balance and caps."""
+    return ok(list(service().accounts().values()))
+
+
+@bp.get("/accounts/<path:key>")
+def account(key: str) -> Response:
+    """One key's balance, caps and unfinished-task count."""
+    return ok(service().account(key))
+
+
+@bp.route("/accounts/<path:key>", methods=["PATCH", "PUT"])
+def account_update(key: str) -> Response:
+    """Set a key's balance and/or caps."""
+    document = payload("admin-account-update")
+    try:
+        updated = service().update_account(
+            key,
+            balance=document.get("balance"),
+            rpm=document.get("rpm"),
+            max_unfinished=document.get("maxUnfinished"),
+        )
+    except ValueError as exc:
+        raise InvalidRequest(f"balance: {exc}") from None
+    return ok(updated)

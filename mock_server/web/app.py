@@ -1,0 +1,136 @@
+"""`create_app(settings)`: the Flask app around one `MockService`; nothing is built at import."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
+
+from ..core.auth import redact
+from ..core.journal import Entry
+from ..core.service import MockService
+from ..settings import Settings
+from . import admin, admin_callbacks, api, errors, files
+from .context import EXTENSION
+from .context import service as current_service
+
+access_log = logging.getLogger("apixo_mock.access")
+
+
+class NumberJSONProvider(DefaultJSONProvider):
+    """Writes `Decimal` as a JSON number (Flask's default writes a string)."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return int(o) if o == o.to_integral_value() else float(o)
+        return DefaultJSONProvider.default(o)
+
+
+def build_service(settings: Settings) -> MockService:
+    """A service with the real outbound adapters (callback sender, image fetcher)."""
+    from ..outbound import HttpCallbackSender, ImageFetcher
+
+    return MockService(settings, sender=HttpCallbackSender(), fetcher=ImageFetcher())
+
+
+def create_app(settings: Settings | None = None, *, service: MockService | None = None) -> Flask:
+    """A Flask app serving the mock API; every app owns its own service and state.
+
+    The caller starts the service's background threads (`service.start()`),
+    so that a server process can start them where it serves (see DESIGN.md).
+    """
+    svc = service or build_service(settings or Settings())
+    app = Flask("apixo_mock")
+    app.json = NumberJSONProvider(app)
+    app.extensions[EXTENSION] = svc
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(files.bp)
+    if svc.base_settings.admin:
+        app.register_blueprint(admin.bp, url_prefix="/__admin")
+        callbacks = admin_callbacks.create_blueprint()
+        callbacks.before_request(admin.guard)
+        app.register_blueprint(callbacks, url_prefix="/__admin")
+    app.before_request(_start_timer)
+    app.after_request(_record)
+    if svc.base_settings.cors:
+        _enable_cors(app, svc.base_settings.cors)
+    return app
+
+
+def _start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+def _record(response: Response) -> Response:
+    svc = current_service()
+    latency = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    key = g.get("key")
+    if not request.path.startswith("/__admin"):
+        svc.journal.record(
+            Entry(
+                time=svc.clock.now_ms(),
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                latency_ms=round(latency, 3),
+                key=redact(key) if key else None,
+                task_id=g.get("task_id"),
+                reason=g.get("reason"),
+            )
+        )
+    if svc.base_settings.access_log:
+        _log_access(svc, response.status_code, latency, key)
+    return response
+
+
+def _log_access(svc: MockService, status: int, latency_ms: float, key: str | None) -> None:
+    if svc.base_settings.log_format == "json":
+        line = json.dumps(
+            {
+                "remote": request.remote_addr,
+                "method": request.method,
+                "path": request.full_path.rstrip("?"),
+                "status": status,
+                "latencyMs": round(latency_ms, 2),
+                "key": redact(key) if key else None,
+                "taskId": g.get("task_id"),
+            }
+        )
+    else:
+        line = (
+            f'{request.remote_addr} "{request.method} {request.full_path.rstrip("?")}" '
+            f"{status} {latency_ms:.1f}ms"
+        )
+    access_log.info(line)
+
+
+def _enable_cors(app: Flask, origin: str) -> None:
+    """Answer browser preflights and label responses for `origin`."""
+
+    @app.before_request
+    def preflight() -> Response | None:
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            return Response(status=204)
+        return None
+
+    @app.after_request
+    def label(response: Response) -> Response:
+        allowed = origin
+        if origin != "*":
+            allowed = origin if request.headers.get("Origin") == origin else ""
+        if allowed:
+            response.headers["Access-Control-Allow-Origin"] = allowed
+            response.headers["Access-Control-Allow-Headers"] = (
+                "Authorization, Content-Type, X-Apixo-Mock-Scenario"
+            )
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Max-Age"] = "600"
+            response.headers["Vary"] = "Origin"
+        return response

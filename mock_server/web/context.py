@@ -1,0 +1,16 @@
+"""How views reach the service that `create_app` built for their app."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from flask import current_app
+
+from ..core.service import MockService
+
+EXTENSION = "apixo_mock"
+
+
+def service() -> MockService:
+    """The `MockService` of the app handling the current request."""
+    return cast(MockService, current_app.extensions[EXTENSION])

@@ -1,0 +1,21 @@
+"""Result images, served by the mock itself at the URLs in resultJson."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from ..core.errors import NotFound
+from .context import service
+
+bp = Blueprint("files", __name__)
+
+
+@bp.get("/results/<task_id>/<int:index>.png")
+def result_image(task_id: str, index: int) -> Response:
+    """A result PNG; 404 once the task has no such image or its TTL has passed."""
+    image = service().result_image(task_id, index)
+    if image is None:
+        raise NotFound("Result not found or expired")
+    response = Response(image, status=200, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
