@@ -6,6 +6,7 @@ pytest plugin, when unused) pulls in neither Flask nor Pillow.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .version import __version__
@@ -15,13 +16,15 @@ if TYPE_CHECKING:
     from .settings import Settings
     from .web.app import create_app
 
-__all__ = ["MockServer", "Settings", "__version__", "create_app"]
+__all__ = ("MockServer", "Settings", "__version__", "create_app")
 
-_LAZY = {
-    "MockServer": ("mock_server.server", "MockServer"),
-    "Settings": ("mock_server.settings", "Settings"),
-    "create_app": ("mock_server.web.app", "create_app"),
-}
+_LAZY = MappingProxyType(
+    {
+        "MockServer": ("mock_server.server", "MockServer"),
+        "Settings": ("mock_server.settings", "Settings"),
+        "create_app": ("mock_server.web.app", "create_app"),
+    }
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -302,15 +303,17 @@ def _optional(convert: Any) -> Any:
     return optional
 
 
-_CONVERTERS: Mapping[str, Any] = {
-    "str": lambda value: str(value),
-    "optstr": _optional(str),
-    "int": _to_int,
-    "optint": _optional(_to_int),
-    "float": _to_float,
-    "bool": _to_bool,
-    "money": _to_money,
-    "list": _to_list,
-    "floats": _to_floats,
-    "choice": _to_choice,
-}
+_CONVERTERS: Mapping[str, Any] = MappingProxyType(
+    {
+        "str": lambda value: str(value),
+        "optstr": _optional(str),
+        "int": _to_int,
+        "optint": _optional(_to_int),
+        "float": _to_float,
+        "bool": _to_bool,
+        "money": _to_money,
+        "list": _to_list,
+        "floats": _to_floats,
+        "choice": _to_choice,
+    }
+)

@@ -8,22 +8,26 @@ task at once.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
-FAIL_MESSAGES: dict[str, str] = {
-    "CONTENT_VIOLATION": "Content does not meet safety guidelines",
-    "INVALID_IMAGE_URL": "Cannot access provided image URL",
-    "NSFW_DETECTED": "NSFW content detected",
-    "PROMPT_TOO_LONG": "Prompt exceeds the maximum length",
-    "INVALID_PROMPT": "Prompt is invalid",
-    "IMAGE_TOO_LARGE": "Reference image exceeds 10 MB",
-    "UNSUPPORTED_FORMAT": "Reference image format is not supported (use JPG, PNG or WebP)",
-    "IMAGE_DOWNLOAD_FAILED": "Failed to download reference image",
-    "PROCESSING_TIMEOUT": "Processing timed out",
-    "MODEL_UNAVAILABLE": "Model temporarily unavailable",
-    "GENERATION_FAILED": "Image generation failed",
-    "INSUFFICIENT_CREDITS": "Insufficient credits",
-}
+FAIL_MESSAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "CONTENT_VIOLATION": "Content does not meet safety guidelines",
+        "INVALID_IMAGE_URL": "Cannot access provided image URL",
+        "NSFW_DETECTED": "NSFW content detected",
+        "PROMPT_TOO_LONG": "Prompt exceeds the maximum length",
+        "INVALID_PROMPT": "Prompt is invalid",
+        "IMAGE_TOO_LARGE": "Reference image exceeds 10 MB",
+        "UNSUPPORTED_FORMAT": "Reference image format is not supported (use JPG, PNG or WebP)",
+        "IMAGE_DOWNLOAD_FAILED": "Failed to download reference image",
+        "PROCESSING_TIMEOUT": "Processing timed out",
+        "MODEL_UNAVAILABLE": "Model temporarily unavailable",
+        "GENERATION_FAILED": "Image generation failed",
+        "INSUFFICIENT_CREDITS": "Insufficient credits",
+    }
+)
 
 
 class State(str, enum.Enum):

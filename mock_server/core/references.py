@@ -9,7 +9,8 @@ PNG or WebP -> UNSUPPORTED_FORMAT.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -40,11 +41,13 @@ class Fetcher(Protocol):
         ...
 
 
-_KIND_CODES = {
-    "unreachable": FailCode.INVALID_IMAGE_URL,
-    "timeout": FailCode.IMAGE_DOWNLOAD_FAILED,
-    "too_large": FailCode.IMAGE_TOO_LARGE,
-}
+_KIND_CODES: Mapping[str, FailCode] = MappingProxyType(
+    {
+        "unreachable": FailCode.INVALID_IMAGE_URL,
+        "timeout": FailCode.IMAGE_DOWNLOAD_FAILED,
+        "too_large": FailCode.IMAGE_TOO_LARGE,
+    }
+)
 
 
 def sniff(head: bytes) -> str | None:

@@ -12,14 +12,18 @@ import io
 import textwrap
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from PIL import Image, ImageDraw, ImageFont
 
-SIZES: dict[str, tuple[int, int]] = {
-    "1:1": (1024, 1024),
-    "3:2": (1536, 1024),
-    "2:3": (1024, 1536),
-}
+SIZES: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "1:1": (1024, 1024),
+        "3:2": (1536, 1024),
+        "2:3": (1024, 1536),
+    }
+)
 
 
 def image_size(aspect_ratio: str) -> tuple[int, int]:

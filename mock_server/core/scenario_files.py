@@ -90,7 +90,7 @@ def rule_from_document(document: Any, source: str = "inline", where: str = "rule
 def _match(when: Mapping[str, Any]) -> Match:
     contains = when.get("prompt_contains", ())
     return Match(
-        on=when.get("on", "submit"),
+        on=when.get("endpoint", "submit"),
         prompt_contains=(contains,) if isinstance(contains, str) else tuple(contains),
         prompt_regex=re.compile(when["prompt_regex"]) if "prompt_regex" in when else None,
         key=when.get("key"),

@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from .callbacks import CallbackEffect
@@ -184,17 +185,19 @@ def reject_error(reject: Reject) -> ApiError:
     )
 
 
-_DEFAULT_REJECT_MESSAGES: Mapping[int, str] = {
-    400: "Invalid request",
-    401: "Invalid or missing API key",
-    402: "Insufficient credits",
-    403: "Forbidden",
-    404: "Not found",
-    500: "Internal server error",
-    502: "Bad gateway",
-    503: "Model temporarily unavailable",
-    504: "Gateway timeout",
-}
+_DEFAULT_REJECT_MESSAGES: Mapping[int, str] = MappingProxyType(
+    {
+        400: "Invalid request",
+        401: "Invalid or missing API key",
+        402: "Insufficient credits",
+        403: "Forbidden",
+        404: "Not found",
+        500: "Internal server error",
+        502: "Bad gateway",
+        503: "Model temporarily unavailable",
+        504: "Gateway timeout",
+    }
+)
 
 
 class RuleBook:

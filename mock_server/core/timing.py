@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from .lifecycle import Timeline
 
@@ -40,11 +42,13 @@ class Timing:
         return Timeline(created_at, start, start + processing)
 
 
-PROFILES: dict[str, Timing] = {
-    "quick": Timing(pending_ms=500, processing_min_ms=2_000, processing_max_ms=5_000),
-    "realistic": Timing(pending_ms=2_000, processing_min_ms=20_000, processing_max_ms=40_000),
-    "instant": Timing(pending_ms=20, processing_min_ms=50, processing_max_ms=200),
-}
+PROFILES: Mapping[str, Timing] = MappingProxyType(
+    {
+        "quick": Timing(pending_ms=500, processing_min_ms=2_000, processing_max_ms=5_000),
+        "realistic": Timing(pending_ms=2_000, processing_min_ms=20_000, processing_max_ms=40_000),
+        "instant": Timing(pending_ms=20, processing_min_ms=50, processing_max_ms=200),
+    }
+)
 
 
 def task_rng(seed: int, sequence: int) -> random.Random:

@@ -319,7 +319,7 @@ def task_complete(task_id: str) -> Response:
 @bp.post("/tasks/<task_id>/fail")
 def task_fail(task_id: str) -> Response:
     """End a task failed now (body: optional failCode and failMsg)."""
-    document = payload("admin-task-force") if request.get_data() else {}
+    document = payload("admin-task-fail")
     failure = Failure.of(document.get("failCode", "GENERATION_FAILED"), document.get("failMsg"))
     svc = service()
     return ok(task_json(svc.force(task_id, "failed", failure), svc.clock.now_ms()))

@@ -16,7 +16,7 @@ from .context import service
 from .faults import delay, faulty_response
 
 MODEL = "gpt-image-1"
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 SCENARIO_HEADER = "X-Apixo-Mock-Scenario"
 
 bp = Blueprint("api", __name__)

@@ -1,0 +1,89 @@
+"""The architecture's promises, checked: a core without HTTP, no shared state, no sleeps."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mock_server.settings import Settings
+from mock_server.web.app import create_app
+
+PACKAGE = Path(__file__).parents[1] / "mock_server"
+MUTABLE_CALLS = {"dict", "list", "set", "deque", "defaultdict", "OrderedDict", "Counter"}
+MUTABLE_NODES = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)
+
+
+def test_importing_the_core_loads_no_http_library() -> None:
+    code = (
+        "import sys, pkgutil, importlib, mock_server.core as core\n"
+        "for m in pkgutil.iter_modules(core.__path__):\n"
+        "    importlib.import_module('mock_server.core.' + m.name)\n"
+        "print(sorted(n for n in ('flask', 'werkzeug', 'requests') if n in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def module_level_mutables(path: Path) -> list[str]:
+    found = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if value is None:
+            continue
+        called = (
+            value.func.id
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+            else ""
+        )
+        if isinstance(value, MUTABLE_NODES) or called in MUTABLE_CALLS:
+            found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_no_module_level_mutable_state(path: Path) -> None:
+    assert module_level_mutables(path) == []
+
+
+def test_the_core_never_reads_the_system_clock_or_sleeps() -> None:
+    offenders = []
+    for path in (PACKAGE / "core").rglob("*.py"):
+        if path.name == "clock.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        offenders += [
+            f"{path.name}: {word}"
+            for word in ("time.time(", "time.sleep(", "datetime.now(")
+            if word in text
+        ]
+    assert offenders == []
+
+
+def test_two_apps_in_one_process_share_nothing() -> None:
+    auth = {"Authorization": "Bearer shared-key"}
+    body = {"input": {"mode": "gpt-image-1", "prompt": "x"}}
+    one = create_app(Settings(seed=1)).test_client()
+    two = create_app(Settings(seed=1)).test_client()
+    task_id = one.post("/api/v1/generateTask/gpt-image-1", json=body, headers=auth).get_json()[
+        "data"
+    ]["taskId"]
+    query = {"taskId": task_id}
+    assert (
+        one.get("/api/v1/statusTask/gpt-image-1", query_string=query, headers=auth).status_code
+        == 200
+    )
+    assert (
+        two.get("/api/v1/statusTask/gpt-image-1", query_string=query, headers=auth).status_code
+        == 404
+    )
+    one.post("/__admin/clock/advance", json={"ms": 10_000})
+    clocks = [c.get("/__admin/clock").get_json()["data"]["offsetMs"] for c in (one, two)]
+    assert clocks[0] - clocks[1] >= 10_000
