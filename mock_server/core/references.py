@@ -62,9 +62,12 @@ def sniff(head: bytes) -> str | None:
 
 
 def unresolvable(url: str) -> bool:
-    """Whether the URL's host is under `.invalid`, a name that never resolves (RFC 6761)."""
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    return host == "invalid" or host.endswith(".invalid")
+    """Whether the URL's host can never resolve: under `.invalid` (RFC 6761), or malformed."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:  # e.g. a bracketed host that is no IPv6 address
+        return True
+    return host in ("", "invalid") or host.endswith(".invalid")
 
 
 def judge_offline(urls: Iterable[str]) -> Failure | None:

@@ -109,6 +109,9 @@ def _explain(error: ValidationError) -> str:
     """What is wrong, without echoing a value that may be 10,000 characters long."""
     kind, limit = error.validator, error.validator_value
     value: Any = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if "x-apixo-message" in schema:
+        return str(schema["x-apixo-message"])
     if kind == "maxLength":
         return f"is {len(value)} characters long, at most {limit} allowed"
     if kind == "minLength":
@@ -116,8 +119,7 @@ def _explain(error: ValidationError) -> str:
     if kind == "maxItems":
         return f"has {len(value)} items, at most {limit} allowed"
     if kind == "pattern":
-        schema = error.schema if isinstance(error.schema, dict) else {}
-        return str(schema.get("x-apixo-message", f"does not match {limit}"))
+        return f"does not match {limit}"
     if kind in ("enum", "const"):
         allowed = limit if kind == "enum" else [limit]
         return f"{_short(value)} is not one of {allowed}"
@@ -162,13 +164,9 @@ def _without_input_field(document: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _build(document: dict[str, Any]) -> SubmitRequest:
     given = document["input"]
+    # The schema has already made sure that nVariants agrees when both are given.
     num_images = given.get("num_images")
-    alias = given.get("nVariants")
-    if num_images is not None and alias is not None and num_images != alias:
-        raise InvalidRequest(
-            f"input.nVariants: {alias} disagrees with input.num_images: {num_images}"
-        )
-    count = num_images if num_images is not None else alias
+    count = num_images if num_images is not None else given.get("nVariants")
     return SubmitRequest(
         prompt=given["prompt"],
         aspect_ratio=given.get("aspect_ratio", "1:1"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from ..core.errors import NotFound
 from .context import service
@@ -19,3 +19,14 @@ def result_image(task_id: str, index: int) -> Response:
     response = Response(image, status=200, mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The bundled OpenAPI document, its server set to the host that asked."""
+    from ..core.openapi import bundled_document
+    from ..core.wire import dumps
+
+    settings = service().base_settings
+    document = bundled_document(request.host_url.rstrip("/"), admin=settings.admin)
+    return Response(dumps(document), status=200, mimetype="application/json")
