@@ -1,7 +1,9 @@
 """MockServer: one isolated mock on a free loopback port, served by waitress in a thread.
 
 For tests, the pytest plugin and anyone who wants a mock inside their own
-process: `with MockServer(Settings(profile="instant")) as mock: mock.base_url`.
+process: `with MockServer(scenario="flaky") as mock: mock.base_url`. A server
+is a `MockHandle`, so the same object advances the clock, loads scenarios and
+reads tasks, exactly as the plugin's `apixo_mock` fixture does.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from waitress.server import create_server
 from waitress.task import WSGITask
 
 from .core.service import MockService
+from .handle import DEFAULT_API_KEY, MockHandle, ScenarioSpec
 from .settings import Settings
 from .web.app import build_service, create_app
 from .web.faults import DROP_HOOK
@@ -42,13 +45,32 @@ class _DroppableChannel(HTTPChannel):
     task_class = _DroppableTask
 
 
-class MockServer:
-    """A mock server in a background thread; `start()`/`close()` or a `with` block."""
+class MockServer(MockHandle):
+    """A mock server in a background thread; `start()`/`close()` or a `with` block.
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
-        base = settings or Settings(host="127.0.0.1", port=0, access_log=False)
+    Without `settings` it listens on a free loopback port with a frozen clock
+    (tests advance it); `overrides` change any `Settings` field. `scenario`
+    may be anything `use_scenario` takes; `reset()` brings it back. `api_key`
+    defaults to the first configured key, else "test-key" (any key is accepted
+    unless `keys` are configured).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        api_key: str | None = None,
+        scenario: ScenarioSpec | None = None,
+        **overrides: Any,
+    ) -> None:
+        base = settings or Settings(host="127.0.0.1", port=0, access_log=False, frozen=True)
+        if isinstance(scenario, str):
+            # A name or path goes into the settings, where the service itself re-applies it.
+            overrides["scenario"], scenario = scenario, None
         self.settings = base.replace(**overrides) if overrides else base
-        self.service: MockService = build_service(self.settings)
+        service: MockService = build_service(self.settings)
+        key = api_key or (self.settings.keys[0] if self.settings.keys else DEFAULT_API_KEY)
+        super().__init__(service, key, scenario=scenario)
         self.app = create_app(service=self.service)
         # waitress's own stubs lag its code (trigger, _map), hence Any.
         self._server: Any = None
@@ -96,13 +118,12 @@ class MockServer:
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
         if server is not None:
-            # waitress's loop ends once its map is empty. Closing sockets from this
-            # thread races its select(), so the loop thread closes them itself.
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            # Workers first, as waitress's own close() does: a worker that finished
+            # after the loop had closed the wake-up pipe would write to a dead fd.
+            server.task_dispatcher.shutdown(timeout=int(_READY_TIMEOUT_S))
+            _stop_loop(server)
         if thread is not None:
             thread.join(timeout=_READY_TIMEOUT_S)
-        if server is not None:
-            server.task_dispatcher.shutdown(timeout=int(_READY_TIMEOUT_S))
         self.service.close()
 
     stop = close
@@ -112,6 +133,21 @@ class MockServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _stop_loop(server: Any) -> None:
+    """Have waitress's loop thread close every socket; its loop ends once its map is empty.
+
+    Closing them from this thread would race the loop's select(). And not
+    `trigger.pull_trigger(thunk)`: it appends the thunk, then writes to the
+    wake-up pipe, and a wake-up from elsewhere in between runs the thunk, which
+    closes that pipe before the write (EBADF, or a write to a reused fd).
+    Holding the trigger's lock across both keeps the thunk waiting for the write.
+    """
+    trigger = server.trigger
+    with trigger.lock:
+        trigger.thunks.append(lambda: wasyncore.close_all(server._map))
+        trigger._physical_pull()
 
 
 def _wait_until_accepting(host: str, port: int) -> None:

@@ -32,13 +32,14 @@ def source_document() -> dict[str, Any]:
 
 def bundled_document(server_url: str | None = None, *, admin: bool = True) -> dict[str, Any]:
     """One self-contained OpenAPI 3.1 document; without admin paths when `admin` is False."""
-    document = _rewrite(copy.deepcopy(source_document()))
+    document: dict[str, Any] = _rewrite(copy.deepcopy(source_document()))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for file_name, content in load_schemas().items():
         body = {k: v for k, v in content.items() if k not in ("$id", "$schema")}
         schemas[component_name(file_name)] = _rewrite(copy.deepcopy(body))
     if not admin:
-        document["paths"] = {p: v for p, v in document["paths"].items() if not p.startswith("/__admin")}
+        paths = document["paths"]
+        document["paths"] = {p: v for p, v in paths.items() if not p.startswith("/__admin")}
         document["tags"] = [t for t in document.get("tags", []) if t["name"] != "admin"]
     if server_url:
         document["servers"] = [{"url": server_url}]

@@ -1,4 +1,4 @@
-"""schemas/openapi.yaml: valid OpenAPI 3.1, served bundled at /openapi.json, usable by Schemathesis."""
+"""schemas/openapi.yaml: valid OpenAPI 3.1, served bundled at /openapi.json, fit for Schemathesis."""
 
 from __future__ import annotations
 
