@@ -51,7 +51,8 @@ def test_readme_yaml_blocks_load(tmp_path: Path) -> None:
     documents = [yaml.safe_load(body) for body in blocks(ROOT / "README.md", "yaml")]
     scenarios = [d for d in documents if "rules" in d]
     settings_files = [d for d in documents if "rules" not in d]
-    assert scenarios and settings_files
+    assert scenarios
+    assert settings_files
     for document in scenarios:
         assert scenario_from_document(document).rules
     for document in settings_files:

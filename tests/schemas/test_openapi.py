@@ -1,4 +1,4 @@
-"""schemas/openapi.yaml: valid OpenAPI 3.1, served bundled at /openapi.json, fit for Schemathesis."""
+"""schemas/openapi.yaml: valid OpenAPI 3.1, served bundled at /openapi.json for Schemathesis."""
 
 from __future__ import annotations
 
