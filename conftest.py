@@ -11,6 +11,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# The plugin's own tests drive inner pytest sessions (tests/plugin/).
+pytest_plugins = ["pytester"]
+
 settings.register_profile(
     "ci",
     max_examples=25,

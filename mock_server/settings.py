@@ -178,6 +178,8 @@ def _from_file(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ConfigError(str(path), "", "must be a mapping of setting: value")
     document = document.get("settings", document)
+    if not isinstance(document, dict):
+        raise ConfigError(str(path), "settings", "must be a mapping of setting: value")
     return {
         _known(str(path), str(k)): coerce(_known(str(path), str(k)), v, str(path))
         for k, v in document.items()
@@ -278,6 +280,8 @@ def _to_money(value: Any) -> Decimal:
 
 
 def _to_list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
     return tuple(str(item).strip() for item in items if str(item).strip())
 

@@ -7,7 +7,7 @@ import re
 from .errors import Unauthorized
 
 # RFC 6750 b64token: the characters a bearer token may use.
-_BEARER = re.compile(r"^Bearer +([A-Za-z0-9\-._~+/]+=*) *$", re.IGNORECASE)
+_BEARER = re.compile(r"\ABearer +([A-Za-z0-9\-._~+/]+=*) *\Z", re.IGNORECASE)
 
 
 class KeyRing:

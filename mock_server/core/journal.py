@@ -59,7 +59,9 @@ class Journal:
             and (status is None or e.status == status)
             and (task_id is None or e.task_id == task_id)
         ]
-        return found[-limit:] if limit else found
+        if limit is None:
+            return found
+        return found[-limit:] if limit > 0 else []
 
     def clear(self) -> None:
         """Forget every entry."""

@@ -98,7 +98,10 @@ class UnfinishedTasks:
 
     def next_end(self, key: str) -> int | None:
         """The earliest scheduled end among `key`'s tasks, to tell a client when to retry."""
-        ends = [done for done, owner, _ in self._ends if owner == key]
+        still_open = self._open.get(key, set())
+        ends = [
+            done for done, owner, task_id in self._ends if owner == key and task_id in still_open
+        ]
         return min(ends) if ends else None
 
     def clear(self) -> None:

@@ -92,16 +92,25 @@ def _match(when: Mapping[str, Any]) -> Match:
     return Match(
         on=when.get("endpoint", "submit"),
         prompt_contains=(contains,) if isinstance(contains, str) else tuple(contains),
-        prompt_regex=re.compile(when["prompt_regex"]) if "prompt_regex" in when else None,
+        prompt_regex=_regex(when, "prompt_regex"),
         key=when.get("key"),
         provider=when.get("provider"),
         aspect_ratio=when.get("aspect_ratio"),
         num_images=when.get("num_images"),
-        image_url=re.compile(when["image_url"]) if "image_url" in when else None,
+        image_url=_regex(when, "image_url"),
         request_type=when.get("request_type"),
         every_nth=when.get("every_nth"),
         probability=when.get("probability"),
     )
+
+
+def _regex(when: Mapping[str, Any], field: str) -> re.Pattern[str] | None:
+    if field not in when:
+        return None
+    try:
+        return re.compile(when[field])
+    except re.error as exc:
+        raise ValueError(f"when.{field}: not a valid regular expression ({exc})") from None
 
 
 def _effect(then: Mapping[str, Any]) -> Effect:

@@ -163,7 +163,7 @@ def trigger_decision(request: SubmitRequest) -> Decision | None:
     prompt = request.prompt
     if found := _REJECT_TRIGGER.search(prompt):
         status = int(found.group(1))
-        if 400 <= status <= 599:
+        if status in _DEFAULT_REJECT_MESSAGES:
             return Decision(Effect(reject=Reject(status)), f"trigger mock:reject:{status}")
     if found := _FAIL_TRIGGER.search(prompt):
         code = found.group(1)
@@ -192,6 +192,7 @@ _DEFAULT_REJECT_MESSAGES: Mapping[int, str] = MappingProxyType(
         402: "Insufficient credits",
         403: "Forbidden",
         404: "Not found",
+        429: "Rate limit exceeded",
         500: "Internal server error",
         502: "Bad gateway",
         503: "Model temporarily unavailable",

@@ -17,7 +17,13 @@ from typing import Any
 from ..settings import Settings
 from .accounts import Accounts
 from .auth import KeyRing
-from .callbacks import CallbackDispatcher, CallbackPolicy, CallbackSender, check_callback_url
+from .callbacks import (
+    CallbackDispatcher,
+    CallbackEffect,
+    CallbackPolicy,
+    CallbackSender,
+    check_callback_url,
+)
 from .clock import MockClock
 from .errors import InvalidRequest, TaskNotFound
 from .journal import Journal
@@ -68,6 +74,8 @@ class MockService:
             settings.seed if settings.seed is not None else int.from_bytes(os.urandom(4), "big")
         )
         self.clock = clock or MockClock(frozen=settings.frozen)
+        # reset() returns the clock to how it started, whoever built it.
+        self._clock_starts_frozen = self.clock.frozen
         self.keys = KeyRing(settings.keys)
         self.tasks = TaskStore()
         self.journal = Journal(settings.journal_size)
@@ -111,7 +119,7 @@ class MockService:
             self.callbacks.reset()
             self.rules.clear()
             self._checks.clear()
-            self.clock.reset(frozen=self.base_settings.frozen)
+            self.clock.reset(frozen=self._clock_starts_frozen)
             self._reset_state(self.base_settings)
 
     def _reset_state(self, settings: Settings) -> None:
@@ -192,7 +200,8 @@ class MockService:
         if task is None or task.state(now) is not State.SUCCESS:
             return None
         done_at = task.timeline.done_at or now
-        if now >= done_at + self.settings.result_ttl_s * 1000 or index >= task.request.num_images:
+        expired = now >= done_at + self.settings.result_ttl_s * 1000
+        if expired or not 0 <= index < task.request.num_images:
             return None
         request = task.request
         return self.results.get_or_render(task_id, index, request.prompt, request.aspect_ratio)
@@ -240,7 +249,7 @@ class MockService:
                 request,
                 timeline,
                 failure,
-                self.settings.public_url or origin,
+                (self.settings.public_url or origin).rstrip("/"),
                 self._sequence,
                 charge,
                 decision.reason,
@@ -290,15 +299,19 @@ class MockService:
         request = task.request
         if request.image_urls and task.failure is None and self.settings.image_mode == "fetch":
             self._start_check(task)
-        if request.request_type == "callback" and request.callback_url and task.timeline.done_at:
-            callback = effect.callback
-            self.callbacks.schedule(
-                task.task_id,
-                request.callback_url,
-                task.timeline.done_at,
-                lambda: self.status_body(task),
-                *([callback] if callback is not None else []),
-            )
+        self._schedule_callback(task, effect.callback)
+
+    def _schedule_callback(self, task: Task, effect: CallbackEffect | None = None) -> None:
+        request, done_at = task.request, task.timeline.done_at
+        if request.request_type != "callback" or not request.callback_url or done_at is None:
+            return
+        self.callbacks.schedule(
+            task.task_id,
+            request.callback_url,
+            done_at,
+            lambda: self.status_body(task),
+            effect or CallbackEffect(),
+        )
 
     def _retry_after(self, key: str, now: int) -> int:
         end = self._unfinished.next_end(key)
@@ -388,11 +401,12 @@ class MockService:
                 task_id, ended_now(task.timeline, now), outcome, f"admin: {state}"
             )
             self._unfinished.retime(task.key, task_id, now)
-            self.callbacks.reschedule(task_id, now)
+            if not self.callbacks.reschedule(task_id, now):
+                self._schedule_callback(updated)  # a task that was never going to end
             return updated
 
     def accounts(self) -> dict[str, Any]:
-        """Every key seen so far with its balance and caps (keys redacted)."""
+        """Every key seen so far with its balance and caps."""
         with self._lock:
             self._settle()
             return {key: self._account_json(key) for key in self._accounts.opened()}

@@ -59,14 +59,14 @@ class SubmitValidator:
 
     def parse(self, body: bytes, content_type: str | None) -> SubmitRequest:
         """Validate a raw body; raises `InvalidRequest` with a field-precise message."""
-        document = parse_json_object(body, content_type)
+        given = document = parse_json_object(body, content_type)
         if not self._dialect.accept_nvariants:
             document = _without_input_field(document, "nVariants")
         error = best_match(self._validator.iter_errors(document))
         if error is not None:
             raise InvalidRequest(describe(error))
         if self._dialect.strict_fields:
-            self._reject_unknown_fields(document)
+            self._reject_unknown_fields(given)
         return _build(document)
 
     def _reject_unknown_fields(self, document: dict[str, Any]) -> None:
@@ -83,7 +83,7 @@ def parse_json_object(body: bytes, content_type: str | None) -> dict[str, Any]:
         raise InvalidRequest(f"Content-Type must be application/json, not {media_type or 'none'}")
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequest(f"body: not valid JSON ({exc})") from None
     if not isinstance(document, dict):
         raise InvalidRequest(f"body: must be a JSON object, not {_json_type(document)}")
