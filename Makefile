@@ -33,8 +33,9 @@ contract: $(STAMP)
 	APIXO_BASE_URL='$(BASE_URL)' APIXO_API_KEY='$(API_KEY)' APIXO_OTHER_API_KEY='$(OTHER_API_KEY)' \
 		$(BIN)/python -m pytest -q contract_tests $(ARGS)
 
+# Benchmarks need wrk for the server figures (Debian: apt-get install wrk).
 bench: $(STAMP)
-	$(BIN)/python bench/run.py $(ARGS)
+	PYTHONPATH=. $(BIN)/python bench/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .hypothesis .mypy_cache .ruff_cache dist build

@@ -133,7 +133,16 @@ def test_cli_serve_answers_and_stops_on_sigterm(server_name: str) -> None:
                 timeout=5,
             )
             assert submitted.status_code == 200
+            assert_drop_breaks_the_answer(base)
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=20)
     assert code == 0
+
+
+def assert_drop_breaks_the_answer(base: str) -> None:
+    """Under waitress nothing comes back; under granian the body breaks off after the headers."""
+    rule = {"name": "drop", "when": {"endpoint": "balance"}, "then": {"fault": "drop"}}
+    requests.post(f"{base}/__admin/scenarios/active/rules", json={"rule": rule}, timeout=5)
+    with pytest.raises(requests.RequestException):
+        requests.get(f"{base}/api/v1/apikeys/current-balance", headers=AUTH, timeout=5).json()
