@@ -321,3 +321,23 @@ _CONVERTERS: Mapping[str, Any] = MappingProxyType(
         "choice": _to_choice,
     }
 )
+
+
+def reference_table() -> str:
+    """Every setting as a Markdown table (docs/configuration.md holds it; a test compares)."""
+    rows = [
+        "| setting (YAML) | flag | environment variable | default | what |",
+        "|---|---|---|---|---|",
+    ]
+    for item in fields(Settings):
+        meta = item.metadata
+        default = item.default
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        name = flag(item.name)
+        if meta["kind"] == "bool":
+            name = f"{name} / --no-{name[2:]}"
+        choices = f" One of: {', '.join(map(str, meta['choices']))}." if meta["choices"] else ""
+        rows.append(
+            f"| `{item.name}` | `{name}` | `{env_var(item.name)}` | `{shown}` | {meta['help']}{choices} |"
+        )
+    return "\n".join(rows) + "\n"
