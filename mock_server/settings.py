@@ -337,7 +337,6 @@ def reference_table() -> str:
         if meta["kind"] == "bool":
             name = f"{name} / --no-{name[2:]}"
         choices = f" One of: {', '.join(map(str, meta['choices']))}." if meta["choices"] else ""
-        rows.append(
-            f"| `{item.name}` | `{name}` | `{env_var(item.name)}` | `{shown}` | {meta['help']}{choices} |"
-        )
+        cells = (f"`{item.name}`", f"`{name}`", f"`{env_var(item.name)}`", f"`{shown}`")
+        rows.append(f"| {' | '.join(cells)} | {meta['help']}{choices} |")
     return "\n".join(rows) + "\n"
