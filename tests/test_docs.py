@@ -31,10 +31,16 @@ def live() -> Iterator[MockServer]:
         yield mock
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="the README's samples use curl")
-@pytest.mark.parametrize("index", range(len(blocks(ROOT / "README.md", "sh"))))
-def test_readme_shell_blocks_run(live: MockServer, tmp_path: Path, index: int) -> None:
-    script = blocks(ROOT / "README.md", "sh")[index].replace("http://127.0.0.1:8000", live.base_url)
+SHELL_DOCS = ("README.md", "docs/admin-api.md")
+SHELL_SAMPLES = [(doc, i) for doc in SHELL_DOCS for i in range(len(blocks(ROOT / doc, "sh")))]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the samples use curl")
+@pytest.mark.parametrize(
+    ("doc", "index"), SHELL_SAMPLES, ids=[f"{d}#{i}" for d, i in SHELL_SAMPLES]
+)
+def test_shell_samples_run(live: MockServer, tmp_path: Path, doc: str, index: int) -> None:
+    script = blocks(ROOT / doc, "sh")[index].replace("http://127.0.0.1:8000", live.base_url)
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         cwd=tmp_path,
@@ -45,6 +51,8 @@ def test_readme_shell_blocks_run(live: MockServer, tmp_path: Path, index: int) -
     )
     assert result.returncode == 0, result.stderr
     assert '"code":200' in result.stdout
+    if "200 200 429" in script:
+        assert "200 200 429" in result.stdout
 
 
 def test_readme_yaml_blocks_load(tmp_path: Path) -> None:
