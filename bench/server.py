@@ -28,7 +28,14 @@ import requests
 ROOT = Path(__file__).parents[1]
 AUTH = "Bearer bench-key-0001"
 SUBMIT_BODY = json.dumps(
-    {"input": {"mode": "gpt-image-1", "prompt": "a benchmark", "aspect_ratio": "1:1", "num_images": 1}}
+    {
+        "input": {
+            "mode": "gpt-image-1",
+            "prompt": "a benchmark",
+            "aspect_ratio": "1:1",
+            "num_images": 1,
+        }
+    }
 )
 
 
@@ -54,7 +61,9 @@ def wait_ready(url: str, deadline_s: float = 20.0) -> float:
 def serving(command: list[str], port: int) -> Iterator[float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
-    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as process:
         try:
             wait_ready(f"http://127.0.0.1:{port}/api/v1/statusTask/gpt-image-1")
             yield time.perf_counter() - started
@@ -65,27 +74,60 @@ def serving(command: list[str], port: int) -> Iterator[float]:
 
 def mock_command(port: int, server: str, threads: int) -> list[str]:
     return [
-        str(Path(sys.executable).parent / "apixo-mock"), "serve", "--port", str(port),
-        "--server", server, "--threads", str(threads), "--profile", "instant",
-        "--no-access-log", "--seed", "1", "--rpm", "1000000000",
-        "--max-unfinished", "1000000000",
+        str(Path(sys.executable).parent / "apixo-mock"),
+        "serve",
+        "--port",
+        str(port),
+        "--server",
+        server,
+        "--threads",
+        str(threads),
+        "--profile",
+        "instant",
+        "--no-access-log",
+        "--seed",
+        "1",
+        "--rpm",
+        "1000000000",
+        "--max-unfinished",
+        "1000000000",
     ]
 
 
 def bare_command(port: int, server: str, threads: int) -> list[str]:
     if server == "waitress":
-        return [sys.executable, "-m", "waitress", f"--port={port}", "--host=127.0.0.1",
-                f"--threads={threads}", "--call", "bench.bare_app:create_app"]
-    return [str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
-            "--port", str(port), "--blocking-threads", str(threads), "--factory",
-            "--log-level", "warning", "bench.bare_app:create_app"]
+        return [
+            sys.executable,
+            "-m",
+            "waitress",
+            f"--port={port}",
+            "--host=127.0.0.1",
+            f"--threads={threads}",
+            "--call",
+            "bench.bare_app:create_app",
+        ]
+    return [
+        str(Path(sys.executable).parent / "granian"),
+        "--interface",
+        "wsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--blocking-threads",
+        str(threads),
+        "--factory",
+        "--log-level",
+        "warning",
+        "bench.bare_app:create_app",
+    ]
 
 
 def wrk(url: str, duration: int, script: str | None = None) -> tuple[float, str]:
     command = ["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", "-H", f"Authorization: {AUTH}"]
     if script:
         command += ["-s", script]
-    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"99%\s+(\S+)", output).group(1)  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -97,15 +139,20 @@ def wrk(url: str, duration: int, script: str | None = None) -> tuple[float, str]
 def submit_script(directory: str) -> str:
     path = Path(directory) / "submit.lua"
     body = SUBMIT_BODY.replace('"', '\\"')
-    path.write_text(
-        f'wrk.method = "POST"\nwrk.body = "{body}"\nwrk.headers["Content-Type"] = "application/json"\n'
-    )
+    lines = [
+        'wrk.method = "POST"',
+        f'wrk.body = "{body}"',
+        'wrk.headers["Content-Type"] = "application/json"',
+    ]
+    path.write_text("\n".join(lines) + "\n")
     return str(path)
 
 
 def finished_task(base: str) -> str:
     headers = {"Authorization": AUTH, "Content-Type": "application/json"}
-    task = requests.post(f"{base}/api/v1/generateTask/gpt-image-1", data=SUBMIT_BODY, headers=headers, timeout=5)
+    task = requests.post(
+        f"{base}/api/v1/generateTask/gpt-image-1", data=SUBMIT_BODY, headers=headers, timeout=5
+    )
     task_id = str(task.json()["data"]["taskId"])
     requests.post(f"{base}/__admin/clock/advance", json={"ms": 60_000}, timeout=5)
     return task_id
@@ -113,14 +160,26 @@ def finished_task(base: str) -> str:
 
 def measure(kind: str, server: str, threads: int, duration: int, script: str) -> dict[str, object]:
     port = free_port()
-    command = mock_command(port, server, threads) if kind == "mock" else bare_command(port, server, threads)
+    command = (
+        mock_command(port, server, threads)
+        if kind == "mock"
+        else bare_command(port, server, threads)
+    )
     with serving(command, port) as startup:
         base = f"http://127.0.0.1:{port}"
         task_id = finished_task(base) if kind == "mock" else "task_12345678"
         status = wrk(f"{base}/api/v1/statusTask/gpt-image-1?taskId={task_id}", duration)
         submit = wrk(f"{base}/api/v1/generateTask/gpt-image-1", duration, script)
-    return {"app": kind, "server": server, "threads": threads, "startup_s": round(startup, 3),
-            "status_rps": status[0], "status_p99": status[1], "submit_rps": submit[0], "submit_p99": submit[1]}
+    return {
+        "app": kind,
+        "server": server,
+        "threads": threads,
+        "startup_s": round(startup, 3),
+        "status_rps": status[0],
+        "status_p99": status[1],
+        "submit_rps": submit[0],
+        "submit_p99": submit[1],
+    }
 
 
 def main() -> int:
@@ -143,8 +202,9 @@ def main() -> int:
     print("\n| app | server | threads | status req/s | status p99 | submit req/s | submit p99 |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['app']} | {r['server']} | {r['threads']} | {r['status_rps']:.0f} | {r['status_p99']} "
-              f"| {r['submit_rps']:.0f} | {r['submit_p99']} |")
+        cells = [r["app"], r["server"], r["threads"], f"{r['status_rps']:.0f}", r["status_p99"]]
+        cells += [f"{r['submit_rps']:.0f}", r["submit_p99"]]
+        print("| " + " | ".join(map(str, cells)) + " |")
     return 0
 
 

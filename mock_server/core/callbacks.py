@@ -33,6 +33,7 @@ TIMESTAMP_HEADER: Final = "X-Apixo-Mock-Timestamp"
 SIGNATURE_HEADER: Final = "X-Apixo-Mock-Signature"
 _REORDER_LANE: Final = ""  # pseudo-origin of reordered batches in the send queue
 _TAKE_AT_ONCE: Final = 16  # callbacks a sender takes per visit to the queue
+_MAX_WAIT_S: Final = 3600.0  # the scheduler re-checks the heap at least this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,7 +558,8 @@ class CallbackDispatcher:
         """Seconds until the earliest entry; None (until woken) on a frozen clock."""
         if not self._heap or self._clock.frozen:
             return None
-        return max(0.0, (self._heap[0][0] - self._clock.now_ms()) / 1000)
+        # Capped: a due time centuries ahead would overflow the lock's timeout.
+        return min(_MAX_WAIT_S, max(0.0, (self._heap[0][0] - self._clock.now_ms()) / 1000))
 
     def _take_due(self, now: int) -> list[tuple[str, _Work]]:
         """Pop every entry due at `now` into send work (lock held); stale entries vanish."""

@@ -1,0 +1,154 @@
+"""Fixtures of the contract suite, mirroring the object graph.
+
+target -> transport -> api / other_api / admin -> budget, poller -> receiver -> fleet.
+The expensive ones are session-scoped: one target (or in-process mock), one
+HTTP session, one fleet of billable tasks shared by the tests that need one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+import requests
+
+from contract_tests import plugin
+from contract_tests.budget import Budget
+from contract_tests.checks import check_envelope
+from contract_tests.client import AdminApi, ApiClient, ApiResponse, Transport
+from contract_tests.fleet import CALLBACK_PATH, Fleet, launch, plan
+from contract_tests.polling import Poller
+from contract_tests.profiles import Profile, choose
+from contract_tests.target import Admin, Target, open_target, read_options
+from mock_server.receiver import CallbackReceiver
+
+# Checked on every answer by the transport, whichever test sent the request.
+ENVELOPE_RULES = ("envelope.json", "envelope.code-equals-status")
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Load the plugin (options, markers, report) unless `-p contract_tests.plugin` did."""
+    plugin.register(pluginmanager, plugin)
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Iterator[Target]:
+    """The API under test; with no --apixo-base-url, a mock started in this process."""
+    options = read_options(lambda dest: pytestconfig.getoption(dest, default=None))
+    with ExitStack() as stack:
+        session = stack.enter_context(requests.Session())
+        try:
+            found = stack.enter_context(open_target(options, session))
+        except (RuntimeError, ValueError) as error:
+            # One clear line beats the same error on every test.
+            pytest.exit(f"apixo contract suite: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
+        plugin.report_of(pytestconfig).target_lines = found.describe()
+        yield found
+
+
+@pytest.fixture(scope="session")
+def transport(pytestconfig: pytest.Config) -> Iterator[Transport]:
+    """One HTTP session; every API answer goes through the envelope check."""
+    report = plugin.report_of(pytestconfig)
+
+    def inspect(answer: ApiResponse) -> None:
+        check_envelope(answer)
+        report.checked(ENVELOPE_RULES, "")
+
+    with requests.Session() as session:
+        yield Transport(session=session, observers=(inspect,), note=report.note)
+
+
+@pytest.fixture(scope="session")
+def api(target: Target, transport: Transport) -> ApiClient:
+    """The API with the suite's key."""
+    return ApiClient(target.base_url, target.api_key, transport)
+
+
+@pytest.fixture(scope="session")
+def other_api(target: Target, api: ApiClient) -> ApiClient:
+    """The API with a second key; skips without --apixo-other-api-key."""
+    if not target.other_api_key:
+        pytest.skip("needs a second key: --apixo-other-api-key (APIXO_OTHER_API_KEY)")
+    return api.with_key(target.other_api_key)
+
+
+@pytest.fixture(scope="session")
+def admin(target: Target, transport: Transport) -> AdminApi | None:
+    """The mock's admin API, when the target has one the suite may use."""
+    if target.admin is not Admin.PRESENT:
+        return None
+    return AdminApi(target.base_url, target.admin_token, transport.session)
+
+
+@pytest.fixture
+def admin_api(target: Target, admin: AdminApi | None) -> AdminApi:
+    """The admin API for a mock-only test; skips with the reason elsewhere."""
+    if admin is None:
+        pytest.skip(target.admin_skip_reason() or "no admin API")
+    return admin
+
+
+@pytest.fixture(scope="session")
+def budget(target: Target) -> Budget:
+    """The images the suite may still bill."""
+    return Budget(target.max_images)
+
+
+@pytest.fixture(scope="session")
+def poller(
+    pytestconfig: pytest.Config, target: Target, api: ApiClient, admin: AdminApi | None
+) -> Poller:
+    """Waits for tasks: the admin clock on a mock, the documented rhythm elsewhere."""
+    return Poller(api, target.poll, admin, plugin.progress_writer(pytestconfig))
+
+
+@pytest.fixture(scope="session")
+def profile(target: Target) -> Profile:
+    """Example counts for the property tests."""
+    return choose(target.is_mock)
+
+
+@pytest.fixture(scope="session")
+def receiver(target: Target) -> Iterator[CallbackReceiver | None]:
+    """A loopback callback receiver, when the target can reach it (or a tunnel is given)."""
+    if not (target.loopback or target.callback_base_url):
+        yield None
+        return
+    with CallbackReceiver(port=target.callback_port) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def callback_base(target: Target, receiver: CallbackReceiver | None) -> str | None:
+    """The URL prefix callbacks reach the receiver under, or None."""
+    if receiver is None:
+        return None
+    return (target.callback_base_url or receiver.url).rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def fleet(
+    target: Target,
+    api: ApiClient,
+    budget: Budget,
+    poller: Poller,
+    callback_base: str | None,
+) -> Fleet:
+    """A few billable tasks, submitted once and waited for together."""
+    callback_url = None if callback_base is None else callback_base + CALLBACK_PATH
+    return launch(plan(target.violation_prompt, callback_url), api, budget, poller)
+
+
+@pytest.fixture(autouse=True)
+def _capabilities(request: pytest.FixtureRequest, target: Target, budget: Budget) -> None:
+    """Skip mock-only tests without admin controls, and billable tests the budget cannot pay."""
+    if request.node.get_closest_marker("mock_only") is not None:
+        reason = target.admin_skip_reason()
+        if reason is not None:
+            pytest.skip(reason)
+    marker = request.node.get_closest_marker("billable")
+    images = int(marker.kwargs.get("images", 0)) if marker is not None else 0
+    if images and not budget.take(images):
+        pytest.skip(budget.refusal(images))

@@ -1,0 +1,54 @@
+"""The balance: a bare number that a submit lowers by num_images x price, and a failure refunds."""
+
+from __future__ import annotations
+
+import pytest
+
+from contract_tests.checks import ContractViolation, balance_amount, check_charge
+from contract_tests.client import ApiClient
+from contract_tests.fleet import Fleet
+from contract_tests.target import Target
+
+
+@pytest.mark.rule("balance.bare-number", "envelope.success-200")
+def test_balance_is_a_bare_number(api: ApiClient) -> None:
+    """`data` is a JSON number (not a string, not a boolean), at least 0."""
+    balance_amount(api.balance())
+
+
+@pytest.mark.rule("balance.bare-number")
+def test_other_keys_balance_is_a_bare_number(other_api: ApiClient) -> None:
+    """The same for the second key."""
+    balance_amount(other_api.balance())
+
+
+@pytest.mark.billable
+@pytest.mark.rule("balance.charge")
+def test_submit_charges_num_images_times_price(fleet: Fleet, target: Target) -> None:
+    """Read right before and after the fleet's one-image submit."""
+    fleet["default"].task()
+    before, after = fleet.balance("before"), fleet.balance("after-default")
+    check_charge(before, after, 1, target.price)
+
+
+@pytest.mark.billable
+@pytest.mark.rule("balance.refund")
+def test_failed_task_is_refunded(fleet: Fleet, target: Target) -> None:
+    """After every fleet task ended: charged only for the tasks that succeeded."""
+    fleet["default"].task()
+    if fleet["violation"].final()["state"] != "failed":
+        pytest.skip("the violation task did not fail (checked by its own test)")
+    later = [m for m in fleet.members.values() if m.name != "default" and m.record is not None]
+    states = {m.name: m.final()["state"] for m in later}
+    kept = sum(m.images for m in later if states[m.name] == "success")
+    refunded = sum(m.images for m in later if states[m.name] == "failed")
+    start, end = fleet.balance("after-default"), fleet.balance("end")
+    expected = start - kept * target.price
+    if end == expected:
+        return
+    rule = "balance.refund" if end == expected - refunded * target.price else "balance.charge"
+    raise ContractViolation(
+        rule,
+        f"after tasks {states} the balance is {end}; expected {expected}"
+        f" ({start} - {kept} successful image(s) x {target.price}; failed ones refunded)",
+    )

@@ -1,0 +1,59 @@
+"""Callbacks: when a callback task ends, its status envelope is POSTed to callback_url."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contract_tests.callbacks import deliveries_to
+from contract_tests.checks import ContractViolation
+from contract_tests.fleet import CALLBACK_PATH, Fleet
+from contract_tests.schemas import describe, first_error
+from contract_tests.target import Target
+from mock_server.receiver import CallbackReceiver
+
+MOCK_DELIVERY_S = 15.0
+
+
+@pytest.mark.billable
+@pytest.mark.rule("callbacks.same-envelope")
+def test_callback_carries_the_status_envelope(
+    fleet: Fleet, target: Target, receiver: CallbackReceiver | None
+) -> None:
+    """Every delivery for the fleet's callback task equals a status read of the finished task."""
+    if receiver is None:
+        pytest.skip(
+            "the target cannot reach a loopback receiver: give --apixo-callback-base-url"
+            " (a public tunnel to --apixo-callback-port)"
+        )
+    record = fleet["alias"].task()
+    record.final()
+    timeout = MOCK_DELIVERY_S if target.is_mock else target.poll.timeout_s
+    found = deliveries_to(receiver, CALLBACK_PATH, timeout)
+    if not found:
+        raise ContractViolation(
+            "callbacks.same-envelope", f"no callback for task {record.task_id} within {timeout:g} s"
+        )
+    status_body = record.bodies[-1]
+    for delivery in found:
+        check_delivery(delivery.body, status_body, record.task_id)
+
+
+def check_delivery(raw: bytes, status_body: dict[str, object], task_id: str) -> None:
+    """One delivery: the callback schema, and the same JSON as the status read."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise ContractViolation(
+            "callbacks.same-envelope", f"task {task_id}: callback body is not JSON: {raw[:200]!r}"
+        ) from None
+    error = first_error("callback-payload", body)
+    if error is not None:
+        raise ContractViolation("callbacks.same-envelope", f"task {task_id}: {describe(error)}")
+    if body != status_body:
+        raise ContractViolation(
+            "callbacks.same-envelope",
+            f"task {task_id}: callback {json.dumps(body)[:300]} differs from the status read"
+            f" {json.dumps(status_body)[:300]}",
+        )

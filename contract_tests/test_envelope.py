@@ -1,0 +1,34 @@
+"""Every answer, success or error, is `{"code", "message", "data"}` with code = HTTP status.
+
+The transport checks this on every answer of every test; this module makes
+sure each kind of answer is seen at least once, whatever else is selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+import pytest
+
+from contract_tests.checks import check_envelope
+from contract_tests.client import SUBMIT_PATH, ApiClient, ApiResponse, Auth
+
+ANSWERS: Mapping[str, Callable[[ApiClient], ApiResponse]] = MappingProxyType(
+    {
+        "200-balance": lambda api: api.balance(),
+        "400-submit": lambda api: api.submit({"input": "not an object"}),
+        "400-status": lambda api: api.status(None),
+        "401-no-key": lambda api: api.balance(auth=Auth.NONE),
+        "404-task": lambda api: api.status("task_apixocontractunknown"),
+        "404-path": lambda api: api.request("GET", "/api/v1/apixo-contract-unknown-path"),
+        "405-method": lambda api: api.request("DELETE", SUBMIT_PATH),
+    }
+)
+
+
+@pytest.mark.rule("envelope.json", "envelope.code-equals-status")
+@pytest.mark.parametrize("kind", list(ANSWERS))
+def test_every_answer_is_an_envelope_with_code_equal_to_status(api: ApiClient, kind: str) -> None:
+    """One answer of each kind: JSON, the three fields, code equal to the HTTP status."""
+    check_envelope(ANSWERS[kind](api))  # which status is right is other tests' business

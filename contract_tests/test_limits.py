@@ -1,0 +1,107 @@
+"""Limits a real target cannot be pushed into cheaply: the mock's admin API lowers them per key.
+
+Each test changes the second key's account (balance or caps) and puts it back
+afterwards, so the rest of the suite never sees the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from contract_tests.checks import (
+    ContractViolation,
+    balance_amount,
+    check_error,
+    submitted_task_id,
+)
+from contract_tests.client import SUBMIT_PATH, AdminApi, AdminUnsupported, ApiClient, ApiResponse
+from contract_tests.mutations import base_body
+from contract_tests.plugin import report_of
+
+UNKNOWN_MODEL = "/api/v1/generateTask/apixo-contract-unknown-model"
+TOO_LOW = "0.10"
+
+
+@contextmanager
+def account_changed(admin: AdminApi, key: str, **changes: Any) -> Iterator[None]:
+    """The key's account with some fields changed, restored on the way out."""
+    try:
+        before = admin.account(key)
+    except AdminUnsupported as error:
+        pytest.skip(str(error))
+    admin.update_account(key, **changes)
+    try:
+        yield
+    finally:
+        restore = {name: before[name] for name in ("rpm", "maxUnfinished")}
+        admin.update_account(key, balance=str(before["balance"]), **restore)
+
+
+def note_retry_after(config: pytest.Config, answer: ApiResponse) -> None:
+    """Report whether a 429 said when to retry (never a failure)."""
+    value = answer.header("Retry-After")
+    said = f"Retry-After: {value}" if value is not None else "no Retry-After header"
+    report_of(config).note("ratelimit.retry-after", f"{answer.brief()[:60]}... with {said}")
+
+
+@pytest.mark.mock_only
+@pytest.mark.rule("balance.insufficient-400", "errors.envelope")
+def test_submit_the_balance_cannot_cover_gets_400(
+    admin_api: AdminApi, other_api: ApiClient
+) -> None:
+    """A balance below one image: 400, and nothing is taken from it."""
+    with account_changed(admin_api, other_api.key, balance=TOO_LOW):
+        check_error(other_api.submit(base_body()), 400, "balance.insufficient-400")
+        left = balance_amount(other_api.balance())
+    if left != Decimal(TOO_LOW):
+        raise ContractViolation(
+            "balance.insufficient-400", f"a refused submit changed the balance to {left}"
+        )
+
+
+@pytest.mark.mock_only
+@pytest.mark.rule(
+    "limits.unfinished-tasks-429", "precedence.task-cap-order", "ratelimit.retry-after"
+)
+def test_too_many_unfinished_tasks_gets_429(
+    pytestconfig: pytest.Config, admin_api: AdminApi, other_api: ApiClient
+) -> None:
+    """With the cap at 1 and one task that never ends: 429; a bad body still 400 first."""
+    hang = base_body()
+    hang["input"]["prompt"] = "a cat, mock:hang"
+    with account_changed(admin_api, other_api.key, maxUnfinished=1):
+        submitted_task_id(other_api.submit(hang))
+        capped = other_api.submit(base_body(), retry_429=False)
+        check_error(capped, 429, "limits.unfinished-tasks-429")
+        note_retry_after(pytestconfig, capped)
+        invalid = {"input": {**base_body()["input"], "num_images": 3}}
+        check_error(other_api.submit(invalid, retry_429=False), 400, "precedence.task-cap-order")
+        with account_changed(admin_api, other_api.key, balance=TOO_LOW):
+            broke = other_api.submit(base_body(), retry_429=False)
+            check_error(broke, 429, "precedence.task-cap-order")
+
+
+@pytest.mark.mock_only
+@pytest.mark.rule(
+    "limits.requests-per-minute-429", "precedence.rate-limit-order", "ratelimit.retry-after"
+)
+def test_too_many_requests_per_minute_gets_429(
+    pytestconfig: pytest.Config, admin_api: AdminApi, other_api: ApiClient
+) -> None:
+    """With 3 requests a minute allowed: the 4th is 429, and 429 comes before 404/405/400."""
+    with account_changed(admin_api, other_api.key, rpm=3):
+        answers = [other_api.balance(retry_429=False) for _ in range(4)]
+        check_error(answers[-1], 429, "limits.requests-per-minute-429")
+        note_retry_after(pytestconfig, answers[-1])
+        later = (
+            other_api.request("POST", UNKNOWN_MODEL, json_body=base_body(), retry_429=False),
+            other_api.request("GET", SUBMIT_PATH, retry_429=False),
+            other_api.request("POST", SUBMIT_PATH, raw_body=b"[]", retry_429=False),
+        )
+        for answer in later:
+            check_error(answer, 429, "precedence.rate-limit-order")

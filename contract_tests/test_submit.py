@@ -1,0 +1,141 @@
+"""Valid submits are accepted, and the tasks they start finish in a valid state.
+
+The fleet's tasks check the defaults, the aliases and unknown fields; the
+property submits bodies drawn from the schema (billable: bounded by the budget).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+
+from contract_tests.budget import Budget, largest_count
+from contract_tests.checks import (
+    ContractViolation,
+    check_image,
+    check_result_count,
+    result_urls,
+    submitted_task_id,
+)
+from contract_tests.client import ApiClient
+from contract_tests.fleet import Fleet
+from contract_tests.polling import Poller, TaskRecord
+from contract_tests.profiles import Profile
+from contract_tests.strategies import CALLBACK_SINK, aspect_ratio, image_count, valid_bodies
+
+FINISHED_RULES = (
+    "status.schema",
+    "status.task-id-echo",
+    "status.states-forward",
+    "status.terminal-stable",
+    "status.times",
+    "status.cost-time",
+)
+
+
+def succeeded(data: dict[str, Any], rule: str) -> dict[str, Any]:
+    """A plain request should succeed; if it failed, `rule` cannot be confirmed."""
+    if data["state"] != "success":
+        raise ContractViolation(
+            rule,
+            f"task {data['taskId']} ended {data['state']} ({data.get('failCode')}:"
+            f" {data.get('failMsg')}), so the rule could not be confirmed",
+        )
+    return data
+
+
+@pytest.mark.billable
+@pytest.mark.rule(
+    "submit.accepts-valid",
+    "submit.extra-fields-ignored",
+    "submit.image-urls-accepted",
+    "status.result-count",
+    "status.failed-fields",
+    *FINISHED_RULES,
+)
+def test_valid_bodies_are_accepted_and_finish(
+    api: ApiClient,
+    poller: Poller,
+    budget: Budget,
+    profile: Profile,
+    callback_base: str | None,
+) -> None:
+    """Bodies drawn from the schema: 200 with a taskId, then a valid terminal state."""
+    examples = min(profile.valid_examples, budget.remaining)
+    if examples == 0:
+        pytest.skip(budget.refusal(1))
+    per_example = largest_count(budget.remaining // examples)
+    sink = CALLBACK_SINK if callback_base is None else callback_base + "/apixo-contract/drawn"
+    records: list[TaskRecord] = []
+
+    @profile.settings(examples, billable=True)
+    @given(valid_bodies(max_images=per_example, callback_url=sink))
+    def submit(body: dict[str, Any]) -> None:
+        images = image_count(body)
+        if not budget.take(images):
+            pytest.skip(budget.refusal(images))
+        task_id = submitted_task_id(api.submit(body))
+        records.append(TaskRecord(task_id, images, aspect_ratio(body)))
+
+    submit()
+    poller.wait(records)
+    for record in records:
+        data = record.final()
+        if data["state"] == "success":
+            check_result_count(data, record.images)
+
+
+@pytest.mark.billable
+@pytest.mark.rule("submit.defaults", "submit.accepts-valid")
+def test_omitted_fields_take_their_defaults(api: ApiClient, fleet: Fleet) -> None:
+    """`{"input": {mode, prompt}}` alone: polled (async), one image, 1:1 (1024x1024)."""
+    data = succeeded(fleet["default"].final(), "submit.defaults")
+    urls = result_urls(data)
+    if len(urls) != 1:
+        raise ContractViolation(
+            "submit.defaults", f"num_images defaults to 1, got {len(urls)} URL(s)"
+        )
+    reply = api.download(urls[0])
+    try:
+        check_image(reply.content, "1:1", urls[0])
+    except ContractViolation as error:
+        if error.rule != "results.size":
+            raise
+        raise ContractViolation(
+            "submit.defaults", f"aspect_ratio defaults to 1:1: {error}"
+        ) from None
+
+
+@pytest.mark.billable
+@pytest.mark.rule(
+    "submit.extra-fields-ignored",
+    "alias.is-enhance-accepted",
+    "submit.prompt-bounds",
+    "status.result-count",
+)
+def test_unknown_fields_and_is_enhance_are_ignored(fleet: Fleet) -> None:
+    """Unknown fields (top level and in input), isEnhance, a 10000-character prompt."""
+    data = succeeded(fleet["extras"].final(), "submit.extra-fields-ignored")
+    check_result_count(data, 2)
+
+
+@pytest.mark.billable
+@pytest.mark.rule("alias.nvariants", "submit.prompt-bounds")
+def test_nvariants_is_an_alias_of_num_images(fleet: Fleet) -> None:
+    """nVariants 2 (and a 1-character prompt) gives two images."""
+    data = succeeded(fleet["alias"].final(), "alias.nvariants")
+    urls = result_urls(data)
+    if len(urls) != 2:
+        raise ContractViolation(
+            "alias.nvariants", f"nVariants 2 gave {len(urls)} URL(s), expected 2"
+        )
+
+
+@pytest.mark.billable
+@pytest.mark.rule("submit.image-urls-accepted", "status.failed-fields")
+def test_unreachable_reference_image_fails_the_task_not_the_submit(fleet: Fleet) -> None:
+    """A well-formed URL nobody can fetch: the submit is accepted; the task ends either way."""
+    data = fleet["reference"].final()
+    assert data["state"] in ("success", "failed")

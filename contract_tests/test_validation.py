@@ -1,0 +1,101 @@
+"""Invalid submit bodies and status parameters get 400 with an envelope that names the field.
+
+Each case breaks exactly one rule of the submit table. A broken target might
+accept one and bill it, so whatever it accepts is charged to the budget and
+the property runs are bounded.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from hypothesis import given
+
+from contract_tests.budget import Budget
+from contract_tests.checks import check_error, check_names_field
+from contract_tests.client import ApiClient, ApiResponse
+from contract_tests.mutations import EXAMPLES, FIELDS, Mutation, base_body
+from contract_tests.profiles import Profile
+from contract_tests.strategies import image_count, invalid_bodies
+
+NOT_JSON = MappingProxyType(
+    {
+        "truncated": b'{"input": ',
+        "empty": b"",
+        "text": b"make me a cat",
+        "binary": b"\xff\xfe",
+    }
+)
+NOT_OBJECT = MappingProxyType(
+    {"array": b"[]", "string": b'"a cat"', "number": b"42", "null": b"null"}
+)
+FIELD_RULES = sorted({item.rule for item in FIELDS} | {"alias.nvariants-conflict-400"})
+
+
+def submit_invalid(api: ApiClient, budget: Budget, mutation: Mutation, body: Any) -> None:
+    """Send a body that owes a 400; stop once the target has billed the whole budget."""
+    if budget.exhausted:
+        pytest.skip("the image budget is spent: the target billed requests it should refuse")
+    refused(api.submit(body), budget, mutation, body)
+
+
+def refused(answer: ApiResponse, budget: Budget, mutation: Mutation, body: Any) -> None:
+    """The submit was refused with 400 naming the field (an accepted one is billed)."""
+    if answer.status == 200:
+        budget.charge(_images(body))
+    check_error(answer, 400, mutation.rule)
+    check_names_field(answer, mutation.field_names)
+
+
+def _images(body: Any) -> int:
+    try:
+        return image_count(body)
+    except (AttributeError, TypeError, ValueError):
+        return 1
+
+
+@pytest.mark.rule("submit.error-names-field", "errors.envelope")
+@pytest.mark.parametrize(
+    "mutation",
+    [pytest.param(m, id=m.label, marks=pytest.mark.rule(m.rule)) for m in EXAMPLES],
+)
+def test_single_mutation_gets_400(api: ApiClient, budget: Budget, mutation: Mutation) -> None:
+    """A valid body with one field missing, mistyped or out of range."""
+    submit_invalid(api, budget, mutation, mutation.apply(base_body()))
+
+
+@pytest.mark.rule(*FIELD_RULES, "submit.error-names-field", "errors.envelope")
+def test_any_single_mutation_gets_400(api: ApiClient, budget: Budget, profile: Profile) -> None:
+    """Drawn valid bodies with one drawn mutation each."""
+
+    @profile.settings(profile.invalid_examples)
+    @given(invalid_bodies())
+    def check(case: tuple[Mutation, dict[str, Any]]) -> None:
+        submit_invalid(api, budget, *case)
+
+    check()
+
+
+@pytest.mark.rule("submit.not-json-400", "errors.envelope")
+@pytest.mark.parametrize("raw", list(NOT_JSON.values()), ids=list(NOT_JSON))
+def test_body_that_is_not_json_gets_400(api: ApiClient, raw: bytes) -> None:
+    """Content-Type says JSON, the body is not."""
+    answer = api.request("POST", "/api/v1/generateTask/gpt-image-1", raw_body=raw)
+    check_error(answer, 400, "submit.not-json-400")
+
+
+@pytest.mark.rule("submit.not-object-400", "errors.envelope")
+@pytest.mark.parametrize("raw", list(NOT_OBJECT.values()), ids=list(NOT_OBJECT))
+def test_json_that_is_not_an_object_gets_400(api: ApiClient, raw: bytes) -> None:
+    """Valid JSON of the wrong type for a body."""
+    answer = api.request("POST", "/api/v1/generateTask/gpt-image-1", raw_body=raw)
+    check_error(answer, 400, "submit.not-object-400")
+
+
+@pytest.mark.rule("status.missing-task-id-400", "errors.envelope")
+@pytest.mark.parametrize("task_id", [None, ""], ids=["missing", "empty"])
+def test_status_without_task_id_gets_400(api: ApiClient, task_id: str | None) -> None:
+    """No taskId parameter, or an empty one."""
+    check_error(api.status(task_id), 400, "status.missing-task-id-400")

@@ -1,0 +1,39 @@
+"""The end-of-run summary: every rule, with the worst news about it."""
+
+from __future__ import annotations
+
+from contract_tests.report import Outcome, RuleReport
+from contract_tests.rules import RULES
+
+
+def test_failure_wins_over_checked_and_skipped() -> None:
+    """One failing test is enough to call a rule failed."""
+    report = RuleReport()
+    report.skipped(["auth.missing-key-401"], "no key")
+    report.checked(["auth.missing-key-401"], "t1")
+    report.failed("auth.missing-key-401", "t2", "auth.missing-key-401: got 200\nmore")
+    report.checked(["auth.missing-key-401"], "t3")
+    state = report.states["auth.missing-key-401"]
+    assert state.outcome is Outcome.FAILED
+    assert state.details == ["t2: auth.missing-key-401: got 200"]
+
+
+def test_summary_lists_every_rule_with_its_outcome() -> None:
+    """One line per rule of the table; reasons under skipped and never-run rules."""
+    report = RuleReport()
+    report.target_lines = ["target: test"]
+    report.checked(["envelope.json"], "t")
+    report.skipped(["balance.refund"], "needs the violation prompt")
+    report.note("ratelimit.retry-after", "429 without Retry-After")
+    lines = report.lines()
+    assert lines[0] == "target: test"
+    assert "1 checked" in lines[1]
+    for rule in RULES:
+        assert any(rule.id in line for line in lines)
+    assert any("- needs the violation prompt" in line for line in lines)
+    assert any("note: 429 without Retry-After" in line for line in lines)
+
+
+def test_unused_report_stays_quiet() -> None:
+    """A session that touched no rule prints no summary."""
+    assert not RuleReport().used

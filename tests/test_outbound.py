@@ -1,0 +1,422 @@
+"""The real HTTP adapters against local servers on free loopback ports."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+
+import pytest
+
+from mock_server.outbound import FetchResult, HttpCallbackSender, ImageFetcher, read_answer
+from mock_server.receiver import CallbackReceiver
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+WAIT_S = 5.0
+
+
+class _SiteHandler(BaseHTTPRequestHandler):
+    """A route per behaviour the adapters must survive."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        site = cast(_SiteServer, self.server)
+        with site.lock:
+            site.client_ports.append(self.client_address[1])
+        route, _, arg = self.path.lstrip("/").partition("/")
+        getattr(self, f"route_{route.replace('-', '_')}", self.route_missing)(site, arg)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
+
+    def answer(self, status: int, body: bytes = b"", **headers: str) -> None:
+        self.send_response(status)
+        for name, value in {"Content-Length": str(len(body)), **headers}.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def route_missing(self, site: _SiteServer, arg: str) -> None:
+        self.answer(404)
+
+    def route_image(self, site: _SiteServer, arg: str) -> None:
+        self.answer(200, PNG, Content_Type="image/png")
+
+    def route_status(self, site: _SiteServer, arg: str) -> None:
+        self.answer(int(arg), Location="/image")
+
+    def route_redirect(self, site: _SiteServer, arg: str) -> None:
+        hops = int(arg)
+        self.answer(302, Location=f"/redirect/{hops - 1}" if hops > 1 else "/image")
+
+    def route_relative(self, site: _SiteServer, arg: str) -> None:
+        self.answer(301, Location="../image")
+
+    def route_to_ftp(self, site: _SiteServer, arg: str) -> None:
+        self.answer(302, Location="ftp://127.0.0.1/image")
+
+    def route_declared_large(self, site: _SiteServer, arg: str) -> None:
+        self.answer(200, b"x" * 2000)
+
+    def route_streamed_large(self, site: _SiteServer, arg: str) -> None:
+        self.send_response(200)
+        self.send_header("Connection", "close")  # no Content-Length: the body ends at close
+        self.end_headers()
+        for _ in range(50):
+            self.wfile.write(b"y" * 100)
+        self.close_connection = True
+
+    def route_broken(self, site: _SiteServer, arg: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(PNG[:10])
+        self.close_connection = True
+
+    def route_hang(self, site: _SiteServer, arg: str) -> None:
+        site.release.wait(WAIT_S)
+        self.close_connection = True
+
+    def route_slow_body(self, site: _SiteServer, arg: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        self.wfile.write(PNG[:40])
+        self.wfile.flush()
+        site.release.wait(WAIT_S)
+        self.close_connection = True
+
+    def route_chunked(self, site: _SiteServer, arg: str) -> None:
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.write(b"5\r\nhello\r\n0\r\n\r\n")
+
+    def route_large_answer(self, site: _SiteServer, arg: str) -> None:
+        self.answer(200, b"z" * 200_000)
+
+    def route_close_after(self, site: _SiteServer, arg: str) -> None:
+        self.answer(200)  # keep-alive by default, but hang up anyway
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _SiteServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _SiteHandler)
+        self.lock = threading.Lock()
+        self.client_ports: list[int] = []
+        self.release = threading.Event()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: clients hanging up mid-answer is what several tests do on purpose."""
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+
+@pytest.fixture
+def site() -> Iterator[_SiteServer]:
+    server = _SiteServer()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(WAIT_S)
+
+
+@pytest.fixture
+def sender() -> Iterator[HttpCallbackSender]:
+    adapter = HttpCallbackSender()
+    yield adapter
+    adapter.abort()  # hang up its keep-alive connections
+
+
+@pytest.fixture
+def refused_url() -> Iterator[str]:
+    """A loopback port that is bound but not listening: connecting is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/cb"
+
+
+@pytest.fixture
+def receiver() -> Iterator[CallbackReceiver]:
+    with CallbackReceiver() as running:
+        yield running
+
+
+HEADERS = {"Content-Type": "application/json", "User-Agent": "apixo-mock"}
+
+# -- HttpCallbackSender ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [200, 204, 404, 500])
+def test_sender_reports_the_receivers_status(
+    sender: HttpCallbackSender, receiver: CallbackReceiver, code: int
+) -> None:
+    receiver.respond_with(status=code)
+    result = sender.post(receiver.url + "/cb?x=1", b'{"a":1}', HEADERS, 5.0)
+    assert (result.status, result.error, result.ok) == (code, None, 200 <= code < 300)
+    [got] = receiver.deliveries()
+    assert (got.path, got.body, got.header("user-agent")) == ("/cb?x=1", b'{"a":1}', "apixo-mock")
+    assert got.header("Content-Type") == "application/json"
+
+
+def test_sender_does_not_follow_redirects(sender: HttpCallbackSender, site: _SiteServer) -> None:
+    result = sender.post(site.url("/status/302"), b"{}", HEADERS, 5.0)
+    assert (result.status, result.ok) == (302, False)
+    assert len(site.client_ports) == 1
+
+
+def test_sender_keeps_one_connection_alive_per_thread(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    for _ in range(3):
+        assert sender.post(site.url("/image"), b"{}", HEADERS, 5.0).status == 200
+    assert len(set(site.client_ports)) == 1
+
+
+def test_sender_retries_once_on_a_stale_kept_alive_connection(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    results = [sender.post(site.url("/close-after"), b"{}", HEADERS, 5.0) for _ in range(3)]
+    assert [r.status for r in results] == [200, 200, 200]
+    assert len(set(site.client_ports)) == 3
+
+
+def test_sender_hangs_up_after_a_chunked_answer(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    for _ in range(2):
+        assert sender.post(site.url("/chunked"), b"{}", HEADERS, 5.0).status == 200
+    assert len(set(site.client_ports)) == 2
+
+
+def test_sender_hangs_up_rather_than_read_a_huge_answer(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    for _ in range(2):
+        assert sender.post(site.url("/large-answer"), b"{}", HEADERS, 5.0).status == 200
+    assert len(set(site.client_ports)) == 2
+
+
+def test_sender_writes_host_and_content_length_itself(
+    sender: HttpCallbackSender, receiver: CallbackReceiver
+) -> None:
+    sneaky = {**HEADERS, "Host": "evil.test", "Content-Length": "1"}
+    assert sender.post(receiver.url + "/cb", b"12345", sneaky, 5.0).status == 200
+    [got] = receiver.deliveries()
+    assert (got.header("Host"), got.header("Content-Length")) == (receiver.url[7:], "5")
+    assert got.body == b"12345"
+
+
+def test_sender_refuses_line_breaks_in_headers(
+    sender: HttpCallbackSender, receiver: CallbackReceiver
+) -> None:
+    result = sender.post(receiver.url + "/cb", b"{}", {"X-Evil": "a\r\nX-Injected: 1"}, 5.0)
+    assert result.status is None
+    assert "line breaks" in (result.error or "")
+    assert receiver.deliveries() == []
+
+
+def test_sender_reports_tls_failures(sender: HttpCallbackSender, site: _SiteServer) -> None:
+    result = sender.post(site.url("/image").replace("http:", "https:"), b"{}", HEADERS, 5.0)
+    assert result.status is None
+    assert result.error
+
+
+def test_sender_times_out(sender: HttpCallbackSender, site: _SiteServer) -> None:
+    result = sender.post(site.url("/hang"), b"{}", HEADERS, 0.2)
+    assert (result.status, result.error) == (None, "timeout after 0.2s")
+    assert result.latency_ms >= 150
+
+
+def test_sender_reports_a_refused_connection(sender: HttpCallbackSender, refused_url: str) -> None:
+    result = sender.post(refused_url, b"{}", HEADERS, 5.0)
+    assert (result.status, result.error) == (None, "connection refused")
+
+
+def test_sender_reports_a_dns_failure(sender: HttpCallbackSender) -> None:
+    result = sender.post("http://callback.invalid/cb", b"{}", HEADERS, 5.0)
+    assert result.status is None
+    assert result.error is not None
+    assert result.error.startswith("DNS failure")
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://127.0.0.1/x", "not a url", "http://127.0.0.1:99999/", "http://127.0.0.1/a b"]
+)
+def test_sender_never_raises_on_a_bad_url(sender: HttpCallbackSender, url: str) -> None:
+    result = sender.post(url, b"{}", HEADERS, 1.0)
+    assert result.status is None
+    assert result.error
+
+
+def test_abort_breaks_off_a_hanging_request(sender: HttpCallbackSender, site: _SiteServer) -> None:
+    results = []
+    thread = threading.Thread(
+        target=lambda: results.append(sender.post(site.url("/hang"), b"{}", HEADERS, 30.0))
+    )
+    thread.start()
+    while not site.client_ports:  # bounded by the server answering at all
+        thread.join(0.01)
+        assert thread.is_alive()
+    sender.abort()
+    thread.join(WAIT_S)
+    assert not thread.is_alive()
+    assert [r.error for r in results] == ["sender closed"]
+    assert sender.post(site.url("/image"), b"{}", HEADERS, 5.0).error == "sender closed"
+
+
+# -- reading an answer -----------------------------------------------------------
+
+
+def answer_to(*pieces: bytes, close: bool = True) -> tuple[int, bool]:
+    """What read_answer makes of `pieces` sent over a socket pair (then closed)."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.settimeout(WAIT_S)
+        for piece in pieces:
+            theirs.sendall(piece)
+        if close:
+            theirs.shutdown(socket.SHUT_WR)
+        return read_answer(ours)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", (200, True)),
+        (b"HTTP/1.1 500 Oops\r\ncontent-length: 0\r\n\r\n", (500, True)),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", (204, True)),
+        (b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", (200, True)),
+        (b"HTTP/1.1 200 OK\nContent-Length: 2\n\n{}", (200, True)),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+         (201, True)),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+         (200, False)),
+        (b"HTTP/1.1 200 OK\r\n\r\n{}", (200, False)),
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", (200, False)),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", (200, False)),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}EXTRA", (200, False)),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}", (200, False)),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\n{}", (200, False)),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}", (200, False)),
+    ],
+    ids=["length", "500", "204", "no-reason", "bare-lf", "100-continue", "chunked",
+         "close-delimited", "connection-close", "http-1.0", "extra-bytes", "short-body",
+         "huge-body", "bad-length"],
+)  # fmt: skip
+def test_read_answer(raw: bytes, expected: tuple[int, bool]) -> None:
+    assert answer_to(raw) == expected
+
+
+def test_read_answer_waits_for_pieces() -> None:
+    head, body = b"HTTP/1.1 200 OK\r\nContent-Len", b"gth: 4\r\n\r\nab"
+    assert answer_to(head, body, b"cd", close=False) == (200, True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"", http.client.RemoteDisconnected),
+        (b"HTTP/1.1 200 OK\r\nContent-", http.client.IncompleteRead),
+        (b"SMTP ready\r\n\r\n", http.client.BadStatusLine),
+        (b"HTTP/1.1 abc OK\r\n\r\n", http.client.BadStatusLine),
+        (b"HTTP/1.1 200 OK\r\nX: " + b"y" * 66_000, http.client.LineTooLong),
+        (b"HTTP/1.1 100 Continue\r\n\r\n" * 9, http.client.HTTPException),
+    ],
+    ids=["nothing", "cut-off", "not-http", "bad-status", "huge-head", "endless-interim"],
+)
+def test_read_answer_rejects(raw: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        answer_to(raw)
+
+
+def test_read_answer_times_out() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.settimeout(0.05)
+        with pytest.raises(TimeoutError):
+            read_answer(ours)
+
+
+# -- ImageFetcher ---------------------------------------------------------------
+
+
+def fetch(url: str, *, timeout_s: float = 5.0, max_bytes: int = 1000) -> FetchResult:
+    return ImageFetcher().fetch(url, timeout_s=timeout_s, max_bytes=max_bytes)
+
+
+def test_fetch_ok_keeps_the_head_and_counts_bytes(site: _SiteServer) -> None:
+    result = fetch(site.url("/image"), max_bytes=10_000)
+    assert result == FetchResult("ok", 200, PNG[:32], len(PNG), None)
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [("/status/404", 404), ("/status/500", 500), ("/status/304", 304), ("/x", 404)],
+)
+def test_fetch_non_2xx_is_unreachable(site: _SiteServer, path: str, code: int) -> None:
+    result = fetch(site.url(path))
+    assert (result.kind, result.status) == ("unreachable", code)
+
+
+def test_fetch_refused_is_unreachable(refused_url: str) -> None:
+    assert fetch(refused_url).kind == "unreachable"
+
+
+def test_fetch_dns_failure_is_unreachable() -> None:
+    result = fetch("http://images.invalid/cat.png")
+    assert result.kind == "unreachable"
+    assert (result.error or "").startswith("DNS failure")
+
+
+def test_fetch_no_answer_is_a_timeout(site: _SiteServer) -> None:
+    assert fetch(site.url("/hang"), timeout_s=0.2).kind == "timeout"
+
+
+def test_fetch_stalled_body_is_a_timeout(site: _SiteServer) -> None:
+    result = fetch(site.url("/slow-body"), timeout_s=0.3)
+    assert (result.kind, result.head, result.size) == ("timeout", PNG[:32], 40)
+
+
+def test_fetch_body_broken_off_is_a_timeout(site: _SiteServer) -> None:
+    result = fetch(site.url("/broken"))
+    assert (result.kind, result.size) == ("timeout", 10)
+
+
+def test_fetch_trusts_a_large_content_length(site: _SiteServer) -> None:
+    result = fetch(site.url("/declared-large"), max_bytes=1000)
+    assert (result.kind, result.size, result.head) == ("too_large", 2000, b"")
+
+
+def test_fetch_stops_reading_past_max_bytes(site: _SiteServer) -> None:
+    result = fetch(site.url("/streamed-large"), max_bytes=1000)
+    assert (result.kind, result.size) == ("too_large", 1001)
+
+
+def test_fetch_follows_five_redirects_but_not_six(site: _SiteServer) -> None:
+    assert fetch(site.url("/redirect/5"), max_bytes=10_000).kind == "ok"
+    result = fetch(site.url("/redirect/6"), max_bytes=10_000)
+    assert (result.kind, result.error) == ("unreachable", "more than 5 redirects")
+
+
+def test_fetch_follows_a_relative_redirect(site: _SiteServer) -> None:
+    assert fetch(site.url("/relative/x"), max_bytes=10_000).kind == "ok"
+
+
+def test_fetch_refuses_a_redirect_off_http(site: _SiteServer) -> None:
+    assert fetch(site.url("/to-ftp")).kind == "unreachable"
