@@ -117,6 +117,9 @@ class Settings:
     callback_secret: str | None = _setting(
         None, "Secret for HMAC-SHA256 callback signatures (default: unsigned).", "optstr"
     )
+    callback_senders: int = _setting(
+        8, "Threads sending callbacks (one receiver host gets at most half).", "int", minimum=1
+    )
     callback_allow_hosts: tuple[str, ...] = _setting(
         (), "Hosts callbacks may go to (empty: any); *.suffix globs.", "list"
     )

@@ -459,6 +459,7 @@ def _policy(settings: Settings) -> CallbackPolicy:
         retries=settings.callback_retries,
         backoff_s=settings.callback_backoff_s,
         secret=settings.callback_secret,
+        senders=settings.callback_senders,
         allow_hosts=settings.callback_allow_hosts,
         deny_hosts=settings.callback_deny_hosts,
     )
