@@ -39,6 +39,13 @@ class ImageHandler(SimpleHTTPRequestHandler):
         """Quiet."""
 
 
+class QuietServer(ThreadingHTTPServer):
+    """The mock hangs up on purpose (too large, too slow): no traceback for that."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that went away."""
+
+
 @pytest.fixture
 def image_server(tmp_path: Path) -> Iterator[str]:
     for source in IMAGES.iterdir():
@@ -47,7 +54,7 @@ def image_server(tmp_path: Path) -> Iterator[str]:
     (tmp_path / "fake.jpg").write_bytes(b"<html>not an image</html>")
     release = threading.Event()
     handler = type("Handler", (ImageHandler,), {"release": release})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(tmp_path)))
+    server = QuietServer(("127.0.0.1", 0), partial(handler, directory=str(tmp_path)))
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
