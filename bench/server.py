@@ -129,7 +129,8 @@ def wrk(url: str, duration: int, script: str | None = None) -> tuple[float, str]
         command += ["-s", script]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", output).group(1)  # type: ignore[union-attr]
+    distribution = output.split("Latency Distribution", 1)[-1]
+    p99 = re.search(r"99%\s+(\S+)", distribution).group(1)  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:
         p99 += f" ({errors.group(1)} non-2xx)"

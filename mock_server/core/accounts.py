@@ -46,6 +46,8 @@ class Accounts:
         """The caps in force for `key`."""
         account = self.get(key)
         base = self._default_limits
+        if account.rpm is None and account.max_unfinished is None:
+            return base  # the usual case, on every request: no new object
         return Limits(
             rpm=account.rpm if account.rpm is not None else base.rpm,
             max_unfinished=account.max_unfinished

@@ -88,13 +88,19 @@ class UnfinishedTasks:
         """Unfinished tasks of `key` as of the last `settle`."""
         return len(self._open.get(key, ()))
 
-    def admit(self, key: str, cap: int, retry_after_s: int = 1) -> None:
-        """Raise `RateLimited` if `key` already has `cap` unfinished tasks."""
-        if self.count(key) >= cap:
-            raise RateLimited(
-                f"Rate limit exceeded: more than {cap} unfinished tasks",
-                retry_after_s=retry_after_s,
-            )
+    def admit(self, key: str, cap: int, now: int | None = None) -> None:
+        """Raise `RateLimited` if `key` already has `cap` unfinished tasks.
+
+        Retry-After counts to the earliest end among them (1 s if none is known);
+        it is worked out only for a refusal, since it scans the key's tasks.
+        """
+        if self.count(key) < cap:
+            return
+        end = self.next_end(key) if now is not None else None
+        wait_s = -(-(end - now) // 1000) if end is not None and now is not None and end > now else 1
+        raise RateLimited(
+            f"Rate limit exceeded: more than {cap} unfinished tasks", retry_after_s=wait_s
+        )
 
     def next_end(self, key: str) -> int | None:
         """The earliest scheduled end among `key`'s tasks, to tell a client when to retry."""

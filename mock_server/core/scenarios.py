@@ -283,6 +283,8 @@ class RuleBook:
 
     def decide(self, ctx: Context, scenario: str | None = None) -> Decision:
         """The first matching rule of `scenario` (default: the active one) decides."""
+        if scenario is None and not self._active.rules:
+            return NO_DECISION  # the common case, without taking the lock
         with self._lock:
             chosen = self._active if scenario is None else self._library[scenario]
             for rule in chosen.rules:

@@ -34,6 +34,7 @@ from .references import Fetcher, check_by_fetching, judge_offline
 from .results import ResultCache
 from .scenario_files import load_scenario_file, resolve_scenario, shipped_scenarios
 from .scenarios import (
+    NO_DECISION,
     Context,
     Decision,
     Effect,
@@ -147,6 +148,8 @@ class MockService:
         """The rule that applies to a status or balance request (latency, reject, faults)."""
         request = task.request if task is not None else None
         scenario = task.scenario if task is not None else None
+        if scenario is None and not self.rules.active.rules:
+            return NO_DECISION  # no rules at all: skip building the context
         decision = self.rules.decide(Context(endpoint, key, request), scenario)
         if decision.effect.reject is not None:
             raise reject_error(decision.effect.reject)
@@ -183,9 +186,14 @@ class MockService:
 
     def status_body(self, task: Task) -> bytes:
         """The status envelope of `task` now (also the callback body)."""
+        if task.final_body is not None:
+            return task.final_body
         now = self.clock.now_ms()
         self._resolve_check(task, now)
-        return status_envelope(task, now)
+        body = status_envelope(task, now)
+        if task.state(now).terminal:
+            task.final_body = body
+        return body
 
     def balance(self, key: str) -> int | float:
         """The key's balance in USD as a JSON number."""
@@ -236,7 +244,7 @@ class MockService:
             now = self.clock.now_ms()
             self._settle()
             cap = self._accounts.limits(key).max_unfinished
-            self._unfinished.admit(key, cap, self._retry_after(key, now))
+            self._unfinished.admit(key, cap, now)
             charge = to_micros(self.settings.price_per_image) * request.num_images
             self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
             self._sequence += 1
@@ -312,10 +320,6 @@ class MockService:
             lambda: self.status_body(task),
             effect or CallbackEffect(),
         )
-
-    def _retry_after(self, key: str, now: int) -> int:
-        end = self._unfinished.next_end(key)
-        return max(1, -(-(end - now) // 1000)) if end is not None and end > now else 1
 
     # -- derived bookkeeping ---------------------------------------------
 

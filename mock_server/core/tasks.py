@@ -29,6 +29,7 @@ class Task:
     charge_micros: int
     reason: str = "default"
     scenario: str | None = None
+    final_body: bytes | None = None  # the status envelope, once terminal: it never changes
 
     def state(self, now: int) -> State:
         """The state this task reports at `now`."""
@@ -67,6 +68,7 @@ class TaskStore:
             task.timeline = timeline
             task.failure = failure
             task.reason = reason
+            task.final_body = None
             return task
 
     def all(self) -> Iterator[Task]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 
@@ -51,6 +52,8 @@ class SubmitValidator:
         self._dialect = dialect
         self._validator = validator("submit-request")
         request_schema = schema("submit-request")
+        # The request schema has no $ref, so the fast validator needs no registry.
+        self._fast = jsonschema_rs.validator_for(request_schema)
         self._top_fields = frozenset(request_schema["properties"])
         input_fields = set(request_schema["properties"]["input"]["properties"])
         if not dialect.accept_nvariants:
@@ -62,9 +65,10 @@ class SubmitValidator:
         given = document = parse_json_object(body, content_type)
         if not self._dialect.accept_nvariants:
             document = _without_input_field(document, "nVariants")
-        error = best_match(self._validator.iter_errors(document))
-        if error is not None:
-            raise InvalidRequest(describe(error))
+        if not self._fast.is_valid(document):
+            error = best_match(self._validator.iter_errors(document))
+            if error is not None:
+                raise InvalidRequest(describe(error))
         if self._dialect.strict_fields:
             self._reject_unknown_fields(given)
         return _build(document)

@@ -7,17 +7,20 @@ method so that a wrong one is a 405 *after* authentication, as the contract orde
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 
 from ..core.errors import MethodNotAllowed, NotFound
 from ..core.scenarios import Decision
+from ..core.service import MockService
 from ..core.wire import dumps, envelope
-from .context import service
+from .context import note, service
 from .faults import delay, faulty_response
 
 MODEL = "gpt-image-1"
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 SCENARIO_HEADER = "X-Apixo-Mock-Scenario"
+READ_METHODS = ("GET", "HEAD")
+SUBMIT_METHODS = ("POST",)
 
 bp = Blueprint("api", __name__)
 
@@ -25,53 +28,55 @@ bp = Blueprint("api", __name__)
 @bp.route("/api/v1/generateTask/<model>", methods=ALL_METHODS, provide_automatic_options=False)
 def generate_task(model: str) -> Response:
     """POST: submit a task."""
-    key = _authorized()
-    _require(model, ["POST"])
-    submitted = service().submit(
+    svc = service()
+    key = _authorized(svc)
+    _require(model, SUBMIT_METHODS)
+    submitted = svc.submit(
         key,
         request.get_data(cache=False),
         request.content_type,
         request.host_url.rstrip("/"),
         request.headers.get(SCENARIO_HEADER),
     )
-    g.task_id = submitted.task.task_id
-    g.reason = submitted.decision.reason
+    note("task_id", submitted.task.task_id)
+    note("reason", submitted.decision.reason)
     return _answer(envelope({"taskId": submitted.task.task_id}), submitted.decision)
 
 
 @bp.route("/api/v1/statusTask/<model>", methods=ALL_METHODS, provide_automatic_options=False)
 def status_task(model: str) -> Response:
     """GET ?taskId=: a task's state and result."""
-    key = _authorized()
-    _require(model, ["GET", "HEAD"])
+    svc = service()
+    key = _authorized(svc)
+    _require(model, READ_METHODS)
     task_id = request.args.get("taskId", "")
-    g.task_id = task_id or None
-    task, body = service().status(key, task_id)
-    decision = service().decide("status", key, task)
-    return _answer(body, decision)
+    note("task_id", task_id or None)
+    task, body = svc.status(key, task_id)
+    return _answer(body, svc.decide("status", key, task))
 
 
 @bp.route("/api/v1/apikeys/current-balance", methods=ALL_METHODS, provide_automatic_options=False)
 def current_balance() -> Response:
     """GET: the key's balance in USD, a bare number."""
-    key = _authorized()
-    _require(MODEL, ["GET", "HEAD"])
-    decision = service().decide("balance", key)
-    return _answer(envelope(service().balance(key)), decision)
+    svc = service()
+    key = _authorized(svc)
+    _require(MODEL, READ_METHODS)
+    decision = svc.decide("balance", key)
+    return _answer(envelope(svc.balance(key)), decision)
 
 
-def _authorized() -> str:
-    key = service().authenticate(request.headers.get("Authorization"))
-    g.key = key
-    service().admit(key)
+def _authorized(svc: MockService) -> str:
+    key = svc.authenticate(request.headers.get("Authorization"))
+    note("key", key)
+    svc.admit(key)
     return key
 
 
-def _require(model: str, methods: list[str]) -> None:
+def _require(model: str, methods: tuple[str, ...]) -> None:
     if model != MODEL:
         raise NotFound(f"Model not found: {model}")
     if request.method not in methods:
-        raise MethodNotAllowed(methods)
+        raise MethodNotAllowed(list(methods))
 
 
 def _answer(document: object, decision: Decision) -> Response:

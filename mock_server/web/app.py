@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import time
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 
-from ..core.auth import redact
-from ..core.journal import Entry
 from ..core.service import MockService
 from ..settings import Settings
 from . import admin, admin_callbacks, api, errors, files
 from .context import EXTENSION
-from .context import service as current_service
-
-access_log = logging.getLogger("apixo_mock.access")
+from .recorder import RequestRecorder
 
 
 class NumberJSONProvider(DefaultJSONProvider):
@@ -57,58 +50,10 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
         callbacks = admin_callbacks.create_blueprint()
         callbacks.before_request(admin.guard)
         app.register_blueprint(callbacks, url_prefix="/__admin")
-    app.before_request(_start_timer)
-    app.after_request(_record)
+    app.wsgi_app = RequestRecorder(app.wsgi_app, svc)  # type: ignore[method-assign]
     if svc.base_settings.cors:
         _enable_cors(app, svc.base_settings.cors)
     return app
-
-
-def _start_timer() -> None:
-    g.started = time.perf_counter()
-
-
-def _record(response: Response) -> Response:
-    svc = current_service()
-    latency = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    key = g.get("key")
-    if not request.path.startswith("/__admin"):
-        svc.journal.record(
-            Entry(
-                time=svc.clock.now_ms(),
-                method=request.method,
-                path=request.path,
-                status=response.status_code,
-                latency_ms=round(latency, 3),
-                key=redact(key) if key else None,
-                task_id=g.get("task_id"),
-                reason=g.get("reason"),
-            )
-        )
-    if svc.base_settings.access_log:
-        _log_access(svc, response.status_code, latency, key)
-    return response
-
-
-def _log_access(svc: MockService, status: int, latency_ms: float, key: str | None) -> None:
-    if svc.base_settings.log_format == "json":
-        line = json.dumps(
-            {
-                "remote": request.remote_addr,
-                "method": request.method,
-                "path": request.full_path.rstrip("?"),
-                "status": status,
-                "latencyMs": round(latency_ms, 2),
-                "key": redact(key) if key else None,
-                "taskId": g.get("task_id"),
-            }
-        )
-    else:
-        line = (
-            f'{request.remote_addr} "{request.method} {request.full_path.rstrip("?")}" '
-            f"{status} {latency_ms:.1f}ms"
-        )
-    access_log.info(line)
 
 
 def _enable_cors(app: Flask, origin: str) -> None:

@@ -115,10 +115,11 @@ def test_cap_refuses_the_task_past_it_with_429() -> None:
     unfinished = UnfinishedTasks()
     unfinished.add(KEY, "t1", T0 + 100)
     unfinished.add(KEY, "t2", T0 + 200)
-    unfinished.admit(KEY, cap=3)
+    unfinished.admit(KEY, cap=3, now=T0)
     with pytest.raises(RateLimited) as caught:
-        unfinished.admit(KEY, cap=2, retry_after_s=7)
+        unfinished.admit(KEY, cap=2, now=T0 - 6_500)
     assert caught.value.status == 429
+    # The earliest of the two ends 6.6 s away: Retry-After rounds up to 7.
     assert caught.value.headers["Retry-After"] == "7"
 
 

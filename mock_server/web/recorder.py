@@ -1,0 +1,80 @@
+"""Times every request and writes it to the journal and the access log.
+
+A WSGI middleware rather than Flask hooks: it runs once around the whole
+request, which costs less than a before- and an after-request hook on the
+hottest path, and it sees the final status of every answer, errors included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..core.auth import redact
+from ..core.journal import Entry
+from ..core.service import MockService
+from .context import FACT_PREFIX
+
+access_log = logging.getLogger("apixo_mock.access")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class RequestRecorder:
+    """Wraps a WSGI app; records method, path, status, latency, key (redacted), task and rule."""
+
+    def __init__(self, app: WSGIApp, service: MockService) -> None:
+        self._app = app
+        self._service = service
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        started = time.perf_counter()
+        seen: list[str] = []
+
+        def remember_status(status: str, headers: Any, exc_info: Any = None) -> Any:
+            seen.append(status)
+            return start_response(status, headers, exc_info)
+
+        result = self._app(environ, remember_status)
+        status = int(seen[-1][:3]) if seen else 500
+        self._record(environ, status, (time.perf_counter() - started) * 1000)
+        return result
+
+    def _record(self, environ: dict[str, Any], status: int, latency_ms: float) -> None:
+        svc = self._service
+        path = environ.get("PATH_INFO", "")
+        key = environ.get(FACT_PREFIX + "key")
+        entry = Entry(
+            svc.clock.now_ms(),
+            environ.get("REQUEST_METHOD", ""),
+            path,
+            status,
+            round(latency_ms, 3),
+            redact(key) if key else None,
+            environ.get(FACT_PREFIX + "task_id"),
+            environ.get(FACT_PREFIX + "reason"),
+        )
+        if not path.startswith("/__admin"):
+            svc.journal.record(entry)
+        if svc.base_settings.access_log:
+            access_log.info(_line(entry, environ, svc.base_settings.log_format))
+
+
+def _line(entry: Entry, environ: dict[str, Any], log_format: str) -> str:
+    query = environ.get("QUERY_STRING", "")
+    target = entry.path + ("?" + query if query else "")
+    remote = environ.get("REMOTE_ADDR", "-")
+    if log_format == "json":
+        fields = {"remote": remote, "method": entry.method, "path": target, "status": entry.status}
+        fields |= {
+            "latencyMs": round(entry.latency_ms, 2),
+            "key": entry.key,
+            "taskId": entry.task_id,
+        }
+        return json.dumps(fields)
+    return f'{remote} "{entry.method} {target}" {entry.status} {entry.latency_ms:.1f}ms'
