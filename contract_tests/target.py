@@ -9,7 +9,6 @@ whose token the suite lacks. Only tests that need admin controls depend on it.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -20,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from mock_server.settings import is_loopback
 
 from .client import AdminApi
 from .polling import PollPlan
@@ -130,16 +131,6 @@ class Target:
             f" first {self.poll.initial_s:g} s, every {self.poll.interval_s:g} s,"
             f" timeout {self.poll.timeout_s:g} s; image budget {self.max_images}",
         ]
-
-
-def is_loopback(host: str) -> bool:
-    """`localhost`, 127.0.0.0/8 or ::1."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def probe(admin: AdminApi) -> Admin:

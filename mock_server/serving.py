@@ -8,8 +8,7 @@ import sys
 import threading
 from typing import Any
 
-from .settings import Settings
-from .web.admin import is_loopback
+from .settings import Settings, is_loopback
 
 log = logging.getLogger("apixo_mock")
 

@@ -9,6 +9,7 @@ variable or flag), the setting and why, and the CLI exits with code 2.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -169,13 +170,28 @@ def load_settings(
     return _build(base or Settings(), values)
 
 
-def _from_file(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> Any:
+    """A YAML file's document, or `ConfigError` naming the file and what is wrong with it."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(str(path), "", f"not valid YAML ({exc})") from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host is this machine only: `localhost`, 127.0.0.0/8 or ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    document = read_yaml(path)
     if document is None:
         return {}
     if not isinstance(document, dict):

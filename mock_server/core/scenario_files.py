@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema.exceptions import best_match
 
+from ..settings import read_yaml
 from .callbacks import CallbackEffect
 from .errors import ConfigError
 from .lifecycle import Failure
@@ -28,13 +28,7 @@ def shipped_scenarios() -> dict[str, Path]:
 
 def load_scenario_file(path: Path) -> Scenario:
     """A scenario from a YAML file, or `ConfigError` naming the file and field."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), "", f"not valid YAML ({exc})") from None
-    return scenario_from_document(document, source=str(path))
+    return scenario_from_document(read_yaml(path), source=str(path))
 
 
 def resolve_scenario(name_or_path: str) -> Scenario:

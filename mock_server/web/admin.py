@@ -8,7 +8,6 @@ admin API only answers when the server is bound to loopback.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -22,6 +21,7 @@ from ..core.schemas import validator
 from ..core.tasks import Task
 from ..core.validation import describe, parse_json_object
 from ..core.wire import dumps, envelope, status_data
+from ..settings import is_loopback
 from ..version import __version__
 from .context import service
 
@@ -41,16 +41,6 @@ def guard() -> None:
             raise Unauthorized(f"Admin token missing or wrong: send {TOKEN_HEADER}")
     elif not is_loopback(settings.host):
         raise NotFound()
-
-
-def is_loopback(host: str) -> bool:
-    """Whether a listen address only accepts local connections."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def ok(data: Any = None) -> Response:

@@ -9,7 +9,8 @@ import pytest
 
 from contract_tests.budget import Budget, largest_count
 from contract_tests.profiles import PROFILES, choose
-from contract_tests.target import OPTIONS, Admin, is_loopback, read_options, resolve
+from contract_tests.target import OPTIONS, Admin, read_options, resolve
+from mock_server.settings import is_loopback
 
 
 def options(**given: Any) -> dict[str, Any]:
