@@ -67,7 +67,12 @@ def serve(config: str | None, **flags: Any) -> None:
     settings = _settings_or_exit(config, flags)
     from .serving import run
 
-    sys.exit(run(settings))
+    try:
+        code = run(settings)
+    except ConfigError as exc:
+        click.echo(f"apixo-mock: error: {exc}", err=True)
+        code = 2
+    sys.exit(code)
 
 
 def _settings_or_exit(config: str | None, flags: dict[str, Any]) -> Settings:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 import threading
 from typing import Any
 
+from .core.errors import ConfigError
 from .settings import Settings, is_loopback
 
 log = logging.getLogger("apixo_mock")
@@ -20,8 +22,27 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
+def check_port_free(host: str, port: int) -> None:
+    """`ConfigError` if something already listens there.
+
+    granian binds with SO_REUSEPORT, so a second server on a busy port would
+    start without complaint and share the connections with the first.
+    """
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: a port with only TIME_WAIT leftovers is free to use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError("command line", "port", f"{host}:{port}: {exc.strerror}") from None
+
+
 def run(settings: Settings) -> int:
     """Serve until stopped; returns the exit code."""
+    check_port_free(settings.host, settings.port)
     configure_logging(settings)
     _warn_about_admin(settings)
     if settings.server == "waitress":

@@ -146,3 +146,20 @@ def assert_drop_breaks_the_answer(base: str) -> None:
     requests.post(f"{base}/__admin/scenarios/active/rules", json={"rule": rule}, timeout=5)
     with pytest.raises(requests.RequestException):
         requests.get(f"{base}/api/v1/apikeys/current-balance", headers=AUTH, timeout=5).json()
+
+
+def test_serve_refuses_a_busy_port() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "mock_server", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"127.0.0.1:{port}" in result.stderr
+    assert "in use" in result.stderr
