@@ -44,9 +44,10 @@ class Accounts:
 
     def limits(self, key: str) -> Limits:
         """The caps in force for `key`."""
-        account = self.get(key)
+        # Reads only (opens no account): safe outside the admission lock.
+        account = self._accounts.get(key)
         base = self._default_limits
-        if account.rpm is None and account.max_unfinished is None:
+        if account is None or (account.rpm is None and account.max_unfinished is None):
             return base  # the usual case, on every request: no new object
         return Limits(
             rpm=account.rpm if account.rpm is not None else base.rpm,

@@ -86,6 +86,7 @@ class MockService:
         self._fetcher = fetcher
         self._fetch_pool: ThreadPoolExecutor | None = None
         self._lock = threading.RLock()
+        self._window_lock = threading.Lock()
         self._validator = SubmitValidator(
             Dialect(settings.accept_nvariants, settings.strict_fields)
         )
@@ -140,7 +141,9 @@ class MockService:
 
     def admit(self, key: str) -> None:
         """Count one authenticated request against the key's per-minute limit."""
-        with self._lock:
+        # Its own plain lock: every request passes here, and it need not wait
+        # for a submit's admission (which holds the service lock longer).
+        with self._window_lock:
             rpm = self._accounts.limits(key).rpm
             self._window.admit(key, self.clock.now_ms(), rpm)
 
