@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from contract_tests.runner import translate
+from contract_tests.target import OPTIONS
 from mock_server.core.scenario_files import scenario_from_document
 from mock_server.server import MockServer
 from mock_server.settings import Settings, load_settings
@@ -58,7 +61,7 @@ def test_shell_samples_run(live: MockServer, tmp_path: Path, doc: str, index: in
 def test_readme_yaml_blocks_load(tmp_path: Path) -> None:
     documents = [yaml.safe_load(body) for body in blocks(ROOT / "README.md", "yaml")]
     scenarios = [d for d in documents if "rules" in d]
-    settings_files = [d for d in documents if "rules" not in d]
+    settings_files = [d for d in documents if "profile" in d and "rules" not in d]
     assert scenarios
     assert settings_files
     for document in scenarios:
@@ -73,3 +76,18 @@ def test_readme_starts_with_the_two_commands() -> None:
     head = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:12]
     assert any("make serve" in line for line in head)
     assert any("make test" in line for line in head)
+
+
+def test_readme_workflow_uses_real_contract_options() -> None:
+    workflows = [yaml.safe_load(b) for b in blocks(ROOT / "README.md", "yaml") if "jobs:" in b]
+    assert workflows
+    known = {option.flag for option in OPTIONS}
+    for workflow in workflows:
+        for job in workflow["jobs"].values():
+            for step in job["steps"]:
+                words = shlex.split(str(step.get("run", "")))
+                if words[:2] != ["apixo-mock", "contract"]:
+                    continue
+                for word in translate(words[2:]):
+                    name = word.split("=", 1)[0]
+                    assert not name.startswith("--apixo-") or name in known, name
