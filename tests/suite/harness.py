@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -179,6 +180,7 @@ def served_mock(*flags: str, timeout_s: float = 30.0) -> Iterator[str]:
 def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
     """Poll the balance endpoint until it answers, with a deadline."""
     deadline = time.monotonic() + timeout_s
+    retry = threading.Event()  # never set: a bounded pause between probes of another process
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"apixo-mock serve exited with {process.returncode}")
@@ -186,5 +188,5 @@ def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes], timeout
             requests.get(base_url + "/api/v1/apikeys/current-balance", timeout=1)
             return
         except requests.ConnectionError:
-            time.sleep(0.05)
+            retry.wait(0.05)
     raise RuntimeError(f"apixo-mock serve did not answer on {base_url} within {timeout_s} s")
