@@ -338,6 +338,12 @@ class MockService:
         task = self.tasks.get(task_id)
         if task is None:
             return True
+        pending = self._checks.get(task_id)
+        if pending is not None and not pending.done() and task.timeline.finished_by(now):
+            # Runs under the admission lock: never wait for a download here.
+            # Look again a moment later; the refund waits for the verdict.
+            self._unfinished.retime(task.key, task_id, now + 1)
+            return False
         self._resolve_check(task, now)
         return task.timeline.finished_by(now)
 
@@ -351,6 +357,14 @@ class MockService:
             check_by_fetching, task.request.image_urls, fetcher, timeout
         )
         self._checks[task.task_id] = future
+        future.add_done_callback(lambda _: self._check_done(task))
+
+    def _check_done(self, task: Task) -> None:
+        """The verdict is in: let the next settle account for the task at its real end."""
+        done_at = task.timeline.done_at
+        if done_at is not None:
+            with self._lock:
+                self._unfinished.retime(task.key, task.task_id, done_at)
 
     def _resolve_check(self, task: Task, now: int) -> None:
         """A fetch-mode task's outcome is settled before anyone sees it end."""

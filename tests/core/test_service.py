@@ -774,3 +774,32 @@ def test_accounts_lists_every_key_seen(service: MockService) -> None:
     assert sorted(accounts) == sorted([KEY, OTHER_KEY])
     assert accounts[KEY]["balance"] == 9.65
     assert accounts[KEY]["unfinished"] == 1
+
+
+@dataclass
+class GatedFetcher(FakeFetcher):
+    """A fetcher whose downloads wait until the test opens the gate."""
+
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    def fetch(self, url: str, *, timeout_s: float, max_bytes: int) -> Download:
+        self.gate.wait(10)
+        return Download("ok", b"GIF89a")
+
+
+def test_a_pending_download_never_holds_up_balance_or_submit(make_service: MakeService) -> None:
+    fetcher = GatedFetcher()
+    service = make_service(fetcher=fetcher, image_mode="fetch", balance=Decimal("10"))
+    task = submit(service, image_urls=["https://images.example/a.gif"])
+    move_to(service, done_at(task) + 1)
+    answers: list[object] = []
+    reader = threading.Thread(target=lambda: answers.extend([service.balance(KEY), submit(service)]))
+    reader.start()
+    reader.join(5)
+    finished_before_the_download = not reader.is_alive()
+    fetcher.gate.set()
+    reader.join(5)
+    assert finished_before_the_download
+    assert answers[0] == 9.65  # the charge stands until the verdict is in
+    assert status(service, task)["failCode"] == "UNSUPPORTED_FORMAT"
+    assert service.balance(KEY) == 9.65  # refunded 0.35 for the failed task, charged 0.35 anew
