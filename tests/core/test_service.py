@@ -793,7 +793,9 @@ def test_a_pending_download_never_holds_up_balance_or_submit(make_service: MakeS
     task = submit(service, image_urls=["https://images.example/a.gif"])
     move_to(service, done_at(task) + 1)
     answers: list[object] = []
-    reader = threading.Thread(target=lambda: answers.extend([service.balance(KEY), submit(service)]))
+    reader = threading.Thread(
+        target=lambda: answers.extend([service.balance(KEY), submit(service)])
+    )
     reader.start()
     reader.join(5)
     finished_before_the_download = not reader.is_alive()
