@@ -38,6 +38,7 @@ from .scenarios import (
     Context,
     Decision,
     Effect,
+    FailEffect,
     RuleBook,
     Scenario,
     reject_error,
@@ -232,7 +233,7 @@ class MockService:
                 return decision
             failure = judge_offline(request.image_urls)
             if failure is not None:
-                return Decision(Effect(fail=_fail_now(failure)), "trigger .invalid host")
+                return Decision(Effect(fail=FailEffect(failure)), "trigger .invalid host")
         return self.rules.decide(Context("submit", key, request), scenario)
 
     def _admit_task(
@@ -462,12 +463,6 @@ class MockService:
             "maxUnfinished": limits.max_unfinished,
             "unfinished": self._unfinished.count(key),
         }
-
-
-def _fail_now(failure: Failure) -> Any:
-    from .scenarios import FailEffect
-
-    return FailEffect(failure)
 
 
 def _limits(settings: Settings) -> Limits:
