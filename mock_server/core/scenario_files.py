@@ -84,7 +84,7 @@ def rule_from_document(document: Any, source: str = "inline", where: str = "rule
 def _match(when: Mapping[str, Any]) -> Match:
     contains = when.get("prompt_contains", ())
     return Match(
-        on=when.get("endpoint", "submit"),
+        endpoint=when.get("endpoint", "submit"),
         prompt_contains=(contains,) if isinstance(contains, str) else tuple(contains),
         prompt_regex=_regex(when, "prompt_regex"),
         key=when.get("key"),

@@ -31,7 +31,7 @@ _HANG_TRIGGER = "mock:hang"
 class Match:
     """Which requests a rule applies to; every field given must match."""
 
-    on: str = "submit"
+    endpoint: str = "submit"
     prompt_contains: tuple[str, ...] = ()
     prompt_regex: re.Pattern[str] | None = None
     key: str | None = None
@@ -45,7 +45,7 @@ class Match:
 
     def fits(self, ctx: Context) -> bool:
         """Whether the request's own facts match (the counting parts are the rule's)."""
-        if self.on not in ("any", ctx.endpoint):
+        if self.endpoint not in ("any", ctx.endpoint):
             return False
         if self.key is not None and ctx.key != self.key:
             return False

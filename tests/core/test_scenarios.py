@@ -67,8 +67,8 @@ MATCHES: tuple[tuple[str, Match, Context, Context], ...] = (
         submit(image_urls=("https://ok.example/a.png",)),
     ),
     ("request-type", Match(request_type="callback"), submit(request_type="callback"), submit()),
-    ("on-status", Match(on="status"), Context("status", KEY), submit()),
-    ("on-balance", Match(on="balance"), Context("balance", KEY), Context("status", KEY)),
+    ("on-status", Match(endpoint="status"), Context("status", KEY), submit()),
+    ("on-balance", Match(endpoint="balance"), Context("balance", KEY), Context("status", KEY)),
 )
 
 
@@ -95,7 +95,7 @@ def test_image_url_rule_does_not_fire_without_image_urls() -> None:
     "ctx", [submit(), Context("status", KEY), Context("balance", KEY)], ids=lambda c: c.endpoint
 )
 def test_on_any_fires_on_every_endpoint(ctx: Context) -> None:
-    assert fires(Match(on="any"), ctx)
+    assert fires(Match(endpoint="any"), ctx)
 
 
 def test_submit_is_the_default_endpoint() -> None:
@@ -104,7 +104,7 @@ def test_submit_is_the_default_endpoint() -> None:
 
 
 def test_request_field_rule_needs_a_request_to_fit() -> None:
-    match = Match(on="status", provider="auto")
+    match = Match(endpoint="status", provider="auto")
     assert not fires(match, Context("status", KEY))
     assert fires(match, Context("status", KEY, request()))
 
