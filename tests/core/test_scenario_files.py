@@ -127,7 +127,7 @@ def test_every_rule_field_is_read(tmp_path: Path) -> None:
 def test_a_single_prompt_word_becomes_a_one_word_tuple(tmp_path: Path) -> None:
     rule = load_scenario_file(write(tmp_path, FULL)).rules[1]
     assert rule.match.prompt_contains == ("cat",)
-    assert rule.match.on == "submit"
+    assert rule.match.endpoint == "submit"
     assert rule.effect.fail == FailEffect(Failure.of(FailCode.CONTENT_VIOLATION))
 
 

@@ -536,7 +536,7 @@ def test_reject_rule_refuses_the_submit(service: MockService) -> None:
 
 
 def test_status_rule_rejects_a_status_read_through_decide(service: MockService) -> None:
-    rule = Rule("broken-status", Match(on="status"), Effect(reject=Reject(500)))
+    rule = Rule("broken-status", Match(endpoint="status"), Effect(reject=Reject(500)))
     task = submit(service)
     service.use_scenario(Scenario("broken", (rule,)))
     with pytest.raises(ApiError) as caught:
