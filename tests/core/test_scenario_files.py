@@ -102,7 +102,7 @@ def test_every_rule_field_is_read(tmp_path: Path) -> None:
     assert rule.name == "all-match-fields"
     assert rule.times == 3
     assert rule.match == Match(
-        on="any",
+        endpoint="any",
         prompt_contains=("Fox", "owl"),
         prompt_regex=re.compile("^a "),
         key="vip-key",
