@@ -56,10 +56,17 @@ def _warn_about_admin(settings: Settings) -> None:
 
 
 def _app(settings: Settings) -> Any:
+    from multiprocessing.util import Finalize
+
     from .web.app import create_app
 
     app = create_app(settings)
-    app.extensions["apixo_mock"].start()
+    service = app.extensions["apixo_mock"]
+    service.start()
+    # granian's worker is a multiprocessing child, where atexit never runs but
+    # multiprocessing's own finalizers do, once the worker has stopped serving:
+    # the shutdown hook that closes the service and logs undelivered callbacks.
+    Finalize(service, service.close, exitpriority=10)
     return app
 
 

@@ -163,3 +163,39 @@ def test_serve_refuses_a_busy_port() -> None:
     assert result.returncode == 2
     assert f"127.0.0.1:{port}" in result.stderr
     assert "in use" in result.stderr
+
+
+@pytest.mark.parametrize("server_name", ["granian", "waitress"])
+def test_shutdown_closes_the_service_and_reports_pending_callbacks(server_name: str) -> None:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "mock_server",
+        "serve",
+        "--port",
+        str(port),
+        "--server",
+        server_name,
+        "--profile",
+        "realistic",
+        "--no-access-log",
+    ]
+    base = f"http://127.0.0.1:{port}"
+    body = {
+        "request_type": "callback",
+        "callback_url": "http://127.0.0.1:9/never-called",
+        "input": {"mode": "gpt-image-1", "prompt": "due in half a minute"},
+    }
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
+        try:
+            wait_for_health(base, process)
+            submitted = requests.post(
+                f"{base}/api/v1/generateTask/gpt-image-1", json=body, headers=AUTH, timeout=5
+            )
+            assert submitted.status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert b"callbacks closed with 1 deliveries still pending" in stderr
