@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from jsonschema.exceptions import ValidationError
 
 from . import rules
 from .client import ApiResponse
+from .drift import unknown_fields
 from .schemas import describe, first_error
 
 STATE_SCHEMAS = MappingProxyType(
@@ -74,6 +76,18 @@ def check_envelope(response: ApiResponse) -> dict[str, Any]:
             f"{response.brief()}: code is {body['code']} but the HTTP status is {response.status}",
         )
     return dict(body)
+
+
+def check_drift(response: ApiResponse, strict: bool, note: Callable[[str, str], None]) -> None:
+    """Fields the schemas do not declare: noted as drift, a failure when `strict`."""
+    extra = unknown_fields(response)
+    if not extra:
+        return
+    path = urlsplit(response.url).path
+    detail = f"{response.method} {path} -> {response.status} has undeclared {', '.join(extra)}"
+    if strict:
+        raise ContractViolation("drift.unknown-fields", detail)
+    note("drift.unknown-fields", detail)
 
 
 def expect_status(response: ApiResponse, status: int, rule: str) -> None:

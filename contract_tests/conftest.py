@@ -15,7 +15,7 @@ import requests
 
 from contract_tests import plugin
 from contract_tests.budget import Budget
-from contract_tests.checks import check_envelope
+from contract_tests.checks import check_drift, check_envelope
 from contract_tests.client import AdminApi, ApiClient, ApiResponse, Transport
 from contract_tests.fleet import CALLBACK_PATH, Fleet, launch, plan
 from contract_tests.polling import Poller
@@ -51,10 +51,14 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
 def transport(pytestconfig: pytest.Config) -> Iterator[Transport]:
     """One HTTP session; every API answer goes through the envelope check."""
     report = plugin.report_of(pytestconfig)
+    options = read_options(lambda dest: pytestconfig.getoption(dest, default=None))
+    strict = bool(options["strict"])
 
     def inspect(answer: ApiResponse) -> None:
         check_envelope(answer)
         report.checked(ENVELOPE_RULES, "")
+        check_drift(answer, strict, report.note)
+        report.checked(("drift.unknown-fields",), "")
 
     with requests.Session() as session:
         yield Transport(session=session, observers=(inspect,), note=report.note)

@@ -32,6 +32,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Every option as `--apixo-NAME`, each with its APIXO_* environment variable."""
     group = parser.getgroup("apixo", "apixo contract suite")
     for option in OPTIONS:
+        if option.flag_only:
+            group.addoption(
+                option.flag,
+                dest=option.dest,
+                action="store_const",
+                const=True,
+                default=None,
+                help=f"{option.help} (env {option.env})",
+            )
+            continue
         group.addoption(
             option.flag,
             dest=option.dest,

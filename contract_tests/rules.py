@@ -108,6 +108,12 @@ RULES: tuple[Rule, ...] = (
     Rule("submit.provider-400", SUBMIT, "provider is 'auto', 'value' or 'official'."),
     Rule("submit.extra-fields-ignored", SUBMIT, "Unknown extra fields are ignored."),
     Rule(
+        "drift.unknown-fields",
+        ENVELOPE,
+        "Answers carry only the fields the schemas declare; extras are reported as drift"
+        " and fail only with --apixo-strict.",
+    ),
+    Rule(
         "submit.error-names-field",
         SUBMIT,
         "A validation error says which field is wrong (in message or data).",

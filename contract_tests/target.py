@@ -40,6 +40,7 @@ class Option:
     env: str
     help: str
     kind: Callable[[str], Any] = str
+    flag_only: bool = False  # `--apixo-strict` takes no value; its variable is true/false
 
     @property
     def flag(self) -> str:
@@ -65,6 +66,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("callback-base-url", "APIXO_CALLBACK_BASE_URL", "public URL of the local receiver"),
     Option("callback-port", "APIXO_CALLBACK_PORT", "port of the callback receiver", int),
     Option("price", "APIXO_PRICE", "USD per image (default 0.35)", Decimal),
+    Option(
+        "strict",
+        "APIXO_STRICT",
+        "fail on answer fields the schemas do not declare (default: report them as drift)",
+        lambda text: text.strip().lower() in ("1", "true", "yes", "on"),
+        flag_only=True,
+    ),
 )
 
 

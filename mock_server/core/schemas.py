@@ -63,3 +63,8 @@ def schema(name: str) -> dict[str, Any]:
 def validator(name: str) -> Draft202012Validator:
     """A compiled 2020-12 validator for one schema, with every `$ref` resolvable offline."""
     return Draft202012Validator(schema(name), registry=registry())
+
+
+def validator_for(document: dict[str, Any]) -> Draft202012Validator:
+    """A 2020-12 validator for any schema document, resolving `$ref`s among the files."""
+    return Draft202012Validator(document, registry=registry())
