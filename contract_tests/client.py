@@ -200,8 +200,22 @@ class AdminApi:
         self.session = session
 
     def health(self) -> int:
-        """HTTP status of GET /__admin/health: 200 admin, 404 none, 401 token missing."""
-        return self._call("GET", "/__admin/health").status_code
+        """What GET /__admin/health says: 200 admin, 404 none, 401 token missing.
+
+        A 200 counts only when its body is apixo-mock's health (status ok, a
+        version and a settings summary): a gateway or catch-all route that
+        answers 200 to any path must not pass for a mock, since a mock gets a
+        far larger image budget. Anything else that answers 200 reads as 0.
+        """
+        reply = self._call("GET", "/__admin/health")
+        if reply.status_code != 200:
+            return reply.status_code
+        try:
+            data = reply.json().get("data") or {}
+        except (ValueError, AttributeError):
+            return 0
+        is_mock = isinstance(data, dict) and data.get("status") == "ok"
+        return 200 if is_mock and {"version", "settings"} <= data.keys() else 0
 
     def advance(self, ms: int) -> None:
         """Move the mock's clock forward by `ms` milliseconds."""

@@ -94,7 +94,7 @@ class Admin(Enum):
     PRESENT = "admin API present"
     ABSENT = "no admin API (404)"
     LOCKED = "admin API present but the admin token is missing or wrong (401)"
-    OTHER = "admin health answered an unexpected status"
+    OTHER = "admin health answered, but not as apixo-mock does"
 
 
 @dataclass(frozen=True, slots=True)

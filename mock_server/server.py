@@ -97,7 +97,7 @@ class MockServer(MockHandle):
         """Bind, start the service's threads and serve; returns once connections are accepted."""
         if self._server is not None:
             return self
-        self.service.start()
+        # Bind first: a port that cannot be had leaves no service thread behind.
         server: Any = create_server(
             self.app,
             host=self.settings.host,
@@ -106,6 +106,7 @@ class MockServer(MockHandle):
             ident="apixo-mock",
             _start=True,
         )
+        self.service.start()
         server.channel_class = _DroppableChannel
         self._server = server
         self._thread = threading.Thread(target=server.run, name="apixo-mock-server", daemon=True)

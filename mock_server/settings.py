@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from .core.errors import ConfigError
+from .core.money import to_micros
 
 ENV_PREFIX = "APIXO_MOCK_"
 CONFIG_ENV = "APIXO_MOCK_CONFIG"
@@ -295,6 +296,7 @@ def _to_money(value: Any) -> Decimal:
         raise ValueError(f"{value!r} is not an amount of USD") from None
     if not amount.is_finite() or amount != amount.quantize(Decimal("0.000001")):
         raise ValueError(f"{value!r} is not an amount of USD with at most 6 decimals")
+    to_micros(amount)  # the same limits as every other amount of money
     return amount
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 MICROS_PER_USD = 1_000_000
+# 15 significant digits is what a JSON number (a double) carries exactly.
+MAX_MICROS = 10**15 - 1
 
 
 def to_micros(amount: Decimal | int | str | float) -> int:
@@ -18,6 +20,8 @@ def to_micros(amount: Decimal | int | str | float) -> int:
     micros = value * MICROS_PER_USD
     if micros != micros.to_integral_value():
         raise ValueError(f"{amount!r} has more than 6 decimal places")
+    if abs(micros) > MAX_MICROS:
+        raise ValueError(f"{amount!r} is more than 999999999.999999, beyond what JSON keeps exact")
     return int(micros)
 
 

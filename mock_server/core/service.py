@@ -25,7 +25,7 @@ from .callbacks import (
     check_callback_url,
 )
 from .clock import MockClock
-from .errors import InvalidRequest, TaskNotFound
+from .errors import InvalidRequest, TaskNotFound, Unavailable
 from .journal import Journal
 from .lifecycle import Failure, State, Timeline
 from .limits import Limits, RequestWindow, UnfinishedTasks
@@ -92,6 +92,7 @@ class MockService:
             Dialect(settings.accept_nvariants, settings.strict_fields)
         )
         self._checks: dict[str, Future[Failure | None]] = {}
+        self._closed = False
         self._reset_state(settings)
 
     # -- life cycle -------------------------------------------------------
@@ -101,7 +102,9 @@ class MockService:
         self.callbacks.start()
 
     def close(self) -> None:
-        """Stop every background thread; idempotent."""
+        """Stop every background thread; idempotent. Submits are refused from now on."""
+        with self._lock:
+            self._closed = True
         self.callbacks.close()
         if self._fetch_pool is not None:
             self._fetch_pool.shutdown(wait=False, cancel_futures=True)
@@ -126,13 +129,24 @@ class MockService:
             self._reset_state(self.base_settings)
 
     def _reset_state(self, settings: Settings) -> None:
-        self.settings = settings
+        self._apply(settings)
         self._window = RequestWindow()
         self._unfinished = UnfinishedTasks()
         self._accounts = Accounts(to_micros(settings.balance), _limits(settings))
         self._sequence = 0
         if settings.scenario:
             self.use_scenario(resolve_scenario(settings.scenario))
+
+    def _apply(self, settings: Settings) -> None:
+        """Make `settings` current, with what submits derive from them worked out once.
+
+        A timing the settings cannot make is refused here, before it is in force,
+        never halfway through a submit.
+        """
+        timing = timing_of(settings)
+        self.settings = settings
+        self._timing = timing
+        self._price_micros = to_micros(settings.price_per_image)
 
     # -- the public API ---------------------------------------------------
 
@@ -245,16 +259,19 @@ class MockService:
         scenario: str | None,
     ) -> Task:
         with self._lock:
+            if self._closed:
+                raise Unavailable("The mock is shutting down")
             now = self.clock.now_ms()
             self._settle()
             cap = self._accounts.limits(key).max_unfinished
             self._unfinished.admit(key, cap, now)
-            charge = to_micros(self.settings.price_per_image) * request.num_images
-            self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
-            self._sequence += 1
-            rng = task_rng(self.seed, self._sequence)
+            rng = task_rng(self.seed, self._sequence + 1)
             timeline = self._timeline(now, rng, decision.effect)
             failure = decision.effect.fail.failure if decision.effect.fail else None
+            charge = self._price_micros * request.num_images
+            # Charged last, once nothing else can refuse: a refusal never costs money.
+            self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
+            self._sequence += 1
             task = Task(
                 task_id(rng),
                 key,
@@ -269,10 +286,14 @@ class MockService:
             )
             self.tasks.add(task)
             self._unfinished.add(key, task.task_id, timeline.done_at)
+            if self._needs_check(task):
+                # Registered before the lock is let go, so no settle can count the
+                # task as a success before its reference images have been judged.
+                self._start_check(task)
             return task
 
     def _timeline(self, now: int, rng: Any, effect: Effect) -> Timeline:
-        timeline = self._timing().timeline(now, rng, pending_state=self.settings.pending_state)
+        timeline = self._timing.timeline(now, rng, pending_state=self.settings.pending_state)
         override = effect.timeline
         if override is not None:
             pending = override.pending_ms
@@ -290,27 +311,7 @@ class MockService:
             timeline = Timeline(now, min(timeline.processing_at, end), end)
         return timeline
 
-    def _timing(self) -> Timing:
-        profile = PROFILES[self.settings.profile]
-        s = self.settings
-        return Timing(
-            pending_ms=s.pending_ms if s.pending_ms is not None else profile.pending_ms,
-            processing_min_ms=s.processing_min_ms
-            if s.processing_min_ms is not None
-            else profile.processing_min_ms,
-            processing_max_ms=max(
-                s.processing_max_ms
-                if s.processing_max_ms is not None
-                else profile.processing_max_ms,
-                s.processing_min_ms or 0,
-            ),
-            jitter=profile.jitter,
-        )
-
     def _after_submit(self, task: Task, effect: Effect) -> None:
-        request = task.request
-        if request.image_urls and task.failure is None and self.settings.image_mode == "fetch":
-            self._start_check(task)
         self._schedule_callback(task, effect.callback)
 
     def _schedule_callback(self, task: Task, effect: CallbackEffect | None = None) -> None:
@@ -348,9 +349,13 @@ class MockService:
         self._resolve_check(task, now)
         return task.timeline.finished_by(now)
 
+    def _needs_check(self, task: Task) -> bool:
+        fetch_mode = self.settings.image_mode == "fetch" and self._fetcher is not None
+        return fetch_mode and bool(task.request.image_urls) and task.failure is None
+
     def _start_check(self, task: Task) -> None:
-        if self._fetcher is None:
-            return
+        """Judge the task's reference images in the background (called under the lock)."""
+        assert self._fetcher is not None
         if self._fetch_pool is None:
             self._fetch_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="apixo-fetch")
         fetcher, timeout = self._fetcher, self.settings.image_timeout_s
@@ -378,8 +383,11 @@ class MockService:
             log.warning("reference check of %s failed: %s", task.task_id, exc)
             failure = Failure.of("IMAGE_DOWNLOAD_FAILED")
         with self._lock:
-            if self._checks.pop(task.task_id, None) is not None and failure is not None:
+            # Record the verdict before forgetting the check: a reader that finds no
+            # check must find the outcome already in place.
+            if task.task_id in self._checks and failure is not None:
                 self.tasks.retime(task.task_id, task.timeline, failure, "reference image check")
+            self._checks.pop(task.task_id, None)
 
     # -- admin ------------------------------------------------------------
 
@@ -387,7 +395,7 @@ class MockService:
         """Make a scenario active, with the settings it overrides."""
         with self._lock:
             overrides = dict(scenario.settings)
-            self.settings = (
+            self._apply(
                 self.base_settings.replace(**overrides) if overrides else self.base_settings
             )
             self._accounts.defaults(to_micros(self.settings.balance), _limits(self.settings))
@@ -397,7 +405,7 @@ class MockService:
         """No active rules, and the start-up settings again."""
         with self._lock:
             self.rules.clear()
-            self.settings = self.base_settings
+            self._apply(self.base_settings)
             self._accounts.defaults(to_micros(self.settings.balance), _limits(self.settings))
 
     def force(self, task_id: str, state: str, failure: Failure | None = None) -> Task:
@@ -485,3 +493,19 @@ def _load_shipped(name: str) -> Scenario | None:
     """A shipped scenario, read when first named so that start-up reads no YAML."""
     path = shipped_scenarios().get(name)
     return load_scenario_file(path) if path is not None else None
+
+
+def timing_of(settings: Settings) -> Timing:
+    """The profile's durations, with any explicit ones in place.
+
+    A maximum given alone below the profile's minimum pulls the minimum down
+    with it (and the other way round), so any single setting is usable.
+    """
+    profile = PROFILES[settings.profile]
+    low, high = settings.processing_min_ms, settings.processing_max_ms
+    low_ms = profile.processing_min_ms if low is None else low
+    if low is None and high is not None:
+        low_ms = min(low_ms, high)
+    high_ms = max(profile.processing_max_ms, low_ms) if high is None else high
+    pending = profile.pending_ms if settings.pending_ms is None else settings.pending_ms
+    return Timing(pending, low_ms, high_ms, profile.jitter)

@@ -69,6 +69,10 @@ class SubmitValidator:
             error = best_match(self._validator.iter_errors(document))
             if error is not None:
                 raise InvalidRequest(describe(error))
+            # jsonschema let it through where ECMA-262 regexes (the schema's own
+            # dialect) do not, e.g. Python's `$` before a trailing newline.
+            fast_error = next(iter(self._fast.iter_errors(document)))
+            raise InvalidRequest(f"{_path(fast_error.instance_path) or 'body'}: is not valid")
         if self._dialect.strict_fields:
             self._reject_unknown_fields(given)
         return _build(document)
@@ -91,6 +95,11 @@ def parse_json_object(body: bytes, content_type: str | None) -> dict[str, Any]:
         raise InvalidRequest(f"body: not valid JSON ({exc})") from None
     if not isinstance(document, dict):
         raise InvalidRequest(f"body: must be a JSON object, not {_json_type(document)}")
+    try:
+        # JSON may spell lone UTF-16 surrogates (\ud800) that no UTF-8 text can hold.
+        json.dumps(document, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidRequest("body: contains an unpaired UTF-16 surrogate") from None
     return document
 
 

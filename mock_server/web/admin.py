@@ -8,6 +8,7 @@ admin API only answers when the server is bound to loopback.
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -16,11 +17,12 @@ from jsonschema.exceptions import best_match
 from ..core.auth import redact
 from ..core.errors import ConfigError, InvalidRequest, NotFound, TaskNotFound, Unauthorized
 from ..core.lifecycle import Failure
+from ..core.money import usd_number
 from ..core.scenario_files import rule_from_document, scenario_from_document, shipped_scenarios
 from ..core.schemas import validator
 from ..core.tasks import Task
 from ..core.validation import describe, parse_json_object
-from ..core.wire import dumps, envelope, status_data
+from ..core.wire import dumps, envelope
 from ..settings import is_loopback
 from ..version import __version__
 from .context import service
@@ -114,8 +116,14 @@ def clock_advance() -> Response:
 
 @bp.post("/clock/set")
 def clock_set() -> Response:
-    """Jump to the absolute time `ms`."""
-    service().clock.set(payload("admin-clock-change")["ms"])
+    """Jump to the absolute time `ms`, never back: tasks derive their state from it."""
+    ms = payload("admin-clock-change")["ms"]
+    clock = service().clock
+    if ms < clock.now_ms():
+        raise InvalidRequest(
+            f"ms: {ms} is before the mock's time {clock.now_ms()}; it only moves on"
+        )
+    clock.set(ms)
     return ok(_clock_json())
 
 
@@ -170,9 +178,9 @@ def scenario_load() -> Response:
             scenario = svc.rules.named(document["name"])
         else:
             scenario = scenario_from_document(document["scenario"], source="admin API")
-    except ConfigError as exc:
+        svc.use_scenario(scenario)  # its settings are checked here
+    except (ConfigError, ValueError) as exc:
         raise InvalidRequest(str(exc)) from None
-    svc.use_scenario(scenario)
     return ok(_scenario_json(scenario.name))
 
 
@@ -231,7 +239,12 @@ def _int_arg(name: str) -> int | None:
 
 
 def task_json(task: Task, now: int) -> dict[str, Any]:
-    """A task as the admin API shows it: state, timeline, rule, request and status data."""
+    """A task as the admin API shows it: state, timeline, rule, request and status data.
+
+    The status data is the very envelope the API answers with (fetch-mode
+    verdicts and cached terminal bodies included), not a second rendering.
+    """
+    status = json.loads(service().status_body(task))["data"]
     request_fields = {
         "prompt": task.request.prompt,
         "aspect_ratio": task.request.aspect_ratio,
@@ -245,10 +258,10 @@ def task_json(task: Task, now: int) -> dict[str, Any]:
     return {
         "taskId": task.task_id,
         "key": redact(task.key),
-        "state": task.state(now).value,
+        "state": status["state"],
         "reason": task.reason,
         "scenario": task.scenario,
-        "charge": task.charge_micros / 1_000_000,
+        "charge": usd_number(task.charge_micros),
         "timeline": {
             "createdAt": task.timeline.created_at,
             "processingAt": task.timeline.processing_at,
@@ -256,7 +269,7 @@ def task_json(task: Task, now: int) -> dict[str, Any]:
         },
         "failure": {"failCode": failure.code, "failMsg": failure.message} if failure else None,
         "request": request_fields,
-        "status": status_data(task, now),
+        "status": status,
     }
 
 
