@@ -6,8 +6,9 @@ rules per image, in priority order (the budget may stop the list early):
 
 - default: the smallest body; defaults, the status shape, times, one 1:1
   image, the charge (balance read right before and after its submit).
+- extras: 10000-character prompt, 3:2, two images, isEnhance, unknown fields;
+  the charge of two images (balance read right after it).
 - violation: the violation prompt; CONTENT_VIOLATION and the refund.
-- extras: 10000-character prompt, 3:2, two images, isEnhance, unknown fields.
 - alias: 1-character prompt, 2:3, nVariants 2, a callback when one can arrive.
 - reference: an unreachable reference image: accepted at submit.
 """
@@ -112,8 +113,8 @@ def plan(violation_prompt: str | None, callback_url: str | None) -> list[Member]
     reference = _body("a bicycle", image_urls=[UNREACHABLE_IMAGE])
     return [
         Member("default", _body("a red bicycle leaning on a brick wall"), 1, "1:1", _DEFAULT_RULES),
-        violation,
         Member("extras", _extras(), 2, "3:2", _EXTRAS_RULES),
+        violation,
         Member("alias", _alias(callback_url), 2, "2:3", _ALIAS_RULES),
         Member("reference", reference, 1, "1:1", _REFERENCE_RULES),
     ]
@@ -143,8 +144,11 @@ def launch(members: Sequence[Member], api: ApiClient, budget: Budget, poller: Po
     fleet.balance_error = _read_balance(fleet, api, "before")
     for member in members:
         _submit(member, api, budget)
-        if member.name == "default" and member.record is not None:
-            fleet.balance_error = fleet.balance_error or _read_balance(fleet, api, "after-default")
+        if member.name in ("default", "extras") and member.record is not None:
+            # Reads around a 1-image and a 2-image submit, one after the other,
+            # while nothing else is in flight that could end and be refunded.
+            moment = f"after-{member.name}"
+            fleet.balance_error = fleet.balance_error or _read_balance(fleet, api, moment)
     poller.wait([member.record for member in members if member.record is not None])
     fleet.balance_error = fleet.balance_error or _read_balance(fleet, api, "end")
     return fleet

@@ -25,10 +25,12 @@ def test_other_keys_balance_is_a_bare_number(other_api: ApiClient) -> None:
 @pytest.mark.billable
 @pytest.mark.rule("balance.charge")
 def test_submit_charges_num_images_times_price(fleet: Fleet, target: Target) -> None:
-    """Read right before and after the fleet's one-image submit."""
+    """Balance reads right around the fleet's 1-image submit and its 2-image submit."""
     fleet["default"].task()
     before, after = fleet.balance("before"), fleet.balance("after-default")
     check_charge(before, after, 1, target.price)
+    if fleet["extras"].record is not None and "after-extras" in fleet.balances:
+        check_charge(after, fleet.balance("after-extras"), 2, target.price)
 
 
 @pytest.mark.billable

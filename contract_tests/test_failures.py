@@ -23,7 +23,7 @@ def test_violation_prompt_ends_content_violation(fleet: Fleet) -> None:
 
 
 @pytest.mark.mock_only
-@pytest.mark.billable
+@pytest.mark.billable(images=len(FAIL_CODES))
 @pytest.mark.rule("status.failed-fields", "status.times", "status.cost-time")
 def test_every_documented_fail_code_has_the_failed_shape(
     api: ApiClient, poller: Poller, admin_api: object

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
 
 from contract_tests.budget import Budget, largest_count
+from contract_tests.client import AdminApi
 from contract_tests.profiles import PROFILES, choose
-from contract_tests.target import OPTIONS, Admin, read_options, resolve
+from contract_tests.target import OPTIONS, Admin, probe, read_options, resolve
+from mock_server.server import MockServer
 from mock_server.settings import is_loopback
 
 
@@ -93,3 +98,40 @@ def test_profiles() -> None:
     assert small.database is None
     assert small.derandomize
     assert small.max_examples == 3
+
+
+class CatchAll(BaseHTTPRequestHandler):
+    """A gateway that answers 200 with some JSON to any path at all."""
+
+    def do_GET(self) -> None:
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def test_a_200_from_anything_but_the_mock_does_not_pass_for_a_mock() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CatchAll)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        with requests.Session() as session:
+            base = f"http://127.0.0.1:{server.server_address[1]}"
+            found = probe(AdminApi(base, None, session))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert found is Admin.OTHER
+    target = resolve(read_options(lambda dest: None, env={}), base, found, in_process=False)
+    assert target.max_images == 8
+
+
+def test_the_mocks_own_health_passes_for_a_mock() -> None:
+    with MockServer() as mock, requests.Session() as session:
+        assert probe(AdminApi(mock.base_url, None, session)) is Admin.PRESENT
