@@ -342,9 +342,8 @@ class MockService:
             return True
         pending = self._checks.get(task_id)
         if pending is not None and not pending.done() and task.timeline.finished_by(now):
-            # Runs under the admission lock: never wait for a download here.
-            # Look again a moment later; the refund waits for the verdict.
-            self._unfinished.retime(task.key, task_id, now + 1)
+            # Runs under the admission lock: never wait for a download here. The
+            # verdict's callback (_check_done) puts the task back in line to settle.
             return False
         self._resolve_check(task, now)
         return task.timeline.finished_by(now)

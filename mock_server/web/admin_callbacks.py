@@ -7,12 +7,13 @@ parse -> dispatcher call -> envelope.
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, request
 
 from mock_server.core.callbacks import DELIVERY_STATES, CallbackDispatcher
 from mock_server.core.errors import InvalidRequest, TaskNotFound
+
+from .admin import ok
+from .context import service
 
 
 def create_blueprint() -> Blueprint:
@@ -30,7 +31,7 @@ def list_deliveries() -> Response:
     if outcome is not None and outcome not in DELIVERY_STATES:
         raise InvalidRequest(f"outcome: {outcome!r} is not one of {list(DELIVERY_STATES)}")
     task_id = request.args.get("taskId") or None
-    return _success(_dispatcher().deliveries(task_id=task_id, outcome=outcome))
+    return ok(_dispatcher().deliveries(task_id=task_id, outcome=outcome))
 
 
 def task_attempts(task_id: str) -> Response:
@@ -38,7 +39,7 @@ def task_attempts(task_id: str) -> Response:
     dispatcher = _dispatcher()
     if not dispatcher.deliveries(task_id=task_id):
         raise _no_callback(task_id)
-    return _success(dispatcher.attempts(task_id))
+    return ok(dispatcher.attempts(task_id))
 
 
 def redeliver(task_id: str) -> Response:
@@ -49,17 +50,12 @@ def redeliver(task_id: str) -> Response:
     except KeyError:
         raise _no_callback(task_id) from None
     rows = dispatcher.deliveries(task_id=task_id)
-    return _success(rows[0] if rows else None)  # None only if an admin reset raced us
+    return ok(rows[0] if rows else None)  # None only if an admin reset raced us
 
 
 def _dispatcher() -> CallbackDispatcher:
-    dispatcher: CallbackDispatcher = current_app.extensions["apixo_mock"].callbacks
-    return dispatcher
+    return service().callbacks
 
 
 def _no_callback(task_id: str) -> TaskNotFound:
     return TaskNotFound(data={"error": f"taskId: no callback was scheduled for {task_id}"})
-
-
-def _success(data: Any) -> Response:
-    return jsonify({"code": 200, "message": "success", "data": data})
