@@ -225,6 +225,11 @@ def check_history(bodies: Sequence[dict[str, Any]]) -> None:
             raise ContractViolation(
                 "status.states-forward", f"task {task} went back from {was} to {now}"
             )
+        created = before["data"].get("createTime"), after["data"].get("createTime")
+        if None not in created and created[0] != created[1]:
+            raise ContractViolation(
+                "status.times", f"task {task}: createTime changed from {created[0]} to {created[1]}"
+            )
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> str:

@@ -31,6 +31,7 @@ MODE = "gpt-image-1"
 LONG_PROMPT = ("a quiet harbour at dawn, small boats, soft light, mist. " * 200)[:10_000]
 UNREACHABLE_IMAGE = "https://images.invalid/apixo-contract/reference.png"
 CALLBACK_PATH = "/apixo-contract/alias"
+FAILED_CALLBACK_PATH = "/apixo-contract/violation"  # a failed task's callback
 UNKNOWN_FIELD = "apixo_contract_unknown_field"
 
 
@@ -107,7 +108,11 @@ _REFERENCE_RULES = (("", "submit.image-urls-accepted"),)
 
 def plan(violation_prompt: str | None, callback_url: str | None) -> list[Member]:
     """The members in priority order; one without what it needs says why."""
-    violation = Member("violation", _body(violation_prompt or ""), 1, "1:1", _VIOLATION_RULES)
+    violation_body = _body(violation_prompt or "")
+    if callback_url is not None:
+        failed_url = callback_url.replace(CALLBACK_PATH, FAILED_CALLBACK_PATH)
+        violation_body.update(request_type="callback", callback_url=failed_url)
+    violation = Member("violation", violation_body, 1, "1:1", _VIOLATION_RULES)
     if violation_prompt is None:
         violation.skip = "no --apixo-violation-prompt for this target"
     reference = _body("a bicycle", image_urls=[UNREACHABLE_IMAGE])
@@ -122,13 +127,14 @@ def plan(violation_prompt: str | None, callback_url: str | None) -> list[Member]
 
 def _extras() -> dict[str, Any]:
     body = _body(LONG_PROMPT, aspect_ratio="3:2", num_images=2, isEnhance=True)
-    body.update(request_type="async", provider="auto", **{UNKNOWN_FIELD: {"ignored": True}})
+    body.update(request_type="async", provider="official", **{UNKNOWN_FIELD: {"ignored": True}})
     body["input"][UNKNOWN_FIELD] = 1
     return body
 
 
 def _alias(callback_url: str | None) -> dict[str, Any]:
     body = _body("a", aspect_ratio="2:3", nVariants=2)
+    body["provider"] = "value"
     if callback_url is not None:
         body.update(request_type="callback", callback_url=callback_url)
     return body

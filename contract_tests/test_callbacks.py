@@ -8,7 +8,7 @@ import pytest
 
 from contract_tests.callbacks import deliveries_to
 from contract_tests.checks import ContractViolation
-from contract_tests.fleet import CALLBACK_PATH, Fleet
+from contract_tests.fleet import CALLBACK_PATH, FAILED_CALLBACK_PATH, Fleet
 from contract_tests.schemas import describe, first_error
 from contract_tests.target import Target
 from mock_server.receiver import CallbackReceiver
@@ -27,17 +27,26 @@ def test_callback_carries_the_status_envelope(
             "the target cannot reach a loopback receiver: give --apixo-callback-base-url"
             " (a public tunnel to --apixo-callback-port)"
         )
-    record = fleet["alias"].task()
-    record.final()
     timeout = MOCK_DELIVERY_S if target.is_mock else target.poll.timeout_s
-    found = deliveries_to(receiver, CALLBACK_PATH, timeout)
+    check_member_callback(fleet, "alias", CALLBACK_PATH, receiver, timeout)
+    # The failed task has a callback too, when the target has a violation prompt.
+    if fleet["violation"].record is not None:
+        check_member_callback(fleet, "violation", FAILED_CALLBACK_PATH, receiver, timeout)
+
+
+def check_member_callback(
+    fleet: Fleet, name: str, path: str, receiver: CallbackReceiver, timeout: float
+) -> None:
+    """The fleet member's callback arrived, and every delivery equals its final status read."""
+    record = fleet[name].task()
+    record.final()
+    found = deliveries_to(receiver, path, timeout)
     if not found:
         raise ContractViolation(
             "callbacks.same-envelope", f"no callback for task {record.task_id} within {timeout:g} s"
         )
-    status_body = record.bodies[-1]
     for delivery in found:
-        check_delivery(delivery.body, status_body, record.task_id)
+        check_delivery(delivery.body, record.bodies[-1], record.task_id)
 
 
 def check_delivery(raw: bytes, status_body: dict[str, object], task_id: str) -> None:

@@ -24,6 +24,7 @@ from contract_tests.mutations import base_body
 from contract_tests.plugin import report_of
 
 UNKNOWN_MODEL = "/api/v1/generateTask/apixo-contract-unknown-model"
+UNKNOWN_TASK = "apixo-contract-no-such-task"
 TOO_LOW = "0.10"
 
 
@@ -93,9 +94,18 @@ def test_too_many_unfinished_tasks_gets_429(
 def test_too_many_requests_per_minute_gets_429(
     pytestconfig: pytest.Config, admin_api: AdminApi, other_api: ApiClient
 ) -> None:
-    """With 3 requests a minute allowed: the 4th is 429, and 429 comes before 404/405/400."""
+    """With 3 requests a minute allowed: the 4th is 429, and 429 comes before 404/405/400.
+
+    The three allowed are a status read, a refused submit and a balance read:
+    every authenticated request counts, whatever its endpoint or outcome.
+    """
     with account_changed(admin_api, other_api.key, rpm=3):
-        answers = [other_api.balance(retry_429=False) for _ in range(4)]
+        answers = [
+            other_api.status(UNKNOWN_TASK, retry_429=False),
+            other_api.request("POST", SUBMIT_PATH, raw_body=b"[]", retry_429=False),
+            other_api.balance(retry_429=False),
+            other_api.balance(retry_429=False),
+        ]
         check_error(answers[-1], 429, "limits.requests-per-minute-429")
         note_retry_after(pytestconfig, answers[-1])
         later = (

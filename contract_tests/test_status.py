@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from contract_tests.checks import check_error, check_history, status_data
+from contract_tests.checks import ContractViolation, check_error, check_history, status_data
 from contract_tests.client import ApiClient
 from contract_tests.fleet import Fleet
 from contract_tests.polling import TaskRecord
@@ -56,6 +58,15 @@ def test_unknown_task_gets_404(api: ApiClient, task_id: str) -> None:
 @pytest.mark.billable
 @pytest.mark.rule("status.other-key-404", "errors.envelope")
 def test_other_key_gets_404_for_a_foreign_task(other_api: ApiClient, fleet: Fleet) -> None:
-    """A task is visible only to the key that created it."""
+    """A task is visible only to the key that created it: the very 404 of an unknown task."""
     record = fleet["default"].task()
-    check_error(other_api.status(record.task_id), 404, "status.other-key-404")
+    foreign = check_error(other_api.status(record.task_id), 404, "status.other-key-404")
+    unknown = check_error(other_api.status(UNKNOWN_TASKS[0]), 404, "status.unknown-task-404")
+    # The same answer, but for the taskId itself if the target echoes it.
+    seen = json.dumps(foreign).replace(record.task_id, "<taskId>")
+    expected = json.dumps(unknown).replace(UNKNOWN_TASKS[0], "<taskId>")
+    if seen != expected:
+        raise ContractViolation(
+            "status.other-key-404",
+            f"another key's task answers {seen}, an unknown task {expected}: they must match",
+        )

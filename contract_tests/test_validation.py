@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 
 from contract_tests.budget import Budget
-from contract_tests.checks import ContractViolation, check_error, check_names_field
+from contract_tests.checks import ContractViolation, balance_amount, check_error, check_names_field
 from contract_tests.client import ApiClient, ApiResponse
 from contract_tests.mutations import EXAMPLES, FIELDS, Mutation, base_body
 from contract_tests.profiles import Profile
@@ -112,3 +112,19 @@ def test_json_that_is_not_an_object_gets_400(api: ApiClient, raw: bytes) -> None
 def test_status_without_task_id_gets_400(api: ApiClient, task_id: str | None) -> None:
     """No taskId parameter, or an empty one."""
     check_error(api.status(task_id), 400, "status.missing-task-id-400")
+
+
+@pytest.mark.rule("balance.charge")
+def test_refused_submits_cost_nothing(api: ApiClient, budget: Budget) -> None:
+    """A submit answered 400 is not billed: the balance does not drop across a few of them.
+
+    Only a drop counts: a task of an earlier test may end and be refunded meanwhile.
+    """
+    before = balance_amount(api.balance())
+    for mutation in EXAMPLES[:6]:
+        submit_invalid(api, budget, mutation, mutation.apply(base_body()))
+    after = balance_amount(api.balance())
+    if after < before:
+        raise ContractViolation(
+            "balance.charge", f"six refused submits took {before - after} from the balance"
+        )

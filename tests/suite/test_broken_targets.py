@@ -3,6 +3,7 @@ and name that rule, both in the assertion message and in the end-of-run summary.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 from urllib.parse import parse_qs
@@ -57,6 +58,28 @@ def balance_as_string(environ: dict[str, Any], answer: Answer) -> Answer:
     return answer.with_json({**body, "data": f"{body['data']:.2f}"})
 
 
+def fail_msg_while_unfinished(environ: dict[str, Any], answer: Answer) -> Answer:
+    """An unfinished task already carries a failMsg."""
+    data = _status_data(environ, answer)
+    if data is None or data.get("state") not in ("pending", "processing"):
+        return answer
+    return answer.with_json({**answer.json(), "data": {**data, "failMsg": "not yet"}})
+
+
+def create_time_drifts() -> Rewrite:
+    """createTime moves by one more millisecond with every unfinished read."""
+    reads = itertools.count(1)
+
+    def rewrite(environ: dict[str, Any], answer: Answer) -> Answer:
+        data = _status_data(environ, answer)
+        if data is None or data.get("state") not in ("pending", "processing"):
+            return answer
+        moved = {**data, "createTime": data["createTime"] + next(reads)}
+        return answer.with_json({**answer.json(), "data": moved})
+
+    return rewrite
+
+
 def other_key_reads_as_owner(environ: dict[str, Any]) -> None:
     """Status reads with the second key are answered as if the first key asked: no isolation."""
     asks_status = environ["PATH_INFO"] == STATUS_PATH and parse_qs(environ["QUERY_STRING"])
@@ -100,6 +123,18 @@ CASES: dict[str, tuple[Rewrite | None, Before | None, str, str]] = {
         other_key_reads_as_owner,
         "test_other_key_gets_404",
         "status.other-key-404",
+    ),
+    "fail-msg-while-unfinished": (
+        fail_msg_while_unfinished,
+        None,
+        "test_every_read_has_the_shape_of_its_state",
+        "status.schema",
+    ),
+    "create-time-drifts": (
+        create_time_drifts(),
+        None,
+        "test_states_move_forward_and_terminal_bodies_stay",
+        "status.times",
     ),
     "405-without-allow": (
         no_allow_header,
