@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -34,13 +33,13 @@ class Journal:
     """The last `size` requests, newest last; safe across threads."""
 
     def __init__(self, size: int = 1000) -> None:
+        # No lock: deque.append and deque.copy are atomic, and every request
+        # passes here; a lock would make the serving threads queue behind it.
         self._entries: deque[Entry] = deque(maxlen=size)
-        self._lock = threading.Lock()
 
     def record(self, entry: Entry) -> None:
         """Keep one entry, dropping the oldest past the size."""
-        with self._lock:
-            self._entries.append(entry)
+        self._entries.append(entry)
 
     def entries(
         self,
@@ -51,8 +50,7 @@ class Journal:
         limit: int | None = None,
     ) -> list[Entry]:
         """Entries matching every filter given (path by prefix), oldest first."""
-        with self._lock:
-            entries = list(self._entries)
+        entries = self._entries.copy()
         found = [
             e
             for e in entries
@@ -66,5 +64,4 @@ class Journal:
 
     def clear(self) -> None:
         """Forget every entry."""
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
