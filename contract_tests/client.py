@@ -85,6 +85,8 @@ class Transport:
     observers: Sequence[Observer] = ()
     note: Note | None = None
     sleep: Callable[[float], None] = time.sleep
+    # Called with a 429 the caller did not ask for (it may raise: see conftest).
+    unasked_429: Callable[[ApiClient, ApiResponse], None] | None = None
 
 
 class ApiClient:
@@ -131,6 +133,8 @@ class ApiClient:
             if answer.status != 429 or not retry_429:
                 return answer
             self._note_retry_after(answer)
+            if self.transport.unasked_429 is not None:
+                self.transport.unasked_429(self, answer)
             if attempt < self.transport.retry.attempts:
                 wait = self.transport.retry.delay(attempt, answer.header("Retry-After"))
                 self.transport.sleep(wait)

@@ -15,8 +15,8 @@ import requests
 
 from contract_tests import plugin
 from contract_tests.budget import Budget
-from contract_tests.checks import check_drift, check_envelope
-from contract_tests.client import AdminApi, ApiClient, ApiResponse, Transport
+from contract_tests.checks import ContractViolation, check_drift, check_envelope
+from contract_tests.client import SUBMIT_PATH, AdminApi, ApiClient, ApiResponse, Transport
 from contract_tests.fleet import CALLBACK_PATH, Fleet, launch, plan
 from contract_tests.polling import Poller
 from contract_tests.profiles import Profile, choose
@@ -61,7 +61,25 @@ def transport(pytestconfig: pytest.Config) -> Iterator[Transport]:
         report.checked(("drift.unknown-fields",), "")
 
     with requests.Session() as session:
-        yield Transport(session=session, observers=(inspect,), note=report.note)
+        yield Transport(
+            session=session, observers=(inspect,), note=report.note, unasked_429=unasked_429
+        )
+
+
+def unasked_429(client: ApiClient, answer: ApiResponse) -> None:
+    """A 429 the suite did not provoke breaks the documented limits.
+
+    The suite sends a few hundred requests and keeps a handful of tasks
+    unfinished, far below 10000 requests a minute and 1000 unfinished tasks, so
+    a 429 means the target throttles below what CONTRACT.md documents (or
+    another client shares the key: the docs ask for keys nothing else uses).
+    Which limit: a 429 on a submit is the unfinished-task cap if a balance read
+    right after it goes through, else (and anywhere else) the request rate.
+    """
+    on_submit = answer.method == "POST" and SUBMIT_PATH in answer.url
+    capped = on_submit and client.balance(retry_429=False).status != 429
+    rule = "limits.unfinished-tasks-429" if capped else "limits.requests-per-minute-429"
+    raise ContractViolation(rule, f"{answer.brief()}: throttled far below the documented limits")
 
 
 @pytest.fixture(scope="session")

@@ -192,3 +192,21 @@ def test_suite_accepts_tasks_that_skip_pending() -> None:
     with broken_mock(pending_state=False) as base_url:
         code, outcomes = run_suite(base_url, "-k", "states_move or every_read or interleaving")
     assert code == pytest.ExitCode.OK, outcomes.failures
+
+
+@pytest.mark.parametrize(
+    ("settings", "rule"),
+    [
+        ({"rpm": 12}, "limits.requests-per-minute-429"),
+        ({"max_unfinished": 2, "profile": "quick"}, "limits.unfinished-tasks-429"),
+    ],
+    ids=["rate-far-below-10000", "cap-far-below-1000"],
+)
+def test_suite_fails_on_limits_far_below_the_documented(
+    settings: dict[str, Any], rule: str
+) -> None:
+    """A 429 the suite never provoked names the limit the target set too low."""
+    with broken_mock(**settings) as base_url:
+        code, outcomes = run_suite(base_url, "-k", "test_balance or test_status")
+    assert code == pytest.ExitCode.TESTS_FAILED
+    assert rule in outcomes.failed_rules(), outcomes.failures
