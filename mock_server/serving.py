@@ -50,6 +50,16 @@ def run(settings: Settings) -> int:
     return _run_granian(settings)
 
 
+def _banner(base_url: str, server: str, settings: Settings) -> str:
+    """Where to point a client, and where the rest is."""
+    admin = f"; admin API at {base_url}/__admin" if settings.admin else ""
+    keys = "any Bearer key" if not settings.keys else f"{len(settings.keys)} configured key(s)"
+    return (
+        f"apixo-mock serving on {base_url} ({server}, profile {settings.profile}, {keys})"
+        f"; OpenAPI at {base_url}/openapi.json{admin}"
+    )
+
+
 def _warn_about_admin(settings: Settings) -> None:
     if settings.admin and settings.admin_token is None and not is_loopback(settings.host):
         log.warning("admin API disabled: bound to %s without --admin-token", settings.host)
@@ -81,10 +91,11 @@ def _run_granian(settings: Settings) -> int:
         interface=Interfaces.WSGI,
         workers=1,
         blocking_threads=settings.threads,
+        websockets=False,
         log_access=False,
         workers_kill_timeout=5,
     )
-    log.info("apixo-mock serving on http://%s:%s (granian)", settings.host, settings.port)
+    log.info(_banner(f"http://{settings.host}:{settings.port}", "granian", settings))
     # granian forks a worker that calls this loader: the service and its
     # background threads are built there, in the process that serves.
     server.serve(target_loader=lambda *_: _app(settings))
@@ -98,7 +109,7 @@ def _run_waitress(settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
     with MockServer(settings) as server:
-        log.info("apixo-mock serving on %s (waitress)", server.base_url)
+        log.info(_banner(server.base_url, "waitress", settings))
         stopped.wait()
     log.info("apixo-mock stopped")
     return 0
