@@ -59,17 +59,22 @@ class ContractViolation(AssertionError):
         super().__init__(f"{rule}: {detail}")
 
 
+def parsed(text: str | bytes, schema: str, rule: str, what: str) -> Any:
+    """JSON `text` that matches `schema`, or a ContractViolation of `rule` about `what`."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        shown = text[:200] if len(text) > 200 else text
+        raise ContractViolation(rule, f"{what} is not JSON: {shown!r}") from None
+    error = first_error(schema, document)
+    if error is not None:
+        raise ContractViolation(rule, f"{what}: {describe(error)}")
+    return document
+
+
 def check_envelope(response: ApiResponse) -> dict[str, Any]:
     """Every API answer: a JSON envelope whose `code` equals the HTTP status."""
-    try:
-        body = response.json()
-    except ValueError:
-        raise ContractViolation(
-            "envelope.json", f"{response.brief()}: the body is not JSON"
-        ) from None
-    error = first_error("envelope", body)
-    if error is not None:
-        raise ContractViolation("envelope.json", f"{response.brief()}: {describe(error)}")
+    body: dict[str, Any] = parsed(response.text, "envelope", "envelope.json", response.brief())
     if body["code"] != response.status:
         raise ContractViolation(
             "envelope.code-equals-status",
@@ -188,16 +193,8 @@ def result_urls(data: dict[str, Any]) -> list[str]:
             "status.result-json-string",
             f"task {data.get('taskId')}: resultJson is a {type(raw).__name__}, not a JSON string",
         )
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        raise ContractViolation(
-            "status.result-json-string", f"resultJson is not JSON text: {raw[:200]!r}"
-        ) from None
-    error = first_error("result-json", parsed)
-    if error is not None:
-        raise ContractViolation("status.result-json-string", f"resultJson {describe(error)}")
-    return [str(url) for url in parsed["resultUrls"]]
+    result = parsed(raw, "result-json", "status.result-json-string", "resultJson")
+    return [str(url) for url in result["resultUrls"]]
 
 
 def check_result_count(data: dict[str, Any], images: int) -> list[str]:

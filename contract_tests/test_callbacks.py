@@ -7,9 +7,8 @@ import json
 import pytest
 
 from contract_tests.callbacks import deliveries_to
-from contract_tests.checks import ContractViolation
+from contract_tests.checks import ContractViolation, parsed
 from contract_tests.fleet import CALLBACK_PATH, FAILED_CALLBACK_PATH, Fleet
-from contract_tests.schemas import describe, first_error
 from contract_tests.target import Target
 from mock_server.receiver import CallbackReceiver
 
@@ -51,15 +50,8 @@ def check_member_callback(
 
 def check_delivery(raw: bytes, status_body: dict[str, object], task_id: str) -> None:
     """One delivery: the callback schema, and the same JSON as the status read."""
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise ContractViolation(
-            "callbacks.same-envelope", f"task {task_id}: callback body is not JSON: {raw[:200]!r}"
-        ) from None
-    error = first_error("callback-payload", body)
-    if error is not None:
-        raise ContractViolation("callbacks.same-envelope", f"task {task_id}: {describe(error)}")
+    what = f"task {task_id}: the callback body"
+    body = parsed(raw, "callback-payload", "callbacks.same-envelope", what)
     if body != status_body:
         raise ContractViolation(
             "callbacks.same-envelope",

@@ -87,6 +87,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def serve_command(port: int, server_name: str, profile: str) -> list[str]:
+    """`apixo-mock serve` on a loopback port, quiet, in this interpreter."""
+    return [
+        sys.executable, "-m", "mock_server", "serve", "--port", str(port),
+        "--server", server_name, "--profile", profile, "--no-access-log",
+    ]  # fmt: skip
+
+
 def wait_for_health(base: str, process: subprocess.Popen[bytes]) -> None:
     for _ in range(200):
         if process.poll() is not None:
@@ -104,19 +112,7 @@ def wait_for_health(base: str, process: subprocess.Popen[bytes]) -> None:
 @pytest.mark.parametrize("server_name", ["granian", "waitress"])
 def test_cli_serve_answers_and_stops_on_sigterm(server_name: str) -> None:
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "mock_server",
-        "serve",
-        "--port",
-        str(port),
-        "--server",
-        server_name,
-        "--profile",
-        "instant",
-        "--no-access-log",
-    ]
+    command = serve_command(port, server_name, "instant")
     env = {**os.environ, "APIXO_MOCK_SEED": "9"}
     base = f"http://127.0.0.1:{port}"
     with subprocess.Popen(
@@ -168,19 +164,7 @@ def test_serve_refuses_a_busy_port() -> None:
 @pytest.mark.parametrize("server_name", ["granian", "waitress"])
 def test_shutdown_closes_the_service_and_reports_pending_callbacks(server_name: str) -> None:
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "mock_server",
-        "serve",
-        "--port",
-        str(port),
-        "--server",
-        server_name,
-        "--profile",
-        "realistic",
-        "--no-access-log",
-    ]
+    command = serve_command(port, server_name, "realistic")
     base = f"http://127.0.0.1:{port}"
     body = {
         "request_type": "callback",
