@@ -12,7 +12,8 @@ A task's identity lives in its result URL, not in the file.
 The file is yuv420p with the moov atom first ("faststart"), so that browsers
 play it while downloading. FFmpeg can only move the moov atom in a file it can
 reopen, hence the temporary file. x264 runs on one thread: its output then
-depends only on the input, which keeps the bytes identical across machines.
+depends only on the input and the encoder's version, not on the machine's
+core count, so a given av wheel gives the same bytes everywhere.
 """
 
 from __future__ import annotations
