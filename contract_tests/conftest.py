@@ -71,7 +71,7 @@ def unasked_429(client: ApiClient, answer: ApiResponse) -> None:
 
     The suite sends a few hundred requests and keeps a handful of tasks
     unfinished, far below 10000 requests a minute and 1000 unfinished tasks, so
-    a 429 means the target throttles below what CONTRACT.md documents (or
+    a 429 means the target throttles below what docs/contract.md documents (or
     another client shares the key: the docs ask for keys nothing else uses).
     Which limit: a 429 on a submit is the unfinished-task cap if a balance read
     right after it goes through, else (and anywhere else) the request rate.

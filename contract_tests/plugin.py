@@ -22,7 +22,7 @@ from .target import OPTIONS
 NAME = "contract_tests.plugin"
 REPORT = pytest.StashKey[RuleReport]()
 MARKERS = (
-    "rule(*ids): the CONTRACT.md rules a test checks (ids from contract_tests/rules.py)",
+    "rule(*ids): the docs/contract.md rules a test checks (ids from contract_tests/rules.py)",
     "billable(images=N): spends credits on the target (capped by --apixo-max-images)",
     "mock_only: needs the mock's admin API; skipped against other targets",
 )
@@ -117,7 +117,7 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """List every rule of CONTRACT.md: checked, failed, skipped (why) or not run."""
+    """List every rule of docs/contract.md: checked, failed, skipped (why) or not run."""
     rules = config.stash.get(REPORT, None)
     if rules is None or not rules.used:
         return

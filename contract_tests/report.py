@@ -1,4 +1,4 @@
-"""The end-of-run account: every rule of CONTRACT.md, checked, failed, skipped or not exercised.
+"""The end-of-run account: every rule of docs/contract.md, checked, failed, skipped or unused.
 
 Tests declare rules with `@pytest.mark.rule(...)`; a failure raised as a
 `ContractViolation` names its rule even when the test did not declare it (the

@@ -108,7 +108,7 @@ CASES = MappingProxyType(
     "name", [pytest.param(name, marks=pytest.mark.rule(case.rule)) for name, case in CASES.items()]
 )
 def test_the_first_applicable_error_wins(api: ApiClient, name: str) -> None:
-    """CONTRACT.md's order: path 404, key 401, model 404, method 405, body 400."""
+    """docs/contract.md's order: path 404, key 401, model 404, method 405, body 400."""
     case = CASES[name]
     check_error(case.send(api), case.status, case.rule)
 
