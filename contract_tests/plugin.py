@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from .checks import ContractViolation
+from .options import OPTIONS
 from .report import RuleReport
 from .rules import rule_ids
-from .target import OPTIONS
 
 NAME = "contract_tests.plugin"
 REPORT = pytest.StashKey[RuleReport]()
@@ -122,7 +122,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if rules is None or not rules.used:
         return
     terminalreporter.section("apixo contract rules")
-    for line in rules.lines():
+    for line in rules.lines(brief=config.get_verbosity() < 0):
         terminalreporter.write_line(line)
 
 
