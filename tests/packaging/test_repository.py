@@ -57,3 +57,31 @@ def test_changelog_has_an_entry_for_this_version() -> None:
     headings = re.findall(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M)
     assert headings[0] == __version__
     assert "0.1.0" in headings
+
+
+def documents() -> dict[str, str]:
+    """The README, the changelog and every page of docs/, by path."""
+    paths = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return {str(path.relative_to(ROOT)): path.read_text(encoding="utf-8") for path in paths}
+
+
+def test_no_document_installs_from_a_registry() -> None:
+    """apixo-mock is on no registry: `pip install apixo-mock` would fetch someone else's."""
+    registry = re.compile(r"pip install (-\S+ )*['\"]?apixo-mock\b(?! @)")
+    found = [
+        (name, m.group(0)) for name, text in documents().items() for m in registry.finditer(text)
+    ]
+    assert found == []
+
+
+def test_built_files_named_in_the_documents_are_this_version() -> None:
+    """`make dist` writes apixo_mock-VERSION files; the install samples name the current ones."""
+    named = {
+        (name, version)
+        for name, text in documents().items()
+        for version in re.findall(r"apixo_mock-(\d[\w.]*?)(?:-py3|\.tar)", text)
+    }
+    assert named, "no document shows how to install a built wheel"
+    assert {version for _, version in named} == {__version__}, named
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^dist: .*\n(\t.*\n)*\t.*-m build --no-isolation", makefile, re.M)
