@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 ARGS ?=
 
-.PHONY: setup serve test lint contract bench clean
+.PHONY: setup serve test lint contract bench dist clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,12 @@ contract: $(STAMP)
 # Benchmarks need wrk for the server figures (Debian: apt-get install wrk).
 bench: $(STAMP)
 	PYTHONPATH=. $(BIN)/python bench/run.py $(ARGS)
+
+# An sdist and a wheel in dist/ (the wheel built from the sdist, so the sdist is complete);
+# no build isolation: the backend comes from .venv, so this works offline.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
 
 clean:
 	rm -rf $(VENV) .hypothesis .mypy_cache .ruff_cache dist build

@@ -1,6 +1,6 @@
 """Runs the project's benchmarks: `make bench` or `make bench ARGS="server --duration 5"`.
 
-    python bench/run.py [server|startup|callbacks|all] [extra arguments for that one]
+    python bench/run.py [server|startup|callbacks|receiver|all] [extra arguments for that one]
 
 Benchmarks measure; they never gate a build. Every one talks to loopback only,
 is bounded in time and stops what it starts.
@@ -13,7 +13,12 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = {"server": "server.py", "startup": "startup.py", "callbacks": "callbacks.py"}
+SCRIPTS = {
+    "server": "server.py",
+    "startup": "startup.py",
+    "callbacks": "callbacks.py",
+    "receiver": "receiver.py",
+}
 
 
 def main(argv: list[str]) -> int:

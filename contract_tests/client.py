@@ -195,6 +195,14 @@ class AdminUnsupported(RuntimeError):
     """The target's admin API lacks an endpoint the suite would use (404 or 405)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What a target's `GET /__admin/health` answered, as far as the suite cares."""
+
+    status: int  # 200 apixo-mock's health, 0 a 200 from something else, or the status
+    any_key: bool = False  # the mock accepts every key: unknown-key rules cannot be checked
+
+
 class AdminApi:
     """The mock's admin API: health (capability detection) and the clock."""
 
@@ -203,8 +211,8 @@ class AdminApi:
         self.token = token
         self.session = session
 
-    def health(self) -> int:
-        """What GET /__admin/health says: 200 admin, 404 none, 401 token missing.
+    def health(self) -> Health:
+        """What GET /__admin/health says: status 200 admin, 404 none, 401 token missing.
 
         A 200 counts only when its body is apixo-mock's health (status ok, a
         version and a settings summary): a gateway or catch-all route that
@@ -213,13 +221,16 @@ class AdminApi:
         """
         reply = self._call("GET", "/__admin/health")
         if reply.status_code != 200:
-            return reply.status_code
+            return Health(reply.status_code)
         try:
             data = reply.json().get("data") or {}
         except (ValueError, AttributeError):
-            return 0
+            return Health(0)
         is_mock = isinstance(data, dict) and data.get("status") == "ok"
-        return 200 if is_mock and {"version", "settings"} <= data.keys() else 0
+        if not (is_mock and {"version", "settings"} <= data.keys()):
+            return Health(0)
+        settings = data["settings"] if isinstance(data["settings"], dict) else {}
+        return Health(200, any_key=settings.get("keys") == "any")
 
     def advance(self, ms: int) -> None:
         """Move the mock's clock forward by `ms` milliseconds."""

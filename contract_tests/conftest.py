@@ -18,9 +18,10 @@ from contract_tests.budget import Budget
 from contract_tests.checks import ContractViolation, check_drift, check_envelope
 from contract_tests.client import SUBMIT_PATH, AdminApi, ApiClient, ApiResponse, Transport
 from contract_tests.fleet import CALLBACK_PATH, Fleet, launch, plan
+from contract_tests.options import read_options
 from contract_tests.polling import Poller
 from contract_tests.profiles import Profile, choose
-from contract_tests.target import Admin, Target, open_target, read_options
+from contract_tests.target import Admin, Target, open_target
 from mock_server.receiver import CallbackReceiver
 
 # Checked on every answer by the transport, whichever test sent the request.
@@ -71,7 +72,7 @@ def unasked_429(client: ApiClient, answer: ApiResponse) -> None:
 
     The suite sends a few hundred requests and keeps a handful of tasks
     unfinished, far below 10000 requests a minute and 1000 unfinished tasks, so
-    a 429 means the target throttles below what CONTRACT.md documents (or
+    a 429 means the target throttles below what docs/contract.md documents (or
     another client shares the key: the docs ask for keys nothing else uses).
     Which limit: a 429 on a submit is the unfinished-task cap if a balance read
     right after it goes through, else (and anywhere else) the request rate.
@@ -94,6 +95,14 @@ def other_api(target: Target, api: ApiClient) -> ApiClient:
     if not target.other_api_key:
         pytest.skip("needs a second key: --apixo-other-api-key (APIXO_OTHER_API_KEY)")
     return api.with_key(target.other_api_key)
+
+
+@pytest.fixture
+def unknown_key_refused(target: Target) -> None:
+    """Skip a test that needs an unknown key refused, on a target that accepts any key."""
+    reason = target.unknown_key_skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 
 from .checks import ContractViolation
+from .options import OPTIONS
 from .report import RuleReport
 from .rules import rule_ids
-from .target import OPTIONS
 
 NAME = "contract_tests.plugin"
 REPORT = pytest.StashKey[RuleReport]()
 MARKERS = (
-    "rule(*ids): the CONTRACT.md rules a test checks (ids from contract_tests/rules.py)",
+    "rule(*ids): the docs/contract.md rules a test checks (ids from contract_tests/rules.py)",
     "billable(images=N): spends credits on the target (capped by --apixo-max-images)",
     "mock_only: needs the mock's admin API; skipped against other targets",
 )
@@ -117,12 +117,12 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """List every rule of CONTRACT.md: checked, failed, skipped (why) or not run."""
+    """List every rule of docs/contract.md: checked, failed, skipped (why) or not run."""
     rules = config.stash.get(REPORT, None)
     if rules is None or not rules.used:
         return
     terminalreporter.section("apixo contract rules")
-    for line in rules.lines():
+    for line in rules.lines(brief=config.get_verbosity() < 0):
         terminalreporter.write_line(line)
 
 

@@ -1,4 +1,4 @@
-"""The end-of-run account: every rule of CONTRACT.md, checked, failed, skipped or not exercised.
+"""The end-of-run account: every rule of docs/contract.md, checked, failed, skipped or unused.
 
 Tests declare rules with `@pytest.mark.rule(...)`; a failure raised as a
 `ContractViolation` names its rule even when the test did not declare it (the
@@ -95,12 +95,18 @@ class RuleReport:
         """How many rules ended with `outcome`."""
         return sum(1 for state in self.states.values() if state.outcome == outcome)
 
-    def lines(self) -> list[str]:
-        """The summary, one rule a line, details indented below."""
+    def lines(self, brief: bool = False) -> list[str]:
+        """The summary, one rule a line, details indented below.
+
+        `brief` (pytest -q): the one-line total, then only the rules that failed
+        or were skipped, since those are what a quiet run is read for.
+        """
         width = max(len(rule.id) for rule in self.rules)
-        out = [*self.target_lines, self._totals()]
+        out = [self._totals()] if brief else [*self.target_lines, self._totals()]
         for rule in self.rules:
             state = self.states[rule.id]
+            if brief and state.outcome not in (Outcome.FAILED, Outcome.SKIPPED):
+                continue
             label = _LABELS[state.outcome]
             out.append(f"{label:<11} {rule.id:<{width}}  [{rule.section}] {rule.text}")
             out.extend(f"{'':<12}- {detail}" for detail in self._details(rule, state))

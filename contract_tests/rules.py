@@ -1,20 +1,25 @@
-"""Every rule of CONTRACT.md, one line each, with a stable id.
+"""Every rule of the contract (docs/contract.md), one line each, with a stable id.
 
 Tests declare the rules they check (`@pytest.mark.rule("auth.missing-key-401")`),
 every assertion message starts with a rule id, and the end-of-run summary
 lists each rule below as checked, skipped (why), failed or not exercised.
 A rule the suite cannot check against an unknown target carries the reason in
 `unchecked`, so the summary can say why instead of staying silent.
+
+docs/contract.md ends with an index of these rules made by `reference_table()`;
+`python -m contract_tests.rules docs/contract.md` rewrites it there.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One rule: its id, the CONTRACT.md section it comes from, and what it says."""
+    """One rule: its id, the docs/contract.md section it comes from, and what it says."""
 
     id: str
     section: str
@@ -33,6 +38,20 @@ FAILURES = "Failure codes"
 ERRORS = "Other HTTP errors"
 CALLBACKS = "Callbacks"
 RESULTS = "Timing and results"
+# The order of the sections in docs/contract.md.
+SECTIONS = (
+    ENDPOINTS,
+    ENVELOPE,
+    SUBMIT,
+    STATUS,
+    BALANCE,
+    PRECEDENCE,
+    ALIASES,
+    FAILURES,
+    ERRORS,
+    CALLBACKS,
+    RESULTS,
+)
 
 # Why a rule may go unchecked: what a target without admin controls would need.
 _TOO_MANY_REQUESTS = "checked on a mock that lowers the limit; a real key needs 10000 requests/min"
@@ -281,3 +300,47 @@ def get(rule_id: str) -> Rule:
         if rule.id == rule_id:
             return rule
     raise KeyError(f"unknown contract rule {rule_id!r}")
+
+
+INDEX_START = "<!-- rule index: generated from contract_tests/rules.py -->"
+INDEX_END = "<!-- end of rule index -->"
+
+
+def reference_table() -> str:
+    """The rule index of docs/contract.md: one table per section, in the document's order."""
+    parts = []
+    for section in SECTIONS:
+        rows = [_row(rule) for rule in RULES if rule.section == section]
+        if rows:
+            parts.append("\n".join([f"### {section}", "", "| id | rule |", "|---|---|", *rows]))
+    return "\n\n".join(parts) + "\n"
+
+
+def _row(rule: Rule) -> str:
+    text = rule.text
+    if rule.unchecked:
+        text += f" (Only {rule.unchecked}.)"
+    return f"| `{rule.id}` | {text.replace('|', chr(92) + '|')} |"
+
+
+def with_index(document: str) -> str:
+    """`document` with the text between the index markers replaced by `reference_table()`."""
+    head, start, rest = document.partition(INDEX_START)
+    _, end, tail = rest.partition(INDEX_END)
+    if not (start and end):
+        raise ValueError(f"the document lacks the markers {INDEX_START!r} ... {INDEX_END!r}")
+    return f"{head}{start}\n\n{reference_table()}\n{end}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    """Print the rule index, or rewrite it inside the Markdown files given."""
+    if not argv:
+        sys.stdout.write(reference_table())
+    for name in argv:
+        path = Path(name)
+        path.write_text(with_index(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

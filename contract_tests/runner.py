@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .target import OPTIONS
+from .options import OPTIONS
 
 PACKAGE = Path(__file__).resolve().parent
 FIXED_ARGS = (

@@ -4,13 +4,14 @@ With no base URL the suite starts the mock in this process on a free loopback
 port. Otherwise `GET /__admin/health` says what the target can do: 200 is a
 mock with admin controls (the suite moves its clock), 404 is no admin API
 (the real service, or `apixo-mock serve --no-admin`), 401 is an admin API
-whose token the suite lacks. Only tests that need admin controls depend on it.
+whose token the suite lacks. Only tests that need admin controls depend on it,
+and the tests that send an unknown key: a mock that accepts any key (keys
+"any") cannot refuse one, so they skip.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,6 +24,9 @@ import requests
 from mock_server.settings import is_loopback
 
 from .client import AdminApi
+from .options import OPTIONS as OPTIONS
+from .options import Option as Option
+from .options import read_options as read_options
 from .polling import PollPlan
 
 IN_PROCESS_KEYS = ("apixo-contract-key-1", "apixo-contract-key-2")
@@ -30,62 +34,6 @@ MOCK_VIOLATION_PROMPT = "a street scene, mock:fail:CONTENT_VIOLATION"
 DEFAULT_PRICE = Decimal("0.35")
 REAL_MAX_IMAGES = 8
 MOCK_MAX_IMAGES = 10_000  # a mock bills nothing: the cap only bounds run time
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One command-line option of the suite, with its environment variable."""
-
-    name: str
-    env: str
-    help: str
-    kind: Callable[[str], Any] = str
-    flag_only: bool = False  # `--apixo-strict` takes no value; its variable is true/false
-
-    @property
-    def flag(self) -> str:
-        """`--apixo-base-url`."""
-        return f"--apixo-{self.name}"
-
-    @property
-    def dest(self) -> str:
-        """`apixo_base_url`, where pytest keeps the value."""
-        return "apixo_" + self.name.replace("-", "_")
-
-
-OPTIONS: tuple[Option, ...] = (
-    Option("base-url", "APIXO_BASE_URL", "API origin; none: start the mock in-process"),
-    Option("api-key", "APIXO_API_KEY", "API key the suite uses"),
-    Option("other-api-key", "APIXO_OTHER_API_KEY", "a second key (task isolation tests)"),
-    Option("admin-token", "APIXO_ADMIN_TOKEN", "X-Apixo-Mock-Admin-Token for a mock's admin API"),
-    Option("max-images", "APIXO_MAX_IMAGES", "most images the suite may bill (default 8)", int),
-    Option("poll-initial", "APIXO_POLL_INITIAL", "seconds before the first poll", float),
-    Option("poll-interval", "APIXO_POLL_INTERVAL", "seconds between polls", float),
-    Option("task-timeout", "APIXO_TASK_TIMEOUT", "seconds a task may take", float),
-    Option("violation-prompt", "APIXO_VIOLATION_PROMPT", "prompt that ends CONTENT_VIOLATION"),
-    Option("callback-base-url", "APIXO_CALLBACK_BASE_URL", "public URL of the local receiver"),
-    Option("callback-port", "APIXO_CALLBACK_PORT", "port of the callback receiver", int),
-    Option("price", "APIXO_PRICE", "USD per image (default 0.35)", Decimal),
-    Option(
-        "strict",
-        "APIXO_STRICT",
-        "fail on answer fields the schemas do not declare (default: report them as drift)",
-        lambda text: text.strip().lower() in ("1", "true", "yes", "on"),
-        flag_only=True,
-    ),
-)
-
-
-def read_options(get: Callable[[str], Any], env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Every option by name: the command line first, then its environment variable."""
-    env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    for option in OPTIONS:
-        value = get(option.dest)
-        if value is None and env.get(option.env):
-            value = option.kind(env[option.env])
-        values[option.name] = value
-    return values
 
 
 class Admin(Enum):
@@ -113,6 +61,7 @@ class Target:
     callback_base_url: str | None
     callback_port: int
     price: Decimal
+    any_key: bool  # /__admin/health says keys "any": every well-formed key is accepted
 
     @property
     def is_mock(self) -> bool:
@@ -130,6 +79,15 @@ class Target:
             return None
         return f"needs the mock's admin API: {self.admin.value}"
 
+    def unknown_key_skip_reason(self) -> str | None:
+        """Why tests that send an unknown key skip, or None when the target checks keys."""
+        if not self.any_key:
+            return None
+        return (
+            'the target accepts any key (/__admin/health says keys "any", as'
+            " `apixo-mock serve` without --keys does): an unknown key cannot be refused"
+        )
+
     def describe(self) -> list[str]:
         """Lines for the summary header."""
         where = "in-process mock" if self.in_process else self.base_url
@@ -138,19 +96,27 @@ class Target:
             f"polling: {'admin clock' if self.admin is Admin.PRESENT else 'real time'},"
             f" first {self.poll.initial_s:g} s, every {self.poll.interval_s:g} s,"
             f" timeout {self.poll.timeout_s:g} s; image budget {self.max_images}",
+            *(["keys: any (unknown-key rules skip)"] if self.any_key else []),
         ]
 
 
-def probe(admin: AdminApi) -> Admin:
-    """Capability detection from the admin health endpoint."""
+def probe(admin: AdminApi) -> tuple[Admin, bool]:
+    """Capability detection from the admin health endpoint: its kind, and whether any key works."""
     try:
-        status = admin.health()
+        health = admin.health()
     except requests.RequestException as error:
         raise RuntimeError(f"cannot reach the target at {admin.base_url}: {error}") from None
-    return {200: Admin.PRESENT, 404: Admin.ABSENT, 401: Admin.LOCKED}.get(status, Admin.OTHER)
+    kinds = {200: Admin.PRESENT, 404: Admin.ABSENT, 401: Admin.LOCKED}
+    return kinds.get(health.status, Admin.OTHER), health.any_key
 
 
-def resolve(options: Mapping[str, Any], base_url: str, admin: Admin, in_process: bool) -> Target:
+def resolve(
+    options: Mapping[str, Any],
+    base_url: str,
+    admin: Admin,
+    in_process: bool,
+    any_key: bool = False,
+) -> Target:
     """Fill in every default from what the target turned out to be."""
     mock = in_process or admin is Admin.PRESENT
     initial, interval = (0.25, 0.25) if mock else (20.0, 3.0)
@@ -172,6 +138,7 @@ def resolve(options: Mapping[str, Any], base_url: str, admin: Admin, in_process:
         callback_base_url=options["callback-base-url"],
         callback_port=_pick(options["callback-port"], 0),
         price=_pick(options["price"], DEFAULT_PRICE),
+        any_key=any_key,
     )
 
 
@@ -190,8 +157,8 @@ def open_target(options: Mapping[str, Any], session: requests.Session) -> Iterat
             base_url = stack.enter_context(in_process_mock(keys[0], keys[1] or IN_PROCESS_KEYS[1]))
         elif not options["api-key"]:
             raise ValueError("--apixo-api-key (or APIXO_API_KEY) is needed with a base URL")
-        admin = probe(AdminApi(base_url, options["admin-token"], session))
-        yield resolve(options, base_url, admin, in_process)
+        admin, any_key = probe(AdminApi(base_url, options["admin-token"], session))
+        yield resolve(options, base_url, admin, in_process, any_key)
 
 
 @contextmanager

@@ -67,6 +67,7 @@ def test_malformed_authorization_gets_401(
 
 
 @pytest.mark.rule("auth.unknown-key-401", "errors.envelope")
+@pytest.mark.usefixtures("unknown_key_refused")
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 def test_unknown_key_gets_401(api: ApiClient, budget: Budget, endpoint: str) -> None:
     """A well-formed Bearer token that is no key of the target."""

@@ -134,16 +134,44 @@ def scenarios_validate(paths: tuple[str, ...]) -> None:
         sys.exit(2)
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,  # --help lists the suite's options, not click's empty list
+    options_metavar="[SUITE OPTIONS] [PYTEST ARGS]...",
+)
 @click.pass_context
 def contract(ctx: click.Context) -> None:
-    """Run the contract suite (extra [contract]); options are passed to pytest."""
-    try:
-        from contract_tests.runner import main as run_suite
-    except ImportError as exc:
-        click.echo(
-            f"apixo-mock: the contract suite needs: pip install 'apixo-mock[contract]' ({exc})",
-            err=True,
-        )
+    """Run the contract suite against a target (with no --base-url, the mock in-process).
+
+    Needs the [contract] extra. At the end it lists every contract rule:
+    checked, failed, skipped (why) or not run; with -q only failures and skips.
+    """
+    from contract_tests.extra import advice, missing
+
+    absent = missing()
+    if "--help" in ctx.args or "-h" in ctx.args:
+        click.echo(_contract_help(ctx, absent))
+        return
+    if absent:
+        click.echo(f"apixo-mock contract: {advice(absent)}", err=True)
         sys.exit(2)
+    from contract_tests.runner import main as run_suite
+
     sys.exit(run_suite(list(ctx.args)))
+
+
+def _contract_help(ctx: click.Context, absent: list[str]) -> str:
+    from contract_tests.extra import advice
+    from contract_tests.options import OPTIONS
+
+    formatter = ctx.make_formatter()
+    ctx.command.format_usage(ctx, formatter)
+    ctx.command.format_help_text(ctx, formatter)
+    with formatter.section("Suite options (pytest spells them --apixo-NAME)"):
+        formatter.write_dl([option.help_row() for option in OPTIONS])
+    with formatter.section("pytest arguments"):
+        formatter.write_text("Any other argument goes to pytest: -x, -q, -k EXPR, --junitxml FILE.")
+    if absent:
+        formatter.write_paragraph()
+        formatter.write_text(f"Not installed here: {advice(absent)}")
+    return formatter.getvalue().rstrip("\n")

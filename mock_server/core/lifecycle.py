@@ -45,7 +45,7 @@ class State(str, enum.Enum):
 
 
 class FailCode(str, enum.Enum):
-    """Every documented failCode (CONTRACT.md, "Failure codes")."""
+    """Every documented failCode (docs/contract.md, "Failure codes")."""
 
     CONTENT_VIOLATION = "CONTENT_VIOLATION"
     INVALID_IMAGE_URL = "INVALID_IMAGE_URL"

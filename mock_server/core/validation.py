@@ -39,7 +39,7 @@ class SubmitRequest:
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """Where the public docs disagree, which reading the mock follows (CONTRACT.md)."""
+    """Where the public docs disagree, which reading the mock follows (docs/contract.md)."""
 
     accept_nvariants: bool = True
     strict_fields: bool = False

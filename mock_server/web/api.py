@@ -1,4 +1,4 @@
-"""The public API: submit, status and balance, in the order CONTRACT.md's "Which error wins" gives.
+"""The public API: submit, status and balance, in docs/contract.md's "Which error wins" order.
 
 Every view: authenticate -> count the request -> check the model -> check the
 method -> call the service -> send what `wire` made. Routes accept every

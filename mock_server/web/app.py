@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     """A Flask app serving the mock API; every app owns its own service and state.
 
     The caller starts the service's background threads (`service.start()`),
-    so that a server process can start them where it serves (see DESIGN.md).
+    so that a server process can start them where it serves (granian: in its worker).
     """
     svc = service or build_service(settings or Settings())
     app = Flask("apixo_mock")

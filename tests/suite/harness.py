@@ -155,9 +155,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_mock(*flags: str, timeout_s: float = 30.0) -> Iterator[str]:
-    """`apixo-mock serve` in a child process on a free loopback port; yields its URL."""
-    command = shutil.which("apixo-mock", path=str(Path(sys.executable).parent))
+def served_mock(*flags: str, timeout_s: float = 30.0, command: str | None = None) -> Iterator[str]:
+    """`apixo-mock serve` in a child process on a free loopback port; yields its URL.
+
+    `command` is the apixo-mock executable; by default the one beside this Python.
+    """
+    command = command or shutil.which("apixo-mock", path=str(Path(sys.executable).parent))
     assert command is not None, "the apixo-mock command is not installed"
     port = free_port()
     argv = [command, "serve", "--host", "127.0.0.1", "--port", str(port), *flags]

@@ -178,7 +178,7 @@ DIALECTS: dict[str, tuple[dict[str, Any], str, str]] = {
 
 @pytest.mark.parametrize("dialect", list(DIALECTS))
 def test_suite_fails_on_a_dialect_the_contract_decided_against(dialect: str) -> None:
-    """Each dialect breaks one decision of CONTRACT.md; the suite names it."""
+    """Each dialect breaks one decision of docs/contract.md; the suite names it."""
     settings, selection, rule = DIALECTS[dialect]
     with broken_mock(**settings) as base_url:
         code, outcomes = run_suite(base_url, "-k", selection)

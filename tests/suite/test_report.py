@@ -37,3 +37,17 @@ def test_summary_lists_every_rule_with_its_outcome() -> None:
 def test_unused_report_stays_quiet() -> None:
     """A session that touched no rule prints no summary."""
     assert not RuleReport().used
+
+
+def test_quiet_summary_lists_only_failures_and_skips_under_one_total() -> None:
+    """pytest -q: the total, then the failed and skipped rules with their reasons."""
+    report = RuleReport()
+    report.target_lines = ["target: test"]
+    report.checked(["envelope.json"], "t")
+    report.failed("envelope.code-equals-status", "t2", "envelope.code-equals-status: 201")
+    report.skipped(["balance.refund"], "needs the violation prompt")
+    lines = report.lines(brief=True)
+    assert lines[0].startswith(f"{len(RULES)} contract rules: 1 failed, 1 checked")
+    listed = [line.split()[1] for line in lines[1:] if not line.startswith(" ")]
+    assert listed == ["envelope.code-equals-status", "balance.refund"]
+    assert any("- needs the violation prompt" in line for line in lines)

@@ -35,7 +35,7 @@ def test_ids_are_unique_and_well_formed() -> None:
 
 
 def test_every_rule_names_a_section_of_the_contract() -> None:
-    """Sections are CONTRACT.md's headings."""
+    """Sections are docs/contract.md's headings."""
     assert {rule.section for rule in rules.RULES} <= set(SECTIONS)
 
 

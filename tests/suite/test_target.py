@@ -15,7 +15,7 @@ from contract_tests.client import AdminApi
 from contract_tests.profiles import PROFILES, choose
 from contract_tests.target import OPTIONS, Admin, probe, read_options, resolve
 from mock_server.server import MockServer
-from mock_server.settings import is_loopback
+from mock_server.settings import Settings, is_loopback
 
 
 def options(**given: Any) -> dict[str, Any]:
@@ -122,16 +122,30 @@ def test_a_200_from_anything_but_the_mock_does_not_pass_for_a_mock() -> None:
     try:
         with requests.Session() as session:
             base = f"http://127.0.0.1:{server.server_address[1]}"
-            found = probe(AdminApi(base, None, session))
+            found, any_key = probe(AdminApi(base, None, session))
     finally:
         server.shutdown()
         server.server_close()
         thread.join(5)
     assert found is Admin.OTHER
+    assert not any_key
     target = resolve(read_options(lambda dest: None, env={}), base, found, in_process=False)
     assert target.max_images == 8
 
 
 def test_the_mocks_own_health_passes_for_a_mock() -> None:
-    with MockServer() as mock, requests.Session() as session:
-        assert probe(AdminApi(mock.base_url, None, session)) is Admin.PRESENT
+    with MockServer(keys=("K1",)) as mock, requests.Session() as session:
+        assert probe(AdminApi(mock.base_url, None, session)) == (Admin.PRESENT, False)
+
+
+def test_a_mock_that_accepts_any_key_is_detected() -> None:
+    """`serve` without --keys: health says keys "any", so unknown-key tests skip with why."""
+    settings = Settings(port=0, server="waitress", keys=())
+    with MockServer(settings) as mock, requests.Session() as session:
+        admin, any_key = probe(AdminApi(mock.base_url, None, session))
+    assert (admin, any_key) == (Admin.PRESENT, True)
+    target = resolve(options(api_key="k"), "http://127.0.0.1:1", admin, False, any_key)
+    assert 'keys "any"' in (target.unknown_key_skip_reason() or "")
+    assert "keys: any" in "\n".join(target.describe())
+    strict = resolve(options(api_key="k"), "http://127.0.0.1:1", admin, False)
+    assert strict.unknown_key_skip_reason() is None
