@@ -33,8 +33,10 @@ contract: $(STAMP)
 	APIXO_BASE_URL='$(BASE_URL)' APIXO_API_KEY='$(API_KEY)' APIXO_OTHER_API_KEY='$(OTHER_API_KEY)' \
 		$(BIN)/python -m pytest -q contract_tests $(ARGS)
 
-# Benchmarks need wrk for the server figures (Debian: apt-get install wrk).
+# Benchmarks: wrk from Debian (installed here when missing), the peers from npm (by bench/peers.py).
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
+		apt-get install -y -q wrk >/dev/null || sudo apt-get install -y -q wrk >/dev/null; }
 	PYTHONPATH=. $(BIN)/python bench/run.py $(ARGS)
 
 # An sdist and a wheel in dist/ (the wheel built from the sdist, so the sdist is complete);

@@ -1,10 +1,19 @@
-"""Throughput of the served mock beside a bare Flask app, under the same server, with wrk.
+"""Throughput of the served mock beside its ceiling and its peers, all in one run, with wrk.
 
-    python bench/server.py [--duration 10] [--threads-list 2,4,8] [--server granian]
+    python bench/server.py [--duration 10] [--warmup 3] [--targets bare,mock,prism,wiremock]
+                           [--no-write]
 
-Runs wrk (2 threads, 50 connections, loopback only) against status reads of a
-finished task and against submits, for the mock and for bench/bare_app.py.
-Also times `apixo-mock serve` from process start to its first answer.
+Targets, each on a free loopback port:
+- bare: a Flask app answering canned bodies (bench/bare_app.py) under the same
+  server, threads and settings as `apixo-mock serve` (the ceiling for any Flask mock);
+- mock: `apixo-mock serve` with its defaults, only the limits raised out of the way;
+- prism, wiremock: the peers a user would pick instead (see bench/peers.py).
+
+Status reads rotate over a pending, a processing and a finished task; submits
+rotate over the smallest valid body and a typical one. wrk runs 2 threads and
+50 connections after a warm-up. Server CPU per request is the CPU time of the
+server's whole process tree during the measured run, divided by its requests.
+Compare ratios from one run only: this machine is shared and noisy.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
 import shutil
 import socket
@@ -21,191 +31,320 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import peers
 import requests
 
 ROOT = Path(__file__).parents[1]
 AUTH = "Bearer bench-key-0001"
-SUBMIT_BODY = json.dumps(
-    {
-        "input": {
-            "mode": "gpt-image-1",
-            "prompt": "a benchmark",
-            "aspect_ratio": "1:1",
-            "num_images": 1,
-        }
-    }
-)
+SMALL_BODY = {"input": {"mode": "gpt-image-1", "prompt": "a cat"}}
+TYPICAL_BODY = {
+    "request_type": "async",
+    "provider": "auto",
+    "input": {
+        "mode": "gpt-image-1",
+        "prompt": "A watercolour painting of a lighthouse on a rocky coast at dusk, "
+        "seagulls circling, warm light in the windows, soft fog rolling in from the sea",
+        "aspect_ratio": "3:2",
+        "num_images": 2,
+        "image_urls": [
+            "https://example.com/reference-one.png",
+            "https://example.com/reference-two.jpg",
+        ],
+    },
+}
+STATUS_PATH = "/api/v1/statusTask/gpt-image-1"
+SUBMIT_PATH = "/api/v1/generateTask/gpt-image-1"
+CANNED_IDS = ("task_12345678",)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One wrk run against one endpoint of one target."""
+
+    rps: float
+    p50: str
+    p99: str
+    errors: int
+    cpu_us: float
 
 
 def free_port() -> int:
+    """A port the OS says is free on loopback."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def wait_ready(url: str, deadline_s: float = 20.0) -> float:
-    """Seconds until `url` answers at all."""
+def wait_ready(port: int, deadline_s: float = 60.0) -> float:
+    """Seconds until something accepts connections on the port."""
     start = time.perf_counter()
     while time.perf_counter() - start < deadline_s:
         try:
-            requests.get(url, timeout=0.5)
-            return time.perf_counter() - start
-        except requests.ConnectionError:
-            time.sleep(0.01)
-    raise RuntimeError(f"{url} never answered")
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return time.perf_counter() - start
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing answered on port {port} within {deadline_s} s")
 
 
 @contextmanager
-def serving(command: list[str], port: int) -> Iterator[float]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    started = time.perf_counter()
+def serving(command: list[str], port: int) -> Iterator[int]:
+    """Run a server until the block ends; yields its pid."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "bench") + os.pathsep + str(ROOT)}
     with subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
     ) as process:
         try:
-            wait_ready(f"http://127.0.0.1:{port}/api/v1/statusTask/gpt-image-1")
-            yield time.perf_counter() - started
+            wait_ready(port)
+            yield process.pid
         finally:
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
-def mock_command(port: int, server: str, threads: int) -> list[str]:
-    return [
-        str(Path(sys.executable).parent / "apixo-mock"),
-        "serve",
-        "--port",
-        str(port),
-        "--server",
-        server,
-        "--threads",
-        str(threads),
-        "--profile",
-        "instant",
-        "--no-access-log",
-        "--seed",
-        "1",
-        "--rpm",
-        "1000000000",
-        "--max-unfinished",
-        "1000000000",
-    ]
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and every live descendant."""
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        child = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(child)
+        ticks[child] = int(fields[11]) + int(fields[12])
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += ticks.get(current, 0)
+        todo.extend(children.get(current, []))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
-def bare_command(port: int, server: str, threads: int) -> list[str]:
-    if server == "waitress":
-        return [
-            sys.executable,
-            "-m",
-            "waitress",
-            f"--port={port}",
-            "--host=127.0.0.1",
-            f"--threads={threads}",
-            "--call",
-            "bench.bare_app:create_app",
-        ]
-    return [
-        str(Path(sys.executable).parent / "granian"),
-        "--interface",
-        "wsgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--blocking-threads",
-        str(threads),
-        "--factory",
-        "--log-level",
-        "warning",
-        "bench.bare_app:create_app",
-    ]
-
-
-def wrk(url: str, duration: int, script: str | None = None) -> tuple[float, str]:
-    command = ["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", "-H", f"Authorization: {AUTH}"]
-    if script:
-        command += ["-s", script]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    distribution = output.split("Latency Distribution", 1)[-1]
-    p99 = re.search(r"99%\s+(\S+)", distribution).group(1)  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors:
-        p99 += f" ({errors.group(1)} non-2xx)"
-    return rate, p99
-
-
-def submit_script(directory: str) -> str:
-    path = Path(directory) / "submit.lua"
-    body = SUBMIT_BODY.replace('"', '\\"')
-    lines = [
-        'wrk.method = "POST"',
-        f'wrk.body = "{body}"',
-        'wrk.headers["Content-Type"] = "application/json"',
-    ]
-    path.write_text("\n".join(lines) + "\n")
+def rotating_script(
+    directory: str, name: str, method: str, paths: list[str], bodies: list[str]
+) -> str:
+    """A wrk Lua script that sends the given paths (and bodies) in turn."""
+    quoted_paths = ", ".join(json.dumps(p) for p in paths)
+    quoted_bodies = ", ".join(json.dumps(b) for b in bodies) or '""'
+    lua = f"""
+local paths = {{{quoted_paths}}}
+local bodies = {{{quoted_bodies}}}
+local i = 0
+wrk.headers["Authorization"] = "{AUTH}"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  i = i + 1
+  local body = nil
+  if "{method}" == "POST" then body = bodies[(i % #bodies) + 1] end
+  return wrk.format("{method}", paths[(i % #paths) + 1], nil, body)
+end
+"""
+    path = Path(directory) / f"{name}.lua"
+    path.write_text(lua)
     return str(path)
 
 
-def finished_task(base: str) -> str:
+def wrk(base: str, script: str, duration: int, pid: int) -> Run:
+    """One measured wrk run (2 threads, 50 connections) with the server's CPU time."""
+    command = ["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", "-s", script, base]
+    cpu_before = tree_cpu_s(pid)
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = tree_cpu_s(pid) - cpu_before
+    rate = float(_find(r"Requests/sec:\s+([\d.]+)", output))
+    total = int(_find(r"(\d+) requests in", output))
+    distribution = output.split("Latency Distribution", 1)[-1]
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors += int(non_2xx.group(1)) if non_2xx else 0
+    return Run(
+        rate,
+        _find(r"50%\s+(\S+)", distribution),
+        _find(r"99%\s+(\S+)", distribution),
+        errors,
+        cpu / max(total, 1) * 1e6,
+    )
+
+
+def _find(pattern: str, text: str) -> str:
+    found = re.search(pattern, text)
+    if found is None:
+        raise RuntimeError(f"wrk output lacks {pattern!r}:\n{text}")
+    return found.group(1)
+
+
+def mock_task_ids(base: str) -> list[str]:
+    """A finished, a processing and a pending task on a frozen mock clock."""
     headers = {"Authorization": AUTH, "Content-Type": "application/json"}
-    task = requests.post(
-        f"{base}/api/v1/generateTask/gpt-image-1", data=SUBMIT_BODY, headers=headers, timeout=5
-    )
-    task_id = str(task.json()["data"]["taskId"])
-    requests.post(f"{base}/__admin/clock/advance", json={"ms": 60_000}, timeout=5)
-    return task_id
+
+    def submit() -> str:
+        answer = requests.post(base + SUBMIT_PATH, json=SMALL_BODY, headers=headers, timeout=5)
+        return str(answer.json()["data"]["taskId"])
+
+    admin = base + "/__admin"
+    requests.post(admin + "/clock/freeze", json={}, timeout=5)
+    finished = submit()
+    requests.post(admin + "/clock/advance", json={"ms": 600_000}, timeout=5)
+    processing = submit()
+    requests.post(admin + f"/tasks/{processing}/state", json={"state": "processing"}, timeout=5)
+    pending = submit()
+    return [finished, processing, pending]
 
 
-def measure(kind: str, server: str, threads: int, duration: int, script: str) -> dict[str, object]:
+def target_command(name: str, port: int, threads: int, scratch: Path) -> list[str]:
+    """How to start one target on `port`."""
+    if name == "mock":
+        return [
+            str(Path(sys.executable).parent / "apixo-mock"),
+            "serve",
+            "--port",
+            str(port),
+            "--rpm",
+            "1000000000",
+            "--max-unfinished",
+            "1000000000",
+        ]
+    if name == "bare":
+        return [sys.executable, str(ROOT / "bench" / "bare_serve.py"), str(port), str(threads)]
+    if name == "prism":
+        return peers.prism_command(port)
+    if name == "wiremock":
+        return peers.wiremock_command(port, scratch / "wiremock")
+    raise ValueError(f"unknown target {name!r}")
+
+
+def measure(name: str, args: argparse.Namespace, scratch: Path) -> dict[str, Run]:
+    """Status and submit runs against one target, each after a warm-up."""
     port = free_port()
-    command = (
-        mock_command(port, server, threads)
-        if kind == "mock"
-        else bare_command(port, server, threads)
-    )
-    with serving(command, port) as startup:
-        base = f"http://127.0.0.1:{port}"
-        task_id = finished_task(base) if kind == "mock" else "task_12345678"
-        status = wrk(f"{base}/api/v1/statusTask/gpt-image-1?taskId={task_id}", duration)
-        submit = wrk(f"{base}/api/v1/generateTask/gpt-image-1", duration, script)
-    return {
-        "app": kind,
-        "server": server,
-        "threads": threads,
-        "startup_s": round(startup, 3),
-        "status_rps": status[0],
-        "status_p99": status[1],
-        "submit_rps": submit[0],
-        "submit_p99": submit[1],
-    }
+    base = f"http://127.0.0.1:{port}"
+    with serving(target_command(name, port, args.threads, scratch), port) as pid:
+        ids = mock_task_ids(base) if name == "mock" else list(CANNED_IDS)
+        status_paths = [f"{STATUS_PATH}?taskId={task_id}" for task_id in ids]
+        bodies = [json.dumps(SMALL_BODY), json.dumps(TYPICAL_BODY)]
+        status = rotating_script(str(scratch), f"{name}-status", "GET", status_paths, [])
+        submit = rotating_script(str(scratch), f"{name}-submit", "POST", [SUBMIT_PATH], bodies)
+        results = {}
+        for endpoint, script in (("status", status), ("submit", submit)):
+            wrk(base, script, args.warmup, pid)
+            results[endpoint] = wrk(base, script, args.duration, pid)
+            print(name, endpoint, results[endpoint], flush=True)
+    return results
+
+
+def table(results: dict[str, dict[str, Run]]) -> list[str]:
+    """The results as Markdown rows, with ratios to the bare app and to each peer."""
+    lines = [
+        "| target | endpoint | req/s | p50 | p99 | errors | server CPU µs/req | x bare | x prism"
+        " | x wiremock |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, runs in results.items():
+        for endpoint, run in runs.items():
+            ratios = [
+                _ratio(run, results.get(other, {}).get(endpoint))
+                for other in ("bare", "prism", "wiremock")
+            ]
+            cells = [
+                name,
+                endpoint,
+                f"{run.rps:,.0f}",
+                run.p50,
+                run.p99,
+                str(run.errors),
+                f"{run.cpu_us:,.0f}",
+                *ratios,
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _ratio(run: Run, other: Run | None) -> str:
+    return f"{run.rps / other.rps:.2f}" if other is not None and other.rps else "-"
+
+
+def machine() -> list[str]:
+    """What the figures were measured on."""
+    cpu = "?"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    from importlib.metadata import version
+
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    found = peers.versions()
+    return [
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores ({cpu}), {platform.system()} "
+        f"{platform.release()}",
+        f"- Python {platform.python_version()}, Flask {version('flask')}, granian "
+        f"{version('granian')}, {(wrk_version.stdout or wrk_version.stderr).splitlines()[0]}",
+        f"- Prism {found.get('@stoplight/prism-cli', '-')}, WireMock {found.get('wiremock', '-')}"
+        f" on {found['java']}",
+    ]
+
+
+def write_report(path: Path, results: dict[str, dict[str, Run]], args: argparse.Namespace) -> None:
+    """docs/benchmarks.md: the table, the machine, the versions and the command."""
+    command = f'make bench ARGS="server --duration {args.duration} --warmup {args.warmup}"'
+    text = [
+        "# Benchmarks",
+        "",
+        "Written by `bench/server.py` (part of `make bench`); every figure comes from one run on",
+        "one machine, so compare the ratios, not the absolute numbers, with other runs.",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command}`:",
+        f"wrk 2 threads, 50 connections, {args.duration} s after a {args.warmup} s warm-up,"
+        " loopback.",
+        "",
+        *machine(),
+        "",
+        *table(results),
+        "",
+        "- bare: canned bodies from a Flask app under the same granian settings and threads as",
+        "  `apixo-mock serve` (the ceiling for any Flask mock).",
+        "- mock: `apixo-mock serve` defaults, with `--rpm` and `--max-unfinished` raised.",
+        "  Status reads rotate over a finished, a processing and a pending task; submits over",
+        "  the smallest valid body and a typical one (2 images, 3:2, two reference URLs).",
+        "- prism: `prism mock` on schemas/openapi.yaml (stateless; validates requests).",
+        "- wiremock: the standalone jar with two stubs returning the canned bodies.",
+        "",
+    ]
+    path.write_text("\n".join(text))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Measure every target in one run and print (and optionally write) the table."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--threads-list", default="8")
-    parser.add_argument("--servers", default="granian,waitress")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4, help="the mock's default")
+    parser.add_argument("--targets", default="bare,mock,prism,wiremock")
+    parser.add_argument("--write", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--no-write", dest="write", action="store_const", const=None)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
-        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
-    rows = []
+    targets = args.targets.split(",")
+    if {"prism", "wiremock"} & set(targets):
+        peers.install()
+    results: dict[str, dict[str, Run]] = {}
     with tempfile.TemporaryDirectory() as directory:
-        script = submit_script(directory)
-        for server in args.servers.split(","):
-            for threads in (int(t) for t in args.threads_list.split(",")):
-                for kind in ("bare", "mock"):
-                    rows.append(measure(kind, server, threads, args.duration, script))
-                    print(json.dumps(rows[-1]), flush=True)
-    print("\n| app | server | threads | status req/s | status p99 | submit req/s | submit p99 |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        cells = [r["app"], r["server"], r["threads"], f"{r['status_rps']:.0f}", r["status_p99"]]
-        cells += [f"{r['submit_rps']:.0f}", r["submit_p99"]]
-        print("| " + " | ".join(map(str, cells)) + " |")
+        for name in targets:
+            results[name] = measure(name, args, Path(directory))
+    print("\n".join(table(results)))
+    if args.write:
+        write_report(args.write, results, args)
     return 0
 
 

@@ -80,12 +80,13 @@ def _app(settings: Settings) -> Any:
     return app
 
 
-def _run_granian(settings: Settings) -> int:
+def granian_server(settings: Settings) -> Any:
+    """granian configured as `serve` runs it (the benchmark serves its bare app the same way)."""
     from granian.constants import Interfaces
     from granian.server import Server
 
-    server = Server(
-        "apixo_mock",  # only a label: the loader below builds the app
+    return Server(
+        "apixo_mock",  # only a label: the loader given to serve() builds the app
         address=settings.host,
         port=settings.port,
         interface=Interfaces.WSGI,
@@ -95,6 +96,10 @@ def _run_granian(settings: Settings) -> int:
         log_access=False,
         workers_kill_timeout=5,
     )
+
+
+def _run_granian(settings: Settings) -> int:
+    server = granian_server(settings)
     log.info(_banner(f"http://{settings.host}:{settings.port}", "granian", settings))
     # granian forks a worker that calls this loader: the service and its
     # background threads are built there, in the process that serves.

@@ -1,0 +1,26 @@
+"""Serves bench/bare_app.py exactly as `apixo-mock serve` serves the mock: same granian settings.
+
+python bench/bare_serve.py PORT [THREADS]
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bare_app import create_app
+
+from mock_server.serving import granian_server
+from mock_server.settings import Settings
+
+
+def main(argv: list[str]) -> int:
+    """Serve the canned app on loopback until stopped."""
+    port = int(argv[0])
+    threads = int(argv[1]) if len(argv) > 1 else Settings().threads
+    server = granian_server(Settings(port=port, threads=threads))
+    server.serve(target_loader=lambda *_: create_app())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
