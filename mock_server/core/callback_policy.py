@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 DELIVERY_STATES: Final = ("scheduled", "delivering", "delivered", "failed", "dropped")
 TIMESTAMP_HEADER: Final = "X-Apixo-Mock-Timestamp"
@@ -115,6 +115,7 @@ class Attempt:
     task_id: str
     url: str
     attempt: int
+    due_ms: int  # when the attempt was due; a retry's due time counts from it
     time_ms: int
     status: int | None
     error: str | None
@@ -127,12 +128,34 @@ class Attempt:
             "taskId": self.task_id,
             "url": self.url,
             "attempt": self.attempt,
+            "dueTime": self.due_ms,
             "time": self.time_ms,
             "status": self.status,
             "error": self.error,
             "latencyMs": round(self.latency_ms, 3),
             "outcome": self.outcome,
         }
+
+
+def spread(seed: int, task_id: str, retry: int) -> float:
+    """A number in [-1, 1) fixed by (seed, task, retry): jitter that no thread order can change."""
+    digest = hashlib.blake2b(f"{seed}:{task_id}:{retry}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**63 - 1
+
+
+def redact_url(url: str) -> str:
+    """`url` fit for a log line: its query string and any user info hidden.
+
+    A receiver's URL often carries a token in its query string, and a log is
+    read by more people than the admin API.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc.rpartition("@")[2]
+    netloc = f"***@{netloc}" if "@" in parts.netloc else netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
