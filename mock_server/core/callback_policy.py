@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
+
+from .host_rules import HostRules
 
 DELIVERY_STATES: Final = ("scheduled", "delivering", "delivered", "failed", "dropped")
 TIMESTAMP_HEADER: Final = "X-Apixo-Mock-Timestamp"
@@ -32,8 +34,11 @@ class CallbackPolicy:
     deny_hosts: tuple[str, ...] = ()
     reorder_window_ms: int = 1000
     user_agent: str = "apixo-mock"
+    rules: HostRules = field(init=False, repr=False, compare=False)  # the two lists, parsed
 
     def __post_init__(self) -> None:
+        # Frozen: set once here; a bad entry is a ValueError at start-up, not at send time.
+        object.__setattr__(self, "rules", HostRules.of(self.allow_hosts, self.deny_hosts))
         problems = [
             ("timeout_s", self.timeout_s > 0, "must be positive"),
             ("retries", self.retries >= 0, "must not be negative"),
@@ -167,9 +172,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 def check_callback_url(url: str, policy: CallbackPolicy) -> str | None:
     """None if `url` may receive callbacks, else a message naming the field and why.
 
-    The URL must be absolute http(s) with a host; the host must match no entry of
-    `deny_hosts` and, when `allow_hosts` is not empty, one of its entries. An entry
-    is a host name (exact) or `*.suffix` (any host below suffix).
+    The URL must be absolute http(s) with a host, and the policy's host rules
+    must not refuse it (see host_rules.py). A host name's addresses are checked
+    later, when the sender connects; a literal address is checked here.
     """
     try:
         parts = urlsplit(url)
@@ -179,15 +184,5 @@ def check_callback_url(url: str, policy: CallbackPolicy) -> str | None:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return "callback_url: must be an absolute http or https URL"
-    denied = _host_matches(host, policy.deny_hosts)
-    if denied or (policy.allow_hosts and not _host_matches(host, policy.allow_hosts)):
-        return f"callback_url: host {host} is not allowed"
-    return None
-
-
-def _host_matches(host: str, patterns: tuple[str, ...]) -> bool:
-    for pattern in patterns:
-        pattern = pattern.lower()
-        if host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
-            return True
-    return False
+    problem = policy.rules.refuse_host(host)
+    return None if problem is None else f"callback_url: {problem}"

@@ -824,7 +824,10 @@ def denied(host: str) -> str:
         ("http://EVIL.example/", (), ("evil.EXAMPLE",), denied("evil.example")),
         ("http://hooks.me.test/", ("*.me.test",), (), None),
         ("http://me.test/", ("*.me.test",), (), denied("me.test")),
-        ("http://other.test/", ("localhost", "127.0.0.1"), (), denied("other.test")),
+        ("http://other.test/", ("localhost", "*.me.test"), (), denied("other.test")),
+        ("http://other.test/", ("localhost", "127.0.0.1"), (), None),  # its address decides
+        ("http://127.1:9/", (), ("127.0.0.0/8",), denied("127.1 (127.0.0.1)")),
+        ("http://[::ffff:127.0.0.1]/", (), ("127.0.0.1",), denied("::ffff:127.0.0.1")),
         ("http://localhost:9/", ("localhost",), ("*.evil",), None),
         ("http://x.me.test/", ("*.me.test",), ("x.me.test",), denied("x.me.test")),
     ],
