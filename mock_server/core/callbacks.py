@@ -263,8 +263,7 @@ class CallbackDispatcher:
     def _schedule_loop(self) -> None:
         while True:
             try:
-                ready = self._next_ready()
-                if ready is None:
+                if (ready := self._next_ready()) is None:
                     return
                 self._queue.put(ready)
             except Exception:
@@ -300,7 +299,8 @@ class CallbackDispatcher:
             try:
                 self._take(due, seq, item, ready)
             except Exception as exc:
-                self._threads.caught("callback scheduler failed on %r; it goes on", item)
+                what = "a reorder batch" if isinstance(item, Batch) else item.delivery.task_id
+                self._threads.caught("callback scheduler failed on %s; it goes on", what)
                 if isinstance(item, Due):
                     item.delivery.started = True
                     item.delivery.last_error = f"internal error: {type(exc).__name__}: {exc}"

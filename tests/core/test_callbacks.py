@@ -419,7 +419,7 @@ def test_a_bad_effect_fails_its_delivery_and_the_scheduler_goes_on(
     # A float where an int belongs, as an unvalidated scenario rule once passed in.
     bad = CallbackEffect(copies=cast(int, 2.0))
     dispatcher = make()
-    dispatcher.schedule("bad", URL, START + 10, body_of("bad"), bad)
+    dispatcher.schedule("bad", URL + "?token=s3cret", START + 10, body_of("bad"), bad)
     dispatcher.schedule("good", URL, START + 20, body_of("good"))
     with caplog.at_level(logging.ERROR, logger="mock_server.core.callbacks"):
         clock.advance(10)
@@ -431,6 +431,7 @@ def test_a_bad_effect_fails_its_delivery_and_the_scheduler_goes_on(
     assert "internal error: TypeError" in str(dispatcher.deliveries(task_id="bad")[0]["lastError"])
     assert dispatcher.background_errors == 1
     assert any(record.exc_info for record in caplog.records)  # logged with its traceback
+    assert "s3cret" not in caplog.text
     dispatcher.schedule("later", URL, START + 30, body_of("later"))
     clock.advance(10)
     settle(dispatcher)
