@@ -1,8 +1,17 @@
-"""A callback receiver for benchmarks: granian serving a tiny RSGI app in its own process.
+"""Callback receivers for benchmarks, each in its own process on a free loopback port.
 
-Rust does the HTTP work, so the receiver is not what a callback benchmark measures.
-`ReceiverProcess` starts it on a free loopback port and stops it; run this file
-alone to measure the receiver by itself:
+`granian`: granian serving a tiny RSGI app. Rust does the HTTP work, so the
+receiver is not what a callback benchmark measures.
+
+`stdlib-1.1` and `stdlib-1.0`: an ordinary receiver as users write one, Python's
+`http.server.ThreadingHTTPServer` with a `BaseHTTPRequestHandler` that answers
+with `send_response`, `send_header`, `end_headers` and `wfile.write`: the head
+and the body in two writes, with Nagle's algorithm on. With protocol HTTP/1.1
+it keeps connections alive; with HTTP/1.0 (the handler's default) it closes
+each one after answering.
+
+`ReceiverProcess` starts one and stops it; run this file alone to measure the
+receivers by themselves:
 
     .venv/bin/python bench/callback_receiver.py --seconds 3
 """
@@ -11,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import http.server
 import multiprocessing
 import socket
 import subprocess
@@ -19,13 +29,15 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from granian.rsgi import Scope
 
 HERE = Path(__file__).resolve().parent
 ANSWER = b'{"code":200,"message":"success","data":null}'
 HEADERS = [("content-type", "application/json")]
+Kind = Literal["granian", "stdlib-1.1", "stdlib-1.0"]
+KINDS: tuple[Kind, ...] = ("granian", "stdlib-1.1", "stdlib-1.0")
 
 
 class HTTPProtocol(Protocol):
@@ -42,6 +54,29 @@ async def app(scope: Scope, protocol: HTTPProtocol) -> None:
     protocol.response_bytes(200, HEADERS, ANSWER)
 
 
+class StdlibHandler(http.server.BaseHTTPRequestHandler):
+    """An ordinary receiver: reads the callback, answers 200 in two writes (head, body)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(ANSWER)))
+        self.end_headers()
+        self.wfile.write(ANSWER)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: a log line per request would be what the benchmark measures."""
+
+
+def serve_stdlib(port: int, protocol: str) -> None:
+    """Serve `StdlibHandler` with `protocol` ("HTTP/1.1" or "HTTP/1.0") until killed."""
+    StdlibHandler.protocol_version = protocol
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), StdlibHandler)
+    server.request_queue_size = 1024
+    server.serve_forever()
+
+
 def free_port() -> int:
     """A port the OS says is free now (granian binds it a moment later)."""
     with socket.socket() as sock:
@@ -50,10 +85,11 @@ def free_port() -> int:
 
 
 class ReceiverProcess:
-    """granian serving `app` on a free loopback port, in a child process."""
+    """A receiver of `kind` on a free loopback port, in a child process."""
 
-    def __init__(self, *, workers: int = 1) -> None:
+    def __init__(self, *, workers: int = 1, kind: Kind = "granian") -> None:
         self.workers = workers
+        self.kind = kind
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -61,12 +97,18 @@ class ReceiverProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 15.0) -> None:
-        command = [
+    def _command(self) -> list[str]:
+        if self.kind != "granian":
+            protocol = "HTTP/" + self.kind.removeprefix("stdlib-")
+            return [sys.executable, __file__, "--serve-stdlib", protocol, "--port", str(self.port)]
+        return [
             *(sys.executable, "-m", "granian", "--interface", "rsgi", "--no-ws"),
             *("--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)),
             *("--log-level", "warning", "--backlog", "4096", "callback_receiver:app"),
         ]
+
+    def start(self, timeout_s: float = 15.0) -> None:
+        command = self._command()
         self._process = subprocess.Popen(command, cwd=HERE)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:  # bounded readiness probe
@@ -142,15 +184,21 @@ def measure(url: str, *, seconds: float, processes: int, threads: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--serve-stdlib", metavar="PROTOCOL", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print("workers  client procs x threads  req/s")
-    for workers in (1, 2):
-        with ReceiverProcess(workers=workers) as receiver:
-            for processes, threads in ((1, 4), (2, 4), (3, 4)):
-                rate = measure(
-                    receiver.url, seconds=args.seconds, processes=processes, threads=threads
-                )
-                print(f"{workers:>7}  {processes:>12} x {threads:<7}  {rate:>8,.0f}")
+    if args.serve_stdlib:
+        serve_stdlib(args.port, args.serve_stdlib)
+        return
+    print("receiver     workers  client procs x threads  req/s")
+    for kind in KINDS:
+        for workers in (1, 2) if kind == "granian" else (1,):
+            with ReceiverProcess(workers=workers, kind=kind) as receiver:
+                for processes, threads in ((1, 4), (2, 4), (3, 4)):
+                    rate = measure(
+                        receiver.url, seconds=args.seconds, processes=processes, threads=threads
+                    )
+                    print(f"{kind:<11} {workers:>8}  {processes:>12} x {threads:<7}  {rate:>8,.0f}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Callback delivery benchmark: how late and how fast the dispatcher delivers.
 
-Loopback only, bounded, stops by itself. The receiver is granian in another
-process (bench/callback_receiver.py), measured alone first so that it is known
-not to be the bottleneck. Then:
+Loopback only, bounded, stops by itself. The receiver runs in another process
+(bench/callback_receiver.py): granian by default, measured alone first so that
+it is known not to be the bottleneck; `--receiver stdlib-1.1` or `stdlib-1.0`
+is an ordinary Python `http.server` receiver instead (keep-alive, or closing
+every connection), `--receiver all` runs all three. Then:
 
   raw sender  POST/s and CPU per POST of three ways to send (8 threads, no dispatcher)
   spread      N callbacks due evenly over one second on a running clock: lateness
@@ -12,6 +14,7 @@ not to be the bottleneck. Then:
 Lateness is when the sender had the receiver's 2xx minus the due time.
 
     .venv/bin/python bench/callbacks.py [--tasks 10000] [--senders 8] [--repeat 1]
+        [--receiver granian|stdlib-1.1|stdlib-1.0|all]
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import urllib3
-from callback_receiver import ReceiverProcess, measure
+from callback_receiver import KINDS, Kind, ReceiverProcess, measure
 
 from mock_server.core.callbacks import (
     CallbackDispatcher,
@@ -40,6 +43,7 @@ BODY = b'{"code":200,"message":"success","data":{"taskId":"task_bench","state":"
 HEADERS = {"Content-Type": "application/json", "User-Agent": "apixo-mock"}
 LEAD_MS = 700  # everything is scheduled before the first callback falls due
 DEADLINE_S = 60.0
+RAW_SECONDS = 5.0  # a raw-sender measurement stops after this long, whatever is left
 Due = Callable[[int, int, int], int]  # (now, index, count) -> due time
 
 
@@ -124,20 +128,27 @@ class Run:
 
 
 def raw_rate(sender: CallbackSender, url: str, threads: int, posts: int) -> tuple[float, float]:
-    """POST/s and CPU microseconds per POST of `threads` threads sharing `sender`."""
+    """POST/s and CPU microseconds per POST of `threads` threads sharing `sender`.
+
+    Each thread sends its share of `posts`, or stops after RAW_SECONDS (a slow
+    receiver would otherwise take minutes).
+    """
     per_thread = posts // threads
+    counts = [0] * threads
+    deadline = time.monotonic() + RAW_SECONDS
 
-    def loop() -> None:
-        for _ in range(per_thread):
-            sender.post(url, BODY, HEADERS, 10.0)
+    def loop(slot: int) -> None:
+        while counts[slot] < per_thread and time.monotonic() < deadline:
+            if sender.post(url, BODY, HEADERS, 10.0).ok:
+                counts[slot] += 1
 
-    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
     started, cpu = time.perf_counter(), time.process_time()
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(DEADLINE_S)
-    done = per_thread * threads
+    done = max(1, sum(counts))
     return done / (time.perf_counter() - started), (time.process_time() - cpu) * 1e6 / done
 
 
@@ -216,13 +227,16 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=8, help="CallbackPolicy.senders")
     parser.add_argument("--workers", type=int, default=1, help="granian worker processes")
     parser.add_argument("--repeat", type=int, default=1, help="run the scenarios this often")
+    parser.add_argument("--receiver", choices=[*KINDS, "all"], default="granian")
     args = parser.parse_args()
-    with ReceiverProcess(workers=args.workers) as receiver:
-        alone = measure(receiver.url, seconds=2.0, processes=2, threads=4)
-        print(f"receiver alone (granian rsgi, {args.workers} worker): {alone:,.0f} req/s\n")
-        report_senders(receiver.url + "/cb", 2 * args.tasks)
-        for _ in range(args.repeat):
-            report_scenarios(receiver.url, args.tasks, args.senders)
+    kinds: tuple[Kind, ...] = KINDS if args.receiver == "all" else (args.receiver,)
+    for kind in kinds:
+        with ReceiverProcess(workers=args.workers, kind=kind) as receiver:
+            alone = measure(receiver.url, seconds=2.0, processes=2, threads=4)
+            print(f"\n== receiver {kind} alone (http.client, 2 x 4 clients): {alone:,.0f} req/s\n")
+            report_senders(receiver.url + "/cb", 2 * args.tasks)
+            for _ in range(args.repeat):
+                report_scenarios(receiver.url, args.tasks, args.senders)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,15 @@ from typing import Any
 import yaml
 
 from .core.errors import ConfigError
+from .core.host_rules import HostRules
 from .core.money import to_micros
 
 ENV_PREFIX = "APIXO_MOCK_"
 CONFIG_ENV = "APIXO_MOCK_CONFIG"
 _MILLION = Decimal(1_000_000)
 _PRICE = Decimal("0.35")  # the model page's price per gpt-image-1 image
+# Link-local: where cloud metadata services answer (169.254.169.254); never a receiver.
+LINK_LOCAL = ("169.254.0.0/16", "fe80::/10")
 
 
 def _setting(
@@ -94,6 +97,12 @@ class Settings:
     image_timeout_s: float = _setting(
         10.0, "Timeout for fetching one reference image.", "float", minimum=0.001
     )
+    image_allow_hosts: tuple[str, ...] = _setting(
+        (), "Fetch mode: hosts, addresses, CIDRs images may come from (empty: any).", "list"
+    )
+    image_deny_hosts: tuple[str, ...] = _setting(
+        LINK_LOCAL, "Fetch mode: hosts, addresses, CIDRs or 'local' never fetched from.", "list"
+    )
     rpm: int = _setting(10_000, "Requests per minute per key.", "int", minimum=1)
     max_unfinished: int = _setting(1_000, "Unfinished tasks per key.", "int", minimum=1)
     balance: Decimal = _setting(_MILLION, "Starting balance of every key, USD.", "money")
@@ -125,10 +134,10 @@ class Settings:
         8, "Threads sending callbacks (one receiver host gets at most half).", "int", minimum=1
     )
     callback_allow_hosts: tuple[str, ...] = _setting(
-        (), "Hosts callbacks may go to (empty: any); *.suffix globs.", "list"
+        (), "Hosts, addresses, CIDRs callbacks may go to (empty: any); *.suffix globs.", "list"
     )
     callback_deny_hosts: tuple[str, ...] = _setting(
-        (), "Hosts callbacks may never go to; *.suffix globs.", "list"
+        LINK_LOCAL, "Hosts, addresses, CIDRs or 'local' callbacks never go to.", "list"
     )
     journal_size: int = _setting(1_000, "Requests kept in the admin journal.", "int", minimum=0)
 
@@ -228,6 +237,12 @@ def _build(base: Settings, values: dict[str, Any]) -> Settings:
     low, high = settings.processing_min_ms, settings.processing_max_ms
     if low is not None and high is not None and high < low:
         raise ConfigError("settings", "processing_max_ms", "is below processing_min_ms")
+    hosts = ("callback_allow_hosts", "callback_deny_hosts", "image_allow_hosts", "image_deny_hosts")
+    for name in hosts:
+        try:
+            HostRules.of(deny=getattr(settings, name))
+        except ValueError as exc:
+            raise ConfigError("settings", name, str(exc)) from None
     return settings
 
 

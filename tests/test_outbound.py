@@ -280,6 +280,61 @@ def test_abort_breaks_off_a_hanging_request(sender: HttpCallbackSender, site: _S
     assert sender.post(site.url("/image"), b"{}", HEADERS, 5.0).error == "sender closed"
 
 
+class _ClosingHandler(_SiteHandler):
+    protocol_version = "HTTP/1.0"  # http.server's default: one answer per connection
+
+
+def test_sender_delivers_to_a_receiver_that_closes_every_connection(
+    sender: HttpCallbackSender,
+) -> None:
+    server = _SiteServer()
+    server.RequestHandlerClass = _ClosingHandler
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        results = [sender.post(server.url("/image"), b"{}", HEADERS, 5.0) for _ in range(3)]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(WAIT_S)
+    assert [(r.status, r.error) for r in results] == [(200, None)] * 3
+    assert len(set(server.client_ports)) == 3
+
+
+class _RecordingSocket(socket.socket):
+    """A TCP socket that notes which of its options were set before each read."""
+
+    def __init__(self) -> None:
+        super().__init__(socket.AF_INET, socket.SOCK_STREAM)
+        self.events: list[str] = []
+
+    def setsockopt(self, *args: Any) -> None:
+        self.events.append(f"setsockopt {args[1]}")
+        super().setsockopt(*args)
+
+    def recv(self, size: int, *args: Any) -> bytes:
+        self.events.append("recv")
+        return super().recv(size, *args)
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="TCP_QUICKACK is Linux only")
+def test_read_answer_acknowledges_at_once_before_every_read() -> None:
+    # A receiver that writes head and body apart (http.server does) has Nagle hold
+    # the body until the head is ACKed; a delayed ACK cost 40 ms per callback.
+    quickack = f"setsockopt {socket.TCP_QUICKACK}"
+    with socket.create_server(("127.0.0.1", 0)) as server, _RecordingSocket() as ours:
+        ours.settimeout(WAIT_S)
+        ours.connect(server.getsockname())
+        theirs, _ = server.accept()
+        with theirs:
+            theirs.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
+            threading.Timer(0.01, theirs.sendall, args=(b"body",)).start()
+            assert read_answer(ours) == (200, True)
+    reads = [i for i, event in enumerate(ours.events) if event == "recv"]
+    assert len(reads) >= 2
+    assert all(ours.events[i - 1] == quickack for i in reads)
+
+
 # -- reading an answer -----------------------------------------------------------
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
+
+from .host_rules import HostRules
 
 DELIVERY_STATES: Final = ("scheduled", "delivering", "delivered", "failed", "dropped")
 TIMESTAMP_HEADER: Final = "X-Apixo-Mock-Timestamp"
@@ -32,8 +34,11 @@ class CallbackPolicy:
     deny_hosts: tuple[str, ...] = ()
     reorder_window_ms: int = 1000
     user_agent: str = "apixo-mock"
+    rules: HostRules = field(init=False, repr=False, compare=False)  # the two lists, parsed
 
     def __post_init__(self) -> None:
+        # Frozen: set once here; a bad entry is a ValueError at start-up, not at send time.
+        object.__setattr__(self, "rules", HostRules.of(self.allow_hosts, self.deny_hosts))
         problems = [
             ("timeout_s", self.timeout_s > 0, "must be positive"),
             ("retries", self.retries >= 0, "must not be negative"),
@@ -115,6 +120,7 @@ class Attempt:
     task_id: str
     url: str
     attempt: int
+    due_ms: int  # when the attempt was due; a retry's due time counts from it
     time_ms: int
     status: int | None
     error: str | None
@@ -127,12 +133,34 @@ class Attempt:
             "taskId": self.task_id,
             "url": self.url,
             "attempt": self.attempt,
+            "dueTime": self.due_ms,
             "time": self.time_ms,
             "status": self.status,
             "error": self.error,
             "latencyMs": round(self.latency_ms, 3),
             "outcome": self.outcome,
         }
+
+
+def spread(seed: int, task_id: str, retry: int) -> float:
+    """A number in [-1, 1) fixed by (seed, task, retry): jitter that no thread order can change."""
+    digest = hashlib.blake2b(f"{seed}:{task_id}:{retry}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**63 - 1
+
+
+def redact_url(url: str) -> str:
+    """`url` fit for a log line: its query string and any user info hidden.
+
+    A receiver's URL often carries a token in its query string, and a log is
+    read by more people than the admin API.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc.rpartition("@")[2]
+    netloc = f"***@{netloc}" if "@" in parts.netloc else netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -144,9 +172,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 def check_callback_url(url: str, policy: CallbackPolicy) -> str | None:
     """None if `url` may receive callbacks, else a message naming the field and why.
 
-    The URL must be absolute http(s) with a host; the host must match no entry of
-    `deny_hosts` and, when `allow_hosts` is not empty, one of its entries. An entry
-    is a host name (exact) or `*.suffix` (any host below suffix).
+    The URL must be absolute http(s) with a host, and the policy's host rules
+    must not refuse it (see host_rules.py). A host name's addresses are checked
+    later, when the sender connects; a literal address is checked here.
     """
     try:
         parts = urlsplit(url)
@@ -156,15 +184,5 @@ def check_callback_url(url: str, policy: CallbackPolicy) -> str | None:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return "callback_url: must be an absolute http or https URL"
-    denied = _host_matches(host, policy.deny_hosts)
-    if denied or (policy.allow_hosts and not _host_matches(host, policy.allow_hosts)):
-        return f"callback_url: host {host} is not allowed"
-    return None
-
-
-def _host_matches(host: str, patterns: tuple[str, ...]) -> bool:
-    for pattern in patterns:
-        pattern = pattern.lower()
-        if host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
-            return True
-    return False
+    problem = policy.rules.refuse_host(host)
+    return None if problem is None else f"callback_url: {problem}"

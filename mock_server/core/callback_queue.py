@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .callback_policy import CallbackEffect
+from .callback_policy import CallbackEffect, SendResult
 
 
 @dataclass(slots=True, eq=False)
@@ -29,11 +29,36 @@ class Delivery:
     started: bool = False  # the scheduled first attempt has fallen due
     dropped: bool = False
     active: int = 0  # attempt chains in flight or waiting for a retry
+    wanted: int = 0  # successful deliveries asked for: copies, plus one per redelivery
+    retry_epoch: int = 0  # bumped when a success cancels the pending retries
+    pending_retries: int = 0  # retries waiting in the heap under the current epoch
     attempts: int = 0
     delivered: int = 0
     next_attempt_ms: int | None = None
     last_status: int | None = None
     last_error: str | None = None
+
+    def record(self, result: SendResult, last_try: bool) -> str:
+        """Count one attempt's result; its outcome: "delivered", "failed" or "retrying".
+
+        Once the callback has been delivered as often as asked (its copies, plus
+        one per redelivery), the retries waiting in the heap are cancelled (their
+        entries go stale) and no chain retries any more.
+        """
+        self.attempts += 1
+        self.last_status, self.last_error = result.status, result.error
+        self.delivered += result.ok
+        if self.delivered >= self.wanted:
+            self.retry_epoch += 1
+            self.active -= self.pending_retries
+            self.pending_retries = 0
+        if result.ok or last_try or self.delivered >= self.wanted:
+            self.active -= 1
+            if not self.active:
+                self.next_attempt_ms = None
+            return "delivered" if result.ok else "failed"
+        self.pending_retries += 1
+        return "retrying"
 
     @property
     def state(self) -> str:
@@ -71,16 +96,23 @@ class Due:
 
 @dataclass(slots=True)
 class Send:
-    """Heap or queue entry: attempt number `attempt` (1-based) of one chain."""
+    """Heap or queue entry: attempt number `attempt` (1-based) of one chain, due at `due_ms`.
+
+    A retry's due time counts from this one's, not from when the attempt ended,
+    so that one big clock advance replays a whole chain in order.
+    """
 
     delivery: Delivery
     attempt: int
+    due_ms: int
+    epoch: int = 0  # the delivery's retry_epoch when the retry was scheduled
 
 
 @dataclass(slots=True)
 class Batch:
     """Reordered deliveries held back together, sent one by one, newest due first."""
 
+    due_ms: int  # when the window closes and the batch goes out
     held: list[tuple[int, int, Delivery]] = field(default_factory=list)
 
     def newest_first(self) -> list[Delivery]:

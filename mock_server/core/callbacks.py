@@ -15,15 +15,17 @@ or waiting for a retry, then `delivered` (some attempt got a 2xx), `failed`
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import logging
+import operator
 import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from .background import BackgroundThreads
+from .callback_attempts import AttemptRunner
 from .callback_policy import (
     DELIVERY_STATES,
     SIGNATURE_HEADER,
@@ -36,6 +38,7 @@ from .callback_policy import (
     SendResult,
     check_callback_url,
     sign,
+    spread,
 )
 from .callback_queue import Batch, Delivery, Due, Send, SendQueue, Work
 from .clock import MockClock
@@ -60,12 +63,7 @@ __all__ = (
 _REORDER_LANE: Final = ""  # pseudo-origin of reordered batches in the send queue
 _TAKE_AT_ONCE: Final = 16  # callbacks a sender takes per visit to the queue
 _MAX_WAIT_S: Final = 3600.0  # the scheduler re-checks the heap at least this often
-
-
-def _spread(seed: int, task_id: str, retry: int) -> float:
-    """A number in [-1, 1) fixed by (seed, task, retry): jitter that no thread order can change."""
-    digest = hashlib.blake2b(f"{seed}:{task_id}:{retry}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**63 - 1
+_ERROR_PAUSE_S: Final = 0.05  # after an unexpected error, so a persistent one cannot spin
 
 
 class CallbackDispatcher:
@@ -99,9 +97,9 @@ class CallbackDispatcher:
         self._attempts: deque[Attempt] = deque(maxlen=attempt_log_size)
         self._batch: Batch | None = None  # the reorder batch being collected
         self._busy = 0  # work items queued or in flight
-        self._live = 0  # threads still running
         self._queue = SendQueue(per_origin=max(1, policy.senders // 2))
-        self._threads: list[threading.Thread] = []
+        self._threads = BackgroundThreads(self._log)
+        self._attempts_runner = AttemptRunner(clock, sender, policy, self._threads, self._log)
         self._started = False
         self._closed = False
 
@@ -113,16 +111,9 @@ class CallbackDispatcher:
             if self._started or self._closed:
                 raise RuntimeError("the callback dispatcher was already started")
             self._started = True
-        self._threads = [threading.Thread(target=self._schedule_loop, name="callbacks-scheduler")]
-        self._threads += [
-            threading.Thread(target=self._send_loop, name=f"callbacks-sender-{i}")
-            for i in range(self._policy.senders)
-        ]
-        self._live = len(self._threads)
         self._clock.subscribe(self._on_clock)
-        for thread in self._threads:
-            thread.daemon = True
-            thread.start()
+        senders = [(f"callbacks-sender-{i}", self._send_loop) for i in range(self._policy.senders)]
+        self._threads.start([("callbacks-scheduler", self._schedule_loop), *senders])
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop every thread (waiting up to `timeout_s`) and log what was still pending."""
@@ -131,18 +122,15 @@ class CallbackDispatcher:
                 return
             self._closed = True
             self._wake.notify_all()
+        self._threads.closing()
         self._clock.unsubscribe(self._on_clock)
         self._queue.close()
         if isinstance(self._sender, Abortable):
             self._sender.abort()  # break off hanging requests instead of waiting them out
-        with self._lock:
-            stopped = self._idle.wait_for(lambda: self._live == 0, timeout_s)
-        for thread in self._threads:
-            thread.join(0.1 if stopped else 0)
-        pending = self.pending_count()
-        self._log.info("callbacks closed with %d deliveries still pending", pending)
+        stopped = self._threads.wait_stopped(timeout_s)
+        self._log.info("callbacks closed with %d deliveries still pending", self.pending_count())
         if not stopped:
-            self._log.warning("callbacks: %d threads did not stop in %gs", self._live, timeout_s)
+            self._log.warning("callbacks: %d threads outlived close", self._threads.live)
 
     def __enter__(self) -> CallbackDispatcher:
         self.start()
@@ -155,6 +143,11 @@ class CallbackDispatcher:
     def policy(self) -> CallbackPolicy:
         """The policy deliveries follow (the service checks callback URLs against it)."""
         return self._policy
+
+    @property
+    def background_errors(self) -> int:
+        """Unexpected exceptions the scheduler and senders caught, logged and survived."""
+        return self._threads.errors
 
     # -- what the service calls ------------------------------------------------
 
@@ -198,11 +191,13 @@ class CallbackDispatcher:
             if delivery is None:
                 raise KeyError(task_id)
             delivery.active += 1
+            delivery.wanted = max(delivery.wanted, delivery.delivered + 1)
             self._busy += 1
-        self._queue.put([(delivery.origin, Send(delivery, 1))])
+            send = Send(delivery, 1, self._clock.now_ms())
+        self._queue.put([(delivery.origin, send)])
 
     def reset(self) -> None:
-        """Forget every delivery and attempt; the threads keep running."""
+        """Forget every delivery and attempt, and restart any thread that died."""
         with self._lock:
             self._deliveries.clear()
             self._heap.clear()
@@ -210,6 +205,7 @@ class CallbackDispatcher:
             self._batch = None
             self._busy -= self._queue.clear()
             self._idle.notify_all()
+        self._threads.revive()
 
     # -- what the admin API and tests read -------------------------------------
 
@@ -220,11 +216,10 @@ class CallbackDispatcher:
         if outcome is not None and outcome not in DELIVERY_STATES:
             raise ValueError(f"outcome: {outcome!r} is not one of {list(DELIVERY_STATES)}")
         with self._lock:
-            if task_id is not None:
-                found = self._deliveries.get(task_id)
-                chosen = [found] if found is not None else []
-            else:
+            if task_id is None:
                 chosen = list(self._deliveries.values())
+            else:
+                chosen = [d for d in [self._deliveries.get(task_id)] if d is not None]
             rows = [d.to_json() for d in chosen if outcome is None or d.state == outcome]
         rows.sort(key=lambda row: int(row["dueTime"]))
         return rows
@@ -260,12 +255,20 @@ class CallbackDispatcher:
     def _is_idle(self) -> bool:
         return self._busy == 0 and not (self._heap and self._heap[0][0] <= self._clock.now_ms())
 
+    def _pause_after_error(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._wake.wait(_ERROR_PAUSE_S)
+
     def _schedule_loop(self) -> None:
-        try:
-            while (ready := self._next_ready()) is not None:
+        while True:
+            try:
+                if (ready := self._next_ready()) is None:
+                    return
                 self._queue.put(ready)
-        finally:
-            self._thread_exited()
+            except Exception:
+                self._threads.caught("callback scheduler failed; it goes on")
+                self._pause_after_error()
 
     def _next_ready(self) -> list[tuple[str, Work]] | None:
         """Wait until something falls due and return it; None when closing."""
@@ -285,117 +288,102 @@ class CallbackDispatcher:
         return min(_MAX_WAIT_S, max(0.0, (self._heap[0][0] - self._clock.now_ms()) / 1000))
 
     def _take_due(self, now: int) -> list[tuple[str, Work]]:
-        """Pop every entry due at `now` into send work (lock held); stale entries vanish."""
+        """Pop every entry due at `now` into send work (lock held); stale entries vanish.
+
+        An entry that raises fails its own delivery and no other: the error is
+        logged and counted, and the loop goes on with the next entry.
+        """
         ready: list[tuple[str, Work]] = []
         while self._heap and self._heap[0][0] <= now:
             due, seq, item = heapq.heappop(self._heap)
-            if isinstance(item, Batch):
-                if self._batch is item:
-                    self._batch = None
-                ready.append((_REORDER_LANE, item))
-            elif self._deliveries.get(item.delivery.task_id) is not item.delivery:
-                continue  # reset or replaced since
-            elif isinstance(item, Send):
-                ready.append((item.delivery.origin, item))
-            elif item.generation == item.delivery.generation:
-                self._start(item.delivery, due, seq, ready)
+            try:
+                self._take(due, seq, item, ready)
+            except Exception as exc:
+                what = "a reorder batch" if isinstance(item, Batch) else item.delivery.task_id
+                self._threads.caught("callback scheduler failed on %s; it goes on", what)
+                if isinstance(item, Due):
+                    item.delivery.started = True
+                    item.delivery.last_error = f"internal error: {type(exc).__name__}: {exc}"
         self._busy += len(ready)
         if not self._busy:
             self._idle.notify_all()
         return ready
 
+    def _take(
+        self, due: int, seq: int, item: Due | Send | Batch, ready: list[tuple[str, Work]]
+    ) -> None:
+        if isinstance(item, Batch):
+            if self._batch is item:
+                self._batch = None
+            ready.append((_REORDER_LANE, item))
+        elif self._deliveries.get(item.delivery.task_id) is not item.delivery:
+            return  # reset or replaced since
+        elif isinstance(item, Send):
+            if item.epoch == item.delivery.retry_epoch:  # else cancelled by a success
+                item.delivery.pending_retries -= 1
+                ready.append((item.delivery.origin, item))
+        elif item.generation == item.delivery.generation:
+            self._start(item.delivery, due, seq, ready)
+
     def _start(self, delivery: Delivery, due: int, seq: int, ready: list[tuple[str, Work]]) -> None:
         """The scheduled first attempt fell due: apply the effects (lock held)."""
-        delivery.started = True
         effect = delivery.effect
+        copies = operator.index(effect.copies)  # raises before any counter changes
+        delivery.started = True
         if effect.drop:
             delivery.dropped = True
             self._log.info("callback for %s dropped by scenario", delivery.task_id)
             return
-        delivery.active += effect.copies
+        delivery.active += copies
+        delivery.wanted += copies
         if not effect.reorder:
-            ready.extend((delivery.origin, Send(delivery, 1)) for _ in range(effect.copies))
+            ready.extend((delivery.origin, Send(delivery, 1, due)) for _ in range(copies))
             return
         # Reorder rule: the first reordered delivery to fall due opens a window of
         # reorder_window_ms on the mock clock; every reordered delivery falling due
         # before it closes joins, and at the close they go out newest due first.
         if self._batch is None:
-            self._batch = Batch()
-            self._push(due + self._policy.reorder_window_ms, self._batch)
+            self._batch = Batch(due + self._policy.reorder_window_ms)
+            self._push(self._batch.due_ms, self._batch)
         self._batch.held.append((due, seq, delivery))
 
     # -- the senders -----------------------------------------------------------
 
     def _send_loop(self) -> None:
-        try:
-            while (taken := self._queue.take(_TAKE_AT_ONCE)) is not None:
+        while True:
+            try:
+                taken = self._queue.take(_TAKE_AT_ONCE)
+                if taken is None:
+                    return
                 origin, works = taken
                 try:
                     for work in works:
-                        self._perform(work)
+                        self._attempts_runner.perform(work, self._settle)
                 finally:
                     self._queue.done(origin)
                     self._work_done(len(works))
-        finally:
-            self._thread_exited()
+            except Exception:
+                self._threads.caught("callback sender loop failed; it goes on")
+                self._pause_after_error()
 
-    def _perform(self, work: Work) -> None:
-        try:
-            self._perform_unguarded(work)
-        except Exception:
-            self._log.exception("callback sender failed")  # keep the thread alive
-
-    def _perform_unguarded(self, work: Work) -> None:
-        if isinstance(work, Send):
-            self._attempt(work.delivery, work.attempt)
-            return
-        for delivery in work.newest_first():  # one by one, so the order holds at the receiver
-            for _ in range(delivery.effect.copies):
-                self._attempt(delivery, 1)
-
-    def _attempt(self, delivery: Delivery, attempt: int) -> None:
-        """POST once and settle the outcome; a failing body() counts as a failed attempt."""
-        try:
-            body = delivery.body()
-            headers = self._headers(body)
-            result = self._sender.post(delivery.url, body, headers, self._policy.timeout_s)
-        except Exception as exc:
-            result = SendResult(None, f"{type(exc).__name__}: {exc}", 0.0)
-        record = self._settle(delivery, attempt, result)
-        if record is not None:
-            self._log_attempt(record)
-
-    def _headers(self, body: bytes) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "User-Agent": self._policy.user_agent}
-        if self._policy.secret is not None:
-            timestamp = self._clock.now_ms() // 1000
-            headers[TIMESTAMP_HEADER] = str(timestamp)
-            headers[SIGNATURE_HEADER] = sign(self._policy.secret, timestamp, body)
-        return headers
-
-    def _settle(self, delivery: Delivery, attempt: int, result: SendResult) -> Attempt | None:
+    def _settle(self, send: Send, result: SendResult) -> Attempt | None:
         """Record the attempt and schedule a retry or end the chain; None if forgotten since."""
+        delivery, attempt = send.delivery, send.attempt
         with self._lock:
             if self._deliveries.get(delivery.task_id) is not delivery:
                 return None
             now = self._clock.now_ms()
-            delivery.attempts += 1
-            delivery.last_status, delivery.last_error = result.status, result.error
-            if result.ok or attempt > self._policy.retries:
-                outcome = "delivered" if result.ok else "failed"
-                delivery.delivered += result.ok
-                delivery.active -= 1
-                if not delivery.active:
-                    delivery.next_attempt_ms = None
-            else:
-                outcome = "retrying"
-                spread = _spread(self._seed, delivery.task_id, attempt)
-                delivery.next_attempt_ms = now + self._policy.backoff_ms(attempt, spread)
-                self._push(delivery.next_attempt_ms, Send(delivery, attempt + 1))
+            outcome = delivery.record(result, last_try=attempt > self._policy.retries)
+            if outcome == "retrying":
+                jitter = spread(self._seed, delivery.task_id, attempt)
+                due = send.due_ms + self._policy.backoff_ms(attempt, jitter)
+                delivery.next_attempt_ms = due
+                self._push(due, Send(delivery, attempt + 1, due, delivery.retry_epoch))
             record = Attempt(
                 task_id=delivery.task_id,
                 url=delivery.url,
                 attempt=delivery.attempts,
+                due_ms=send.due_ms,
                 time_ms=now,
                 status=result.status,
                 error=result.error,
@@ -405,22 +393,8 @@ class CallbackDispatcher:
             self._attempts.append(record)
             return record
 
-    def _log_attempt(self, record: Attempt) -> None:
-        level = logging.WARNING if record.outcome == "failed" else logging.INFO
-        self._log.log(
-            level,
-            "callback for %s attempt %d to %s: %s (status %s, error %s, %.1f ms)",
-            *(record.task_id, record.attempt, record.url, record.outcome),
-            *(record.status, record.error, record.latency_ms),
-        )
-
     def _work_done(self, count: int) -> None:
         with self._lock:
             self._busy -= count
             if not self._busy:
                 self._idle.notify_all()
-
-    def _thread_exited(self) -> None:
-        with self._lock:
-            self._live -= 1
-            self._idle.notify_all()

@@ -82,7 +82,14 @@ def health() -> Response:
         "insufficientCreditsStatus": s.insufficient_credits_status,
     }
     return ok(
-        {"status": "ok", "version": __version__, "settings": summary, "tasks": len(svc.tasks)}
+        {
+            "status": "ok",
+            "version": __version__,
+            "settings": summary,
+            "tasks": len(svc.tasks),
+            # Errors the background threads caught and survived (see docs/callbacks.md).
+            "backgroundErrors": svc.callbacks.background_errors,
+        }
     )
 
 

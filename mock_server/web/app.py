@@ -27,9 +27,17 @@ class NumberJSONProvider(DefaultJSONProvider):
 
 def build_service(settings: Settings) -> MockService:
     """A service with the real outbound adapters (callback sender, image fetcher)."""
+    from ..core.host_rules import HostRules
     from ..outbound import HttpCallbackSender, ImageFetcher
 
-    return MockService(settings, sender=HttpCallbackSender(), fetcher=ImageFetcher())
+    # The host rules are checked again where connections are made (docs/callbacks.md).
+    sender = HttpCallbackSender(
+        rules=HostRules.of(settings.callback_allow_hosts, settings.callback_deny_hosts)
+    )
+    fetcher = ImageFetcher(
+        rules=HostRules.of(settings.image_allow_hosts, settings.image_deny_hosts)
+    )
+    return MockService(settings, sender=sender, fetcher=fetcher)
 
 
 def create_app(settings: Settings | None = None, *, service: MockService | None = None) -> Flask:

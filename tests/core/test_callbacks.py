@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -319,6 +320,189 @@ def test_a_failing_body_counts_as_a_failed_attempt(
     assert (attempt["outcome"], attempt["error"]) == ("failed", "RuntimeError: no such task")
 
 
+def test_one_advance_replays_every_retry_in_order(
+    make: MakeDispatcher, clock: MockClock, sender: FakeSender
+) -> None:
+    # Retries count from the previous attempt's due time, so a single advance
+    # past t+21 s makes all four attempts (t, t+1, t+5, t+21) with no more advances.
+    sender.script(URL, status(500), status(500), status(500), OK)
+    dispatcher = make(retries=3, backoff_s=(1.0, 4.0, 16.0))
+    dispatcher.schedule("t1", URL, START + 1000, body_of("t1"))
+    clock.advance(31_000)
+    settle(dispatcher)
+    attempts = dispatcher.attempts("t1")
+    assert [a["outcome"] for a in attempts] == ["retrying"] * 3 + ["delivered"]
+    assert [a["dueTime"] - START for a in attempts] == [1000, 2000, 6000, 22_000]
+    assert sender.times() == [31_000] * 4
+    assert state(dispatcher, "t1") == "delivered"
+
+
+def test_a_retry_on_a_running_clock_counts_from_the_previous_due_time(
+    make: MakeDispatcher, clock: MockClock, sender: FakeSender
+) -> None:
+    sender.script(URL, status(500))
+    dispatcher = make(retries=1, backoff_s=(10.0,))
+    dispatcher.schedule("t1", URL, START + 1000, body_of("t1"))
+    clock.advance(5000)  # the attempt due at +1 s goes out late, at +5 s
+    settle(dispatcher)
+    assert dispatcher.deliveries(task_id="t1")[0]["nextAttemptTime"] == START + 11_000
+
+
+# -- redelivery never doubles a delivery ------------------------------------------
+
+
+def test_a_successful_redelivery_cancels_the_pending_retry(
+    make: MakeDispatcher, clock: MockClock, sender: FakeSender
+) -> None:
+    sender.script(URL, status(500))  # then 200
+    dispatcher = make(retries=3, backoff_s=(10.0,))
+    dispatcher.schedule("t1", URL, START, body_of("t1"))
+    settle(dispatcher)
+    assert state(dispatcher, "t1") == "delivering"  # a retry waits for +10 s
+    dispatcher.redeliver("t1")
+    settle(dispatcher)
+    assert state(dispatcher, "t1") == "delivered"
+    assert dispatcher.deliveries(task_id="t1")[0]["nextAttemptTime"] is None
+    clock.advance(3_600_000)
+    settle(dispatcher)
+    assert sender.times() == [0, 0]  # the first attempt and the redelivery, no retry
+    assert dispatcher.pending_count() == 0
+
+
+def test_a_successful_retry_cancels_a_retrying_redelivery(
+    make: MakeDispatcher, clock: MockClock, sender: FakeSender
+) -> None:
+    sender.script(URL, status(500), status(500))  # the first attempt, the redelivery
+    dispatcher = make(retries=3, backoff_s=(10.0,))
+    dispatcher.schedule("t1", URL, START, body_of("t1"))
+    settle(dispatcher)
+    clock.advance(5000)
+    dispatcher.redeliver("t1")  # fails too: its retry is due at +15 s
+    settle(dispatcher)
+    clock.advance(5000)  # the first chain's retry (+10 s) succeeds
+    settle(dispatcher)
+    clock.advance(60_000)
+    settle(dispatcher)
+    assert sender.times() == [0, 5000, 10_000]
+    assert state(dispatcher, "t1") == "delivered"
+
+
+def test_copies_still_retry_each_until_every_copy_is_delivered(
+    make: MakeDispatcher, clock: MockClock, sender: FakeSender
+) -> None:
+    sender.script(URL, status(500))  # the first copy fails once
+    dispatcher = make(retries=3, backoff_s=(1.0,))
+    dispatcher.schedule("t1", URL, START, body_of("t1"), CallbackEffect(copies=2))
+    clock.advance(10_000)
+    settle(dispatcher)
+    outcomes = [a["outcome"] for a in dispatcher.attempts("t1")]
+    assert sorted(outcomes) == ["delivered", "delivered", "retrying"]
+
+
+def test_redelivering_a_delivered_callback_sends_it_again(
+    make: MakeDispatcher, sender: FakeSender
+) -> None:
+    dispatcher = make()
+    dispatcher.schedule("t1", URL, START, body_of("t1"))
+    settle(dispatcher)
+    dispatcher.redeliver("t1")  # an admin asked for it explicitly
+    settle(dispatcher)
+    assert len(sender.calls) == 2
+
+
+# -- no background thread dies quietly ---------------------------------------------
+
+
+def test_a_bad_effect_fails_its_delivery_and_the_scheduler_goes_on(
+    make: MakeDispatcher, clock: MockClock, sender: FakeSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A float where an int belongs, as an unvalidated scenario rule once passed in.
+    bad = CallbackEffect(copies=cast(int, 2.0))
+    dispatcher = make()
+    dispatcher.schedule("bad", URL + "?token=s3cret", START + 10, body_of("bad"), bad)
+    dispatcher.schedule("good", URL, START + 20, body_of("good"))
+    with caplog.at_level(logging.ERROR, logger="mock_server.core.callbacks"):
+        clock.advance(10)
+        settle(dispatcher)
+        clock.advance(10)
+        settle(dispatcher)
+    assert [call.body for call in sender.calls] == [body_of("good")()]
+    assert state(dispatcher, "bad") == "failed"
+    assert "internal error: TypeError" in str(dispatcher.deliveries(task_id="bad")[0]["lastError"])
+    assert dispatcher.background_errors == 1
+    assert any(record.exc_info for record in caplog.records)  # logged with its traceback
+    assert "s3cret" not in caplog.text
+    dispatcher.schedule("later", URL, START + 30, body_of("later"))
+    clock.advance(10)
+    settle(dispatcher)
+    assert len(sender.calls) == 2
+
+
+def test_a_sender_that_raises_is_a_failed_attempt_and_counted(
+    clock: MockClock, sender: FakeSender
+) -> None:
+    class Raising:
+        def post(self, url: str, body: bytes, headers: Mapping[str, str], t: float) -> SendResult:
+            if b"boom" in body:
+                raise RuntimeError("sender bug")
+            return sender.post(url, body, headers, t)
+
+    policy = CallbackPolicy(retries=0)
+    with CallbackDispatcher(clock, Raising(), policy) as dispatcher:
+        dispatcher.schedule("t1", URL, START, lambda: b"boom")
+        dispatcher.schedule("t2", URL, START, body_of("t2"))
+        settle(dispatcher)
+        assert state(dispatcher, "t1") == "failed"
+        assert state(dispatcher, "t2") == "delivered"
+        assert dispatcher.background_errors == 1
+
+
+class Fatal(BaseException):
+    """What no loop catches: the thread dies (like SystemExit in a sender)."""
+
+
+def test_a_dead_sender_is_counted_and_reset_revives_it(clock: MockClock) -> None:
+    calls: list[str] = []
+    fatal = threading.Event()
+
+    class Dying:
+        def post(self, url: str, body: bytes, headers: Mapping[str, str], t: float) -> SendResult:
+            if not fatal.is_set():
+                fatal.set()
+                raise Fatal
+            calls.append(url)
+            return OK
+
+    policy = CallbackPolicy(senders=1)
+    with CallbackDispatcher(clock, Dying(), policy) as dispatcher:
+        dispatcher.schedule("t1", URL, START, body_of("t1"))
+        assert fatal.wait(WAIT_S)
+        dispatcher.schedule("t2", URL, START, body_of("t2"))
+        assert not dispatcher.wait_idle(0.2)  # nobody sends any more
+        assert dispatcher.background_errors == 1
+        dispatcher.reset()
+        dispatcher.schedule("t3", URL, START, body_of("t3"))
+        settle(dispatcher)
+        assert calls == [URL]
+        assert state(dispatcher, "t3") == "delivered"
+
+
+def test_attempt_log_lines_hide_the_query_string(
+    make: MakeDispatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    dispatcher = make()
+    with caplog.at_level(logging.INFO, logger="mock_server.core.callbacks"):
+        dispatcher.schedule(
+            "t1", "http://u:pw@receiver.test/hook?token=s3cret", START, body_of("t1")
+        )
+        settle(dispatcher)
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "http://***@receiver.test/hook?***" in text
+    assert "s3cret" not in text
+    assert ":pw@" not in text
+    assert dispatcher.attempts("t1")[0]["url"].endswith("?token=s3cret")  # admin sees it all
+
+
 # -- scenario effects -----------------------------------------------------------
 
 
@@ -511,6 +695,7 @@ def test_summaries_and_attempts_are_json_ready(make: MakeDispatcher) -> None:
             "taskId": "t1",
             "url": URL,
             "attempt": 1,
+            "dueTime": START,
             "time": START,
             "status": 200,
             "error": None,
@@ -640,7 +825,10 @@ def denied(host: str) -> str:
         ("http://EVIL.example/", (), ("evil.EXAMPLE",), denied("evil.example")),
         ("http://hooks.me.test/", ("*.me.test",), (), None),
         ("http://me.test/", ("*.me.test",), (), denied("me.test")),
-        ("http://other.test/", ("localhost", "127.0.0.1"), (), denied("other.test")),
+        ("http://other.test/", ("localhost", "*.me.test"), (), denied("other.test")),
+        ("http://other.test/", ("localhost", "127.0.0.1"), (), None),  # its address decides
+        ("http://127.1:9/", (), ("127.0.0.0/8",), denied("127.1 (127.0.0.1)")),
+        ("http://[::ffff:127.0.0.1]/", (), ("127.0.0.1",), denied("::ffff:127.0.0.1")),
         ("http://localhost:9/", ("localhost",), ("*.evil",), None),
         ("http://x.me.test/", ("*.me.test",), ("x.me.test",), denied("x.me.test")),
     ],

@@ -149,3 +149,21 @@ def free_closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_image_deny_hosts_blocks_every_spelling_of_a_denied_address(image_server: str) -> None:
+    settings = Settings(
+        host="127.0.0.1",
+        port=0,
+        access_log=False,
+        seed=4,
+        frozen=True,
+        image_mode="fetch",
+        image_timeout_s=0.5,
+        image_deny_hosts=("127.0.0.0/8",),
+    )
+    port = image_server.rsplit(":", 1)[1]
+    with MockServer(settings) as guarded:
+        for host in ("127.0.0.1", "127.1", "2130706433", "localhost"):
+            url = f"http://{host}:{port}/reference.png"
+            assert outcome(guarded, [url]) == ("failed", "INVALID_IMAGE_URL"), host
