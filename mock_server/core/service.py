@@ -393,6 +393,7 @@ class MockService:
     def use_scenario(self, scenario: Scenario) -> None:
         """Make a scenario active, with the settings it overrides."""
         with self._lock:
+            self._settle()  # what fell due under the old caps settles under them
             overrides = dict(scenario.settings)
             self._apply(
                 self.base_settings.replace(**overrides) if overrides else self.base_settings
@@ -403,6 +404,7 @@ class MockService:
     def clear_scenario(self) -> None:
         """No active rules, and the start-up settings again."""
         with self._lock:
+            self._settle()
             self.rules.clear()
             self._apply(self.base_settings)
             self._accounts.defaults(to_micros(self.settings.balance), _limits(self.settings))
@@ -410,6 +412,7 @@ class MockService:
     def force(self, task_id: str, state: str, failure: Failure | None = None) -> Task:
         """Move an unfinished task on: to processing now, or to its end now."""
         with self._lock:
+            self._settle()
             task = self.tasks.get(task_id)
             if task is None:
                 raise TaskNotFound()
@@ -454,8 +457,13 @@ class MockService:
         rpm: int | None = None,
         max_unfinished: int | None = None,
     ) -> dict[str, Any]:
-        """Set a key's balance and/or caps."""
+        """Set a key's balance and/or caps, after everything due by now has settled.
+
+        Settling first keeps money in clock order: a refund that fell due before
+        this change lands before it, never later on top of the balance set here.
+        """
         with self._lock:
+            self._settle()
             if balance is not None:
                 self._accounts.set_balance(key, to_micros(balance))
             self._accounts.set_limits(key, rpm=rpm, max_unfinished=max_unfinished)

@@ -246,6 +246,18 @@ def test_a_balance_too_low_refuses_the_submit(apixo_mock: MockServer) -> None:
     assert (refused.status_code, refused.json()["message"]) == (400, "Insufficient credits")
 
 
+def test_a_balance_set_after_wait_for_failed_is_not_topped_up_by_the_refund(
+    apixo_mock: MockServer,
+) -> None:
+    apixo_mock.wait_for(submit(apixo_mock, "mock:fail:GENERATION_FAILED"), "failed")
+    apixo_mock.set_balance("0.10")
+
+    balance = requests.get(apixo_mock.base_url + BALANCE, headers=apixo_mock.headers, timeout=10)
+
+    assert balance.json()["data"] == 0.1
+    assert post_submit(apixo_mock).status_code == 400  # 0.35 does not fit
+
+
 def test_set_limits_caps_unfinished_tasks(apixo_mock: MockServer) -> None:
     apixo_mock.set_limits(max_unfinished=1)
     submit(apixo_mock)
