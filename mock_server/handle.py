@@ -11,6 +11,7 @@ service and the admin API count milliseconds.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -146,8 +147,9 @@ class MockHandle:
         Waits at most `callback_wait_s` real seconds for deliveries in flight
         (a receiver told to hang can hold them longer; the test then sees them undelivered).
         """
-        if seconds < 0:
-            raise ValueError(f"the clock only advances forwards, got {seconds} s")
+        if not seconds >= 0 or math.isinf(seconds):  # also refuses NaN
+            raise ValueError(f"the clock only advances forwards by a finite step, got {seconds} s")
+        # ClockOutOfRange (a ValueError) if that would pass the clock's bound.
         self.service.clock.advance(round(seconds * 1000))
         self._settle_callbacks()
 

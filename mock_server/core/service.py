@@ -45,7 +45,7 @@ from .scenarios import (
     trigger_decision,
 )
 from .tasks import Task, TaskStore, ended_now
-from .timing import PROFILES, Timing, task_id, task_rng
+from .timing import PROFILES, Timing, task_id, task_rng, within_clock
 from .validation import Dialect, SubmitRequest, SubmitValidator
 from .wire import status_envelope
 
@@ -309,7 +309,7 @@ class MockService:
         if fail is not None and fail.after_ms is not None:
             end = now + fail.after_ms
             timeline = Timeline(now, min(timeline.processing_at, end), end)
-        return timeline
+        return within_clock(timeline)
 
     def _after_submit(self, task: Task, effect: Effect) -> None:
         self._schedule_callback(task, effect.callback)

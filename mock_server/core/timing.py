@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from .clock import MAX_MS
 from .lifecycle import Timeline
 
 
@@ -60,3 +61,18 @@ def task_rng(seed: int, sequence: int) -> random.Random:
 def task_id(rng: random.Random) -> str:
     """A taskId in the docs' style (`task_` and hex), drawn from the task's own source."""
     return f"task_{rng.getrandbits(64):016x}"
+
+
+def within_clock(timeline: Timeline) -> Timeline:
+    """The timeline with no moment past `MAX_MS`, so every timestamp stays exact in JSON.
+
+    A task submitted near the clock's end finishes at the end instead of past it.
+    """
+    done_at = timeline.done_at
+    if timeline.processing_at <= MAX_MS and (done_at is None or done_at <= MAX_MS):
+        return timeline
+    return Timeline(
+        timeline.created_at,
+        min(timeline.processing_at, MAX_MS),
+        None if done_at is None else min(done_at, MAX_MS),
+    )

@@ -57,6 +57,16 @@ def test_advance_takes_seconds(apixo_mock: MockServer) -> None:
     assert apixo_mock.now() == (before + 1500) / 1000
 
 
+@pytest.mark.parametrize("seconds", [1e26, float("inf"), float("nan")])
+def test_advance_refuses_to_pass_the_clock_bound(apixo_mock: MockServer, seconds: float) -> None:
+    before = apixo_mock.now()
+
+    with pytest.raises(ValueError, match=r"9007199254740991|finite"):
+        apixo_mock.advance(seconds)
+
+    assert apixo_mock.now() == before
+
+
 def test_advance_refuses_to_go_backwards(apixo_mock: MockServer) -> None:
     with pytest.raises(ValueError, match="forwards"):
         apixo_mock.advance(-1)
