@@ -72,4 +72,3 @@ def test_a_cap_set_after_tasks_ended_counts_only_the_unfinished(service: MockSer
     fail_and_wait(service)
 
     assert service.update_account(KEY, max_unfinished=1)["unfinished"] == 0
-
