@@ -72,7 +72,9 @@ class Settings:
         None, "Longest processing time (overrides the profile).", "optint", minimum=0
     )
     seed: int | None = _setting(
-        None, "Seed for every random choice, taskIds included (default: random).", "optint"
+        None,
+        "Seed for every random choice, taskIds included (default: random, and unguessable ids).",
+        "optint",
     )
     frozen: bool = _setting(False, "Start with the mock clock frozen.", "bool")
     admin: bool = _setting(True, "Serve the admin API under /__admin.", "bool")

@@ -273,7 +273,7 @@ class MockService:
             self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
             self._sequence += 1
             task = Task(
-                task_id(rng),
+                task_id(rng if self.base_settings.seed is not None else None),
                 key,
                 request,
                 timeline,
