@@ -157,6 +157,21 @@ def test_waiting_for_an_unknown_state_is_a_value_error(apixo_mock: MockServer) -
         apixo_mock.wait_for(task_id, "done")
 
 
+def test_an_unknown_state_lists_the_valid_ones(apixo_mock: MockServer) -> None:
+    task_id = submit(apixo_mock)
+    expected = "'pending', 'processing', 'success', 'failed', got 'succeeded'"
+    with pytest.raises(ValueError, match=expected):
+        apixo_mock.wait_for(task_id, "succeeded")
+
+
+def test_a_hanging_task_still_pending_is_said_to_stay_processing(apixo_mock: MockServer) -> None:
+    task_id = submit(apixo_mock, "mock:hang")
+    assert apixo_mock.task(task_id).state == "pending"
+
+    with pytest.raises(StateUnreachable, match="pending now and stays processing"):
+        apixo_mock.wait_for(task_id, "success")
+
+
 def test_on_a_running_clock_wait_for_polls_in_real_time() -> None:
     with MockServer(frozen=False, profile="instant") as mock:
         task_id = submit(mock)
