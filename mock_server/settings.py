@@ -84,6 +84,18 @@ class Settings:
     result_ttl_s: int = _setting(
         15 * 24 * 3600, "Seconds result images stay downloadable.", "int", minimum=0
     )
+    max_tasks: int = _setting(
+        100_000,
+        "Finished tasks kept; beyond it the earliest finished are forgotten (0: no limit).",
+        "int",
+        minimum=0,
+    )
+    task_ttl_s: int = _setting(
+        16 * 24 * 3600,
+        "Mock-clock seconds a finished task stays readable after it ends (0: forever).",
+        "int",
+        minimum=0,
+    )
     triggers: bool = _setting(
         True, "Honour mock:fail:/mock:reject:/mock:hang prompts and .invalid hosts.", "bool"
     )

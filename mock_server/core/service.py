@@ -79,7 +79,7 @@ class MockService:
         # reset() returns the clock to how it started, whoever built it.
         self._clock_starts_frozen = self.clock.frozen
         self.keys = KeyRing(settings.keys)
-        self.tasks = TaskStore()
+        self.tasks = TaskStore(settings.max_tasks, settings.task_ttl_s * 1000)
         self.journal = Journal(settings.journal_size)
         self.results = ResultCache()
         self.rules = RuleBook(seed=self.seed, loader=_load_shipped)
@@ -217,7 +217,7 @@ class MockService:
         """The key's balance in USD as a JSON number."""
         with self._lock:
             self._settle()
-            return usd_number(self._accounts.get(key).balance_micros)
+            return usd_number(self._accounts.balance_micros(key))
 
     def result_image(self, task_id: str, index: int) -> bytes | None:
         """PNG bytes of a result, or None if there is none (or it has expired)."""
@@ -329,12 +329,19 @@ class MockService:
     # -- derived bookkeeping ---------------------------------------------
 
     def _settle(self) -> None:
-        """Account for tasks that have ended: they leave the cap, failed ones are refunded."""
+        """Account for tasks that have ended: they leave the cap, failed ones are refunded.
+
+        Only then may a finished task be forgotten (`max_tasks`, `task_ttl_s`).
+        """
         now = self.clock.now_ms()
         for _key, ended_id in self._unfinished.settle(now, self._finished):
             task = self.tasks.get(ended_id)
-            if task is not None and task.state(now) is State.FAILED:
+            if task is None:
+                continue
+            if task.state(now) is State.FAILED:
                 self._accounts.refund(task.key, task.charge_micros)
+            self.tasks.retire(ended_id, task.timeline.done_at or now)
+        self.tasks.evict(now)
 
     def _finished(self, task_id: str, now: int) -> bool:
         task = self.tasks.get(task_id)
@@ -438,7 +445,7 @@ class MockService:
             return updated
 
     def accounts(self) -> dict[str, Any]:
-        """Every key seen so far with its balance and caps."""
+        """Every key with an account (it spent, or had its balance or caps set)."""
         with self._lock:
             self._settle()
             return {key: self._account_json(key) for key in self._accounts.opened()}
@@ -473,7 +480,7 @@ class MockService:
         limits = self._accounts.limits(key)
         return {
             "key": key,
-            "balance": usd_number(self._accounts.get(key).balance_micros),
+            "balance": usd_number(self._accounts.balance_micros(key)),
             "rpm": limits.rpm,
             "maxUnfinished": limits.max_unfinished,
             "unfinished": self._unfinished.count(key),
