@@ -11,6 +11,7 @@ service and the admin API count milliseconds.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -146,8 +147,9 @@ class MockHandle:
         Waits at most `callback_wait_s` real seconds for deliveries in flight
         (a receiver told to hang can hold them longer; the test then sees them undelivered).
         """
-        if seconds < 0:
-            raise ValueError(f"the clock only advances forwards, got {seconds} s")
+        if not seconds >= 0 or math.isinf(seconds):  # also refuses NaN
+            raise ValueError(f"the clock only advances forwards by a finite step, got {seconds} s")
+        # ClockOutOfRange (a ValueError) if that would pass the clock's bound.
         self.service.clock.advance(round(seconds * 1000))
         self._settle_callbacks()
 
@@ -172,7 +174,7 @@ class MockHandle:
         there (no real waiting); on a running clock it polls for at most
         `timeout` real seconds, then raises `TimeoutError`.
         """
-        target = State(state)
+        target = _target(state)
         task = self._task(task_id)
         if self.service.clock.frozen:
             self._advance_to(task, target)
@@ -209,8 +211,10 @@ class MockHandle:
         if current.terminal or _ORDER[current] > _ORDER[target]:
             raise StateUnreachable(_describe(info, target))
         if target.terminal and task.timeline.done_at is None:
+            # A pending task that never ends still starts processing: say where it stays.
             raise StateUnreachable(
-                f"task {task.task_id} never finishes ({task.reason}); it stays {info.state}"
+                f"task {task.task_id} never finishes ({task.reason}); it is {info.state} now "
+                f"and stays processing, so it can never become {target.value}"
             )
 
     def _task(self, task_id: str) -> Task:
@@ -274,6 +278,15 @@ class MockHandle:
         self.service.reset()
         if self._scenario is not None:
             self.service.use_scenario(self._scenario)
+
+
+def _target(state: str) -> State:
+    """The state `wait_for` was asked for, or a ValueError that lists the valid ones."""
+    try:
+        return State(state)
+    except ValueError:
+        valid = ", ".join(repr(s.value) for s in State)
+        raise ValueError(f"state must be one of {valid}, got {state!r}") from None
 
 
 def _describe(info: TaskInfo, target: State) -> str:

@@ -75,7 +75,9 @@ class Settings:
         None, "Longest processing time (overrides the profile).", "optint", minimum=0
     )
     seed: int | None = _setting(
-        None, "Seed for every random choice, taskIds included (default: random).", "optint"
+        None,
+        "Seed for every random choice, taskIds included (default: random, and unguessable ids).",
+        "optint",
     )
     frozen: bool = _setting(False, "Start with the mock clock frozen.", "bool")
     admin: bool = _setting(True, "Serve the admin API under /__admin.", "bool")
@@ -84,6 +86,18 @@ class Settings:
     )
     result_ttl_s: int = _setting(
         15 * 24 * 3600, "Seconds result images stay downloadable.", "int", minimum=0
+    )
+    max_tasks: int = _setting(
+        100_000,
+        "Finished tasks kept; beyond it the earliest finished are forgotten (0: no limit).",
+        "int",
+        minimum=0,
+    )
+    task_ttl_s: int = _setting(
+        16 * 24 * 3600,
+        "Mock-clock seconds a finished task stays readable after it ends (0: forever).",
+        "int",
+        minimum=0,
     )
     triggers: bool = _setting(
         True, "Honour mock:fail:/mock:reject:/mock:hang prompts and .invalid hosts.", "bool"

@@ -35,3 +35,23 @@ def test_every_flag_is_in_serve_help() -> None:
     for line in reference_table().splitlines()[2:]:
         env_name = line.split("|")[3].strip().strip("`")
         assert env_name in result.stdout.replace("\n", " ").replace("  ", " ")
+
+
+def test_the_memory_bench_command_runs_and_keeps_at_most_max_tasks_finished() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    command = text.split("## Memory", 1)[1].split("```\n", 2)[1].strip()
+    assert command == ".venv/bin/python bench/memory.py --tasks 1000000"
+    argv = [*command.split()[1:], "--tasks", "3000", "--max-tasks", "1000"]  # the last wins
+    root = DOC.parents[1]
+    result = subprocess.run(
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    kept = int(result.stdout.split(" tasks kept")[0].rsplit("; ", 1)[1])
+    assert 1000 <= kept <= 1000 + 250  # the cap, plus the last ~220 ms of unfinished tasks

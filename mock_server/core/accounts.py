@@ -42,6 +42,15 @@ class Accounts:
             self._accounts[key] = account
         return account
 
+    def balance_micros(self, key: str) -> int:
+        """The key's balance, without opening an account for a key that has none.
+
+        A read costs nothing: only money or caps changing open an account, so
+        a stream of new tokens in open-key mode keeps no state for each.
+        """
+        account = self._accounts.get(key)
+        return self._default_balance if account is None else account.balance_micros
+
     def limits(self, key: str) -> Limits:
         """The caps in force for `key`."""
         # Reads only (opens no account): safe outside the admission lock.
@@ -77,6 +86,8 @@ class Accounts:
         self, key: str, *, rpm: int | None = None, max_unfinished: int | None = None
     ) -> None:
         """Override a key's caps; `None` leaves a cap as it is."""
+        if rpm is None and max_unfinished is None:
+            return  # nothing changes: no account to open
         account = self.get(key)
         if rpm is not None:
             account.rpm = rpm

@@ -12,7 +12,34 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from .errors import InvalidRequest
+
 Listener = Callable[[], None]
+
+# The largest millisecond count a JSON number (a double) holds exactly: the
+# mock's time, and every timestamp derived from it, stays at or below it.
+MAX_MS = 2**53 - 1
+
+
+class ClockOutOfRange(InvalidRequest, ValueError):
+    """A clock move the mock cannot make: not whole milliseconds, backwards, or past `MAX_MS`.
+
+    An `InvalidRequest`, so the admin API answers 400 in the envelope; a
+    `ValueError`, as Python callers of the clock expect for a bad argument.
+    """
+
+    def __str__(self) -> str:
+        return self.error  # what went wrong, not the envelope's generic message
+
+
+def checked_ms(ms: object) -> int:
+    """`ms` if it is a whole number of milliseconds in 0..MAX_MS, else `ClockOutOfRange`."""
+    # bool is an int, and a float (even 1.0) would leak into timestamps as 1.0.
+    if isinstance(ms, bool) or not isinstance(ms, int):
+        raise ClockOutOfRange(f"ms: must be a whole number of milliseconds, got {ms!r}")
+    if not 0 <= ms <= MAX_MS:
+        raise ClockOutOfRange(f"ms: {ms} is outside 0..{MAX_MS}, what JSON keeps exact")
+    return ms
 
 
 def wall_ms() -> int:
@@ -50,7 +77,8 @@ class MockClock:
         frozen_at = self._frozen_at
         if frozen_at is not None:
             return frozen_at
-        return self._wall() + self._offset_ms
+        # Wall time running on from a clock set near MAX_MS must not pass it.
+        return min(self._wall() + self._offset_ms, MAX_MS)
 
     @property
     def frozen(self) -> bool:
@@ -63,10 +91,19 @@ class MockClock:
         return self.now_ms() - self._wall()
 
     def advance(self, ms: int) -> int:
-        """Move time forward by `ms` milliseconds; returns the new time."""
-        if ms < 0:
-            raise ValueError("the clock only advances forwards")
+        """Move time forward by `ms` milliseconds; returns the new time.
+
+        `ClockOutOfRange` if `ms` is negative, not an int, or would take the time past `MAX_MS`.
+        """
+        if isinstance(ms, int) and not isinstance(ms, bool) and ms < 0:
+            raise ClockOutOfRange("ms: the clock only advances forwards")
+        checked_ms(ms)
         with self._lock:
+            now = self.now_ms()
+            if now + ms > MAX_MS:
+                raise ClockOutOfRange(
+                    f"ms: advancing {ms} from {now} passes {MAX_MS}, what JSON keeps exact"
+                )
             if self._frozen_at is not None:
                 self._frozen_at += ms
             else:
@@ -76,7 +113,11 @@ class MockClock:
         return now
 
     def set(self, ms: int) -> int:
-        """Jump to the absolute time `ms` (Unix milliseconds); returns it."""
+        """Jump to the absolute time `ms` (Unix milliseconds); returns it.
+
+        `ClockOutOfRange` if `ms` is not an int in 0..MAX_MS.
+        """
+        checked_ms(ms)
         with self._lock:
             if self._frozen_at is not None:
                 self._frozen_at = ms

@@ -28,14 +28,23 @@ class Limits:
 
 
 class RequestWindow:
-    """Sliding one-minute window of request times for each key."""
+    """Sliding one-minute window of request times for each key.
+
+    Keys are kept least recently seen first, so a key whose window has emptied
+    is found at the front and freed: a key with no traffic for a minute costs
+    nothing, and freeing costs amortised O(1) per request, never a scan.
+    """
 
     def __init__(self) -> None:
         self._times: dict[str, deque[int]] = {}
 
     def admit(self, key: str, now: int, rpm: int) -> None:
         """Count a request, or raise `RateLimited` (with Retry-After) if the key is over `rpm`."""
-        times = self._times.setdefault(key, deque())
+        times = self._times.pop(key, None)
+        self._free_idle(now)  # before this key is back in: it is never freed mid-request
+        if times is None:
+            times = deque()
+        self._times[key] = times  # re-inserted: now the most recently seen key
         while times and times[0] <= now - WINDOW_MS:
             times.popleft()
         if len(times) >= rpm:
@@ -45,6 +54,18 @@ class RequestWindow:
                 retry_after_s=-(-wait_ms // 1000),
             )
         times.append(now)
+
+    def _free_idle(self, now: int) -> None:
+        """Drop the least recently seen keys whose last request has left the window."""
+        while self._times:
+            oldest = next(iter(self._times))
+            times = self._times[oldest]
+            if times and times[-1] > now - WINDOW_MS:
+                return
+            del self._times[oldest]
+
+    def __len__(self) -> int:
+        return len(self._times)
 
     def clear(self) -> None:
         """Forget every request."""
@@ -81,6 +102,8 @@ class UnfinishedTasks:
             still_open = self._open.get(key)
             if still_open and task_id in still_open and is_finished(task_id, now):
                 still_open.discard(task_id)
+                if not still_open:
+                    del self._open[key]  # a key with nothing unfinished costs nothing
                 ended.append((key, task_id))
         return ended
 

@@ -2,7 +2,8 @@
 
 A rule is a `Match` (what requests it applies to) and an `Effect` (what
 happens to them). Rules come from scenario files, the admin API and the
-built-in prompt triggers (`mock:fail:CODE`, `mock:reject:STATUS`, `mock:hang`).
+built-in triggers (`mock:fail:CODE`, `mock:reject:STATUS`, `mock:hang`) in a prompt
+or a reference-image URL.
 Every decision carries its reason, which the journal and the task record keep.
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import unquote
 
 from .callbacks import CallbackEffect
 from .errors import ApiError, InvalidRequest
@@ -159,19 +161,27 @@ NO_DECISION = Decision()
 
 
 def trigger_decision(request: SubmitRequest) -> Decision | None:
-    """The built-in prompt triggers, which work with no scenario loaded."""
-    prompt = request.prompt
-    if found := _REJECT_TRIGGER.search(prompt):
+    """The built-in triggers, in the prompt or a reference-image URL; they need no scenario.
+
+    A reject wins over a fail, a fail over a hang, wherever each is written.
+    """
+    texts = (request.prompt, *(unquote(url) for url in request.image_urls))
+    for found in _found(_REJECT_TRIGGER, texts):
         status = int(found.group(1))
         if status in _DEFAULT_REJECT_MESSAGES:
             return Decision(Effect(reject=Reject(status)), f"trigger mock:reject:{status}")
-    if found := _FAIL_TRIGGER.search(prompt):
+    for found in _found(_FAIL_TRIGGER, texts):
         code = found.group(1)
         if code in FailCode.__members__:
             return Decision(Effect(fail=FailEffect(Failure.of(code))), f"trigger mock:fail:{code}")
-    if _HANG_TRIGGER in prompt:
+    if any(_HANG_TRIGGER in text for text in texts):
         return Decision(Effect(timeline=TimelineOverride(never_finish=True)), "trigger mock:hang")
     return None
+
+
+def _found(pattern: re.Pattern[str], texts: Sequence[str]) -> Iterator[re.Match[str]]:
+    for text in texts:
+        yield from pattern.finditer(text)
 
 
 def reject_error(reject: Reject) -> ApiError:

@@ -45,7 +45,7 @@ from .scenarios import (
     trigger_decision,
 )
 from .tasks import Task, TaskStore, ended_now
-from .timing import PROFILES, Timing, task_id, task_rng
+from .timing import PROFILES, Timing, task_id, task_rng, within_clock
 from .validation import Dialect, SubmitRequest, SubmitValidator
 from .wire import status_envelope
 
@@ -79,7 +79,7 @@ class MockService:
         # reset() returns the clock to how it started, whoever built it.
         self._clock_starts_frozen = self.clock.frozen
         self.keys = KeyRing(settings.keys)
-        self.tasks = TaskStore()
+        self.tasks = TaskStore(settings.max_tasks, settings.task_ttl_s * 1000)
         self.journal = Journal(settings.journal_size)
         self.results = ResultCache()
         self.rules = RuleBook(seed=self.seed, loader=_load_shipped)
@@ -217,7 +217,7 @@ class MockService:
         """The key's balance in USD as a JSON number."""
         with self._lock:
             self._settle()
-            return usd_number(self._accounts.get(key).balance_micros)
+            return usd_number(self._accounts.balance_micros(key))
 
     def result_image(self, task_id: str, index: int) -> bytes | None:
         """PNG bytes of a result, or None if there is none (or it has expired)."""
@@ -273,7 +273,7 @@ class MockService:
             self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
             self._sequence += 1
             task = Task(
-                task_id(rng),
+                task_id(rng if self.base_settings.seed is not None else None),
                 key,
                 request,
                 timeline,
@@ -309,7 +309,7 @@ class MockService:
         if fail is not None and fail.after_ms is not None:
             end = now + fail.after_ms
             timeline = Timeline(now, min(timeline.processing_at, end), end)
-        return timeline
+        return within_clock(timeline)
 
     def _after_submit(self, task: Task, effect: Effect) -> None:
         self._schedule_callback(task, effect.callback)
@@ -329,12 +329,19 @@ class MockService:
     # -- derived bookkeeping ---------------------------------------------
 
     def _settle(self) -> None:
-        """Account for tasks that have ended: they leave the cap, failed ones are refunded."""
+        """Account for tasks that have ended: they leave the cap, failed ones are refunded.
+
+        Only then may a finished task be forgotten (`max_tasks`, `task_ttl_s`).
+        """
         now = self.clock.now_ms()
         for _key, ended_id in self._unfinished.settle(now, self._finished):
             task = self.tasks.get(ended_id)
-            if task is not None and task.state(now) is State.FAILED:
+            if task is None:
+                continue
+            if task.state(now) is State.FAILED:
                 self._accounts.refund(task.key, task.charge_micros)
+            self.tasks.retire(ended_id, task.timeline.done_at or now)
+        self.tasks.evict(now)
 
     def _finished(self, task_id: str, now: int) -> bool:
         task = self.tasks.get(task_id)
@@ -393,6 +400,7 @@ class MockService:
     def use_scenario(self, scenario: Scenario) -> None:
         """Make a scenario active, with the settings it overrides."""
         with self._lock:
+            self._settle()  # what fell due under the old caps settles under them
             overrides = dict(scenario.settings)
             self._apply(
                 self.base_settings.replace(**overrides) if overrides else self.base_settings
@@ -403,6 +411,7 @@ class MockService:
     def clear_scenario(self) -> None:
         """No active rules, and the start-up settings again."""
         with self._lock:
+            self._settle()
             self.rules.clear()
             self._apply(self.base_settings)
             self._accounts.defaults(to_micros(self.settings.balance), _limits(self.settings))
@@ -410,6 +419,7 @@ class MockService:
     def force(self, task_id: str, state: str, failure: Failure | None = None) -> Task:
         """Move an unfinished task on: to processing now, or to its end now."""
         with self._lock:
+            self._settle()
             task = self.tasks.get(task_id)
             if task is None:
                 raise TaskNotFound()
@@ -435,7 +445,7 @@ class MockService:
             return updated
 
     def accounts(self) -> dict[str, Any]:
-        """Every key seen so far with its balance and caps."""
+        """Every key with an account (it spent, or had its balance or caps set)."""
         with self._lock:
             self._settle()
             return {key: self._account_json(key) for key in self._accounts.opened()}
@@ -454,8 +464,13 @@ class MockService:
         rpm: int | None = None,
         max_unfinished: int | None = None,
     ) -> dict[str, Any]:
-        """Set a key's balance and/or caps."""
+        """Set a key's balance and/or caps, after everything due by now has settled.
+
+        Settling first keeps money in clock order: a refund that fell due before
+        this change lands before it, never later on top of the balance set here.
+        """
         with self._lock:
+            self._settle()
             if balance is not None:
                 self._accounts.set_balance(key, to_micros(balance))
             self._accounts.set_limits(key, rpm=rpm, max_unfinished=max_unfinished)
@@ -465,7 +480,7 @@ class MockService:
         limits = self._accounts.limits(key)
         return {
             "key": key,
-            "balance": usd_number(self._accounts.get(key).balance_micros),
+            "balance": usd_number(self._accounts.balance_micros(key)),
             "rpm": limits.rpm,
             "maxUnfinished": limits.max_unfinished,
             "unfinished": self._unfinished.count(key),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -37,11 +38,22 @@ class Task:
 
 
 class TaskStore:
-    """Tasks by id, with an index per key; every method is safe across threads."""
+    """Tasks by id; every method is safe across threads.
 
-    def __init__(self) -> None:
+    Memory stays bounded: a task that has finished and been settled (left the
+    unfinished count, refunded if it failed) is `retire`d into a queue in the
+    order it finished; `evict` forgets the earliest retired ones beyond
+    `max_kept` or older than `ttl_ms` on the mock clock. Each task is queued
+    and dropped once, so eviction costs amortised O(1) per task, never a scan.
+    Unfinished tasks are never retired, hence never forgotten.
+    """
+
+    def __init__(self, max_kept: int = 0, ttl_ms: int = 0) -> None:
         self._lock = threading.Lock()
         self._tasks: dict[str, Task] = {}
+        self._retired: deque[tuple[int, str]] = deque()  # (ended at, task_id), oldest first
+        self._max_kept = max_kept  # 0: no limit
+        self._ttl_ms = ttl_ms  # 0: no age limit
 
     def add(self, task: Task) -> None:
         """Keep a new task; its id must be unused."""
@@ -71,6 +83,26 @@ class TaskStore:
             task.final_body = None
             return task
 
+    def retire(self, task_id: str, ended_at: int) -> None:
+        """The task has finished and been settled: it may be evicted from now on."""
+        if self._max_kept or self._ttl_ms:
+            with self._lock:
+                self._retired.append((ended_at, task_id))
+
+    def evict(self, now: int) -> int:
+        """Forget retired tasks beyond `max_kept` or past `ttl_ms`; returns how many."""
+        evicted = 0
+        with self._lock:
+            retired = self._retired
+            while retired and self._expired(len(retired), retired[0][0], now):
+                self._tasks.pop(retired.popleft()[1], None)
+                evicted += 1
+        return evicted
+
+    def _expired(self, retired: int, ended_at: int, now: int) -> bool:
+        over_count = bool(self._max_kept) and retired > self._max_kept
+        return over_count or (bool(self._ttl_ms) and now - ended_at >= self._ttl_ms)
+
     def all(self) -> Iterator[Task]:
         """A snapshot of every task, oldest first."""
         with self._lock:
@@ -84,6 +116,7 @@ class TaskStore:
         """Forget every task."""
         with self._lock:
             self._tasks.clear()
+            self._retired.clear()
 
 
 def ended_now(timeline: Timeline, now: int) -> Timeline:

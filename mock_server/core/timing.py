@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import random
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from .clock import MAX_MS
 from .lifecycle import Timeline
 
 
@@ -57,6 +59,28 @@ def task_rng(seed: int, sequence: int) -> random.Random:
     return random.Random(int.from_bytes(digest, "big"))
 
 
-def task_id(rng: random.Random) -> str:
-    """A taskId in the docs' style (`task_` and hex), drawn from the task's own source."""
-    return f"task_{rng.getrandbits(64):016x}"
+def task_id(rng: random.Random | None) -> str:
+    """A taskId in the docs' style (`task_` and hex).
+
+    Drawn from the task's own seeded source (`--seed`: reproducible), or with
+    `rng=None` from the operating system's cryptographic source: an unseeded
+    mock's ids cannot be guessed from one another, and result images are
+    reached by taskId alone.
+    """
+    bits = rng.getrandbits(64) if rng is not None else secrets.randbits(64)
+    return f"task_{bits:016x}"
+
+
+def within_clock(timeline: Timeline) -> Timeline:
+    """The timeline with no moment past `MAX_MS`, so every timestamp stays exact in JSON.
+
+    A task submitted near the clock's end finishes at the end instead of past it.
+    """
+    done_at = timeline.done_at
+    if timeline.processing_at <= MAX_MS and (done_at is None or done_at <= MAX_MS):
+        return timeline
+    return Timeline(
+        timeline.created_at,
+        min(timeline.processing_at, MAX_MS),
+        None if done_at is None else min(done_at, MAX_MS),
+    )

@@ -340,7 +340,7 @@ def task_fail(task_id: str) -> Response:
 
 @bp.get("/accounts")
 def accounts() -> Response:
-    """Every key seen so far, with balance and caps."""
+    """Every key with an account (it spent, or had balance or caps set): balance and caps."""
     return ok(list(service().accounts().values()))
 
 

@@ -7,7 +7,8 @@ from types import MappingProxyType
 
 import pytest
 
-from mock_server.core.clock import MockClock
+from mock_server.core.clock import MAX_MS, ClockOutOfRange, MockClock
+from mock_server.core.errors import InvalidRequest
 
 START = 1_700_000_000_000
 
@@ -238,3 +239,56 @@ def test_unsubscribed_listener_is_no_longer_called(frozen: MockClock) -> None:
 def test_unsubscribing_an_unknown_listener_is_ignored(frozen: MockClock) -> None:
     frozen.unsubscribe(Calls(frozen))
     assert frozen.advance(1) == START + 1
+
+
+# -- bounds: whole milliseconds that JSON holds exactly ------------------------------
+
+
+def test_the_bound_is_the_largest_integer_a_json_number_holds_exactly() -> None:
+    assert MAX_MS == 2**53 - 1
+    assert float(MAX_MS) == MAX_MS
+    assert float(MAX_MS + 2) != MAX_MS + 2
+
+
+@pytest.mark.parametrize("clock_kind", ["frozen", "running"])
+def test_advancing_past_the_bound_is_refused_and_changes_nothing(
+    clock_kind: str, request: pytest.FixtureRequest
+) -> None:
+    clock: MockClock = request.getfixturevalue(clock_kind)
+    with pytest.raises(ClockOutOfRange, match="9007199254740991"):
+        clock.advance(MAX_MS - START + 1)
+    assert clock.now_ms() == START
+
+
+def test_advancing_exactly_to_the_bound_is_allowed(frozen: MockClock) -> None:
+    assert frozen.advance(MAX_MS - START) == MAX_MS
+
+
+@pytest.mark.parametrize("ms", [MAX_MS + 1, 10**29, -1])
+def test_setting_outside_the_bound_is_refused(frozen: MockClock, ms: int) -> None:
+    with pytest.raises(ClockOutOfRange):
+        frozen.set(ms)
+    assert frozen.now_ms() == START
+
+
+@pytest.mark.parametrize("ms", [1.0, 1.5, True, "1"])
+def test_only_int_milliseconds_reach_the_clock(frozen: MockClock, ms: object) -> None:
+    with pytest.raises(ClockOutOfRange, match="whole number"):
+        frozen.advance(ms)  # type: ignore[arg-type]
+    with pytest.raises(ClockOutOfRange, match="whole number"):
+        frozen.set(ms)  # type: ignore[arg-type]
+    assert type(frozen.now_ms()) is int
+    assert frozen.now_ms() == START
+
+
+def test_a_clock_error_is_a_400_and_a_value_error() -> None:
+    error = ClockOutOfRange("ms: too far")
+    assert isinstance(error, InvalidRequest)
+    assert isinstance(error, ValueError)
+    assert error.status == 400
+
+
+def test_a_running_clock_set_to_the_bound_stays_there(running: MockClock, wall: ListWall) -> None:
+    running.set(MAX_MS)
+    wall.move(5_000)
+    assert running.now_ms() == MAX_MS

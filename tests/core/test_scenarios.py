@@ -338,6 +338,36 @@ def test_reject_trigger_wins_over_a_fail_trigger() -> None:
     assert (decision.effect.reject, decision.effect.fail) == (Reject(503), None)
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://img.example/mock:fail:NSFW_DETECTED.png", "trigger mock:fail:NSFW_DETECTED"),
+        ("https://img.example/a.png?t=mock:reject:503", "trigger mock:reject:503"),
+        ("https://img.example/mock:hang/a.png", "trigger mock:hang"),
+        (
+            "https://img.example/mock%3Afail%3AGENERATION_FAILED.png",
+            "trigger mock:fail:GENERATION_FAILED",
+        ),
+    ],
+    ids=["fail-in-path", "reject-in-query", "hang-in-path", "percent-encoded"],
+)
+def test_triggers_in_a_reference_image_url_work_as_in_the_prompt(url: str, reason: str) -> None:
+    decision = trigger_decision(
+        request("a plain prompt", image_urls=("https://a.example/x.png", url))
+    )
+
+    assert decision is not None
+    assert decision.reason == reason
+
+
+def test_a_reject_in_a_url_wins_over_a_fail_in_the_prompt() -> None:
+    urls = ("https://img.example/mock:reject:429.png",)
+    decision = trigger_decision(request("mock:fail:NSFW_DETECTED", image_urls=urls))
+
+    assert decision is not None
+    assert decision.effect.reject == Reject(429)
+
+
 # -- reject effects as errors ------------------------------------------------------
 
 

@@ -767,11 +767,12 @@ def test_two_services_share_nothing(make_service: MakeService) -> None:
     assert second.clock.now_ms() == START
 
 
-def test_accounts_lists_every_key_seen(service: MockService) -> None:
+def test_accounts_lists_every_key_that_spent_or_has_caps_set(service: MockService) -> None:
     submit(service)
-    service.balance(OTHER_KEY)
+    service.balance(OTHER_KEY)  # a mere read opens no account
+    service.update_account("key-capped-0003", rpm=5)
     accounts = service.accounts()
-    assert sorted(accounts) == sorted([KEY, OTHER_KEY])
+    assert sorted(accounts) == sorted([KEY, "key-capped-0003"])
     assert accounts[KEY]["balance"] == 9.65
     assert accounts[KEY]["unfinished"] == 1
 

@@ -57,6 +57,16 @@ def test_advance_takes_seconds(apixo_mock: MockServer) -> None:
     assert apixo_mock.now() == (before + 1500) / 1000
 
 
+@pytest.mark.parametrize("seconds", [1e26, float("inf"), float("nan")])
+def test_advance_refuses_to_pass_the_clock_bound(apixo_mock: MockServer, seconds: float) -> None:
+    before = apixo_mock.now()
+
+    with pytest.raises(ValueError, match=r"9007199254740991|finite"):
+        apixo_mock.advance(seconds)
+
+    assert apixo_mock.now() == before
+
+
 def test_advance_refuses_to_go_backwards(apixo_mock: MockServer) -> None:
     with pytest.raises(ValueError, match="forwards"):
         apixo_mock.advance(-1)
@@ -145,6 +155,21 @@ def test_waiting_for_an_unknown_state_is_a_value_error(apixo_mock: MockServer) -
     task_id = submit(apixo_mock)
     with pytest.raises(ValueError, match="done"):
         apixo_mock.wait_for(task_id, "done")
+
+
+def test_an_unknown_state_lists_the_valid_ones(apixo_mock: MockServer) -> None:
+    task_id = submit(apixo_mock)
+    expected = "'pending', 'processing', 'success', 'failed', got 'succeeded'"
+    with pytest.raises(ValueError, match=expected):
+        apixo_mock.wait_for(task_id, "succeeded")
+
+
+def test_a_hanging_task_still_pending_is_said_to_stay_processing(apixo_mock: MockServer) -> None:
+    task_id = submit(apixo_mock, "mock:hang")
+    assert apixo_mock.task(task_id).state == "pending"
+
+    with pytest.raises(StateUnreachable, match="pending now and stays processing"):
+        apixo_mock.wait_for(task_id, "success")
 
 
 def test_on_a_running_clock_wait_for_polls_in_real_time() -> None:
@@ -244,6 +269,18 @@ def test_a_balance_too_low_refuses_the_submit(apixo_mock: MockServer) -> None:
     refused = post_submit(apixo_mock)
 
     assert (refused.status_code, refused.json()["message"]) == (400, "Insufficient credits")
+
+
+def test_a_balance_set_after_wait_for_failed_is_not_topped_up_by_the_refund(
+    apixo_mock: MockServer,
+) -> None:
+    apixo_mock.wait_for(submit(apixo_mock, "mock:fail:GENERATION_FAILED"), "failed")
+    apixo_mock.set_balance("0.10")
+
+    balance = requests.get(apixo_mock.base_url + BALANCE, headers=apixo_mock.headers, timeout=10)
+
+    assert balance.json()["data"] == 0.1
+    assert post_submit(apixo_mock).status_code == 400  # 0.35 does not fit
 
 
 def test_set_limits_caps_unfinished_tasks(apixo_mock: MockServer) -> None:

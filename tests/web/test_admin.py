@@ -234,3 +234,15 @@ def test_admin_is_off_on_public_address_without_token(
     assert (
         guarded.get("/__admin/health", headers={"X-Apixo-Mock-Admin-Token": "t"}).status_code == 200
     )
+
+
+def test_a_balance_patched_after_a_failure_stays_as_set(client: FlaskClient) -> None:
+    task_id = new_task(client, prompt="mock:fail:GENERATION_FAILED")
+    ended = data(client.get(f"/__admin/tasks/{task_id}"))["timeline"]["doneAt"]
+    now = data(client.get("/__admin/clock"))["now"]
+    data(client.post("/__admin/clock/advance", json={"ms": ended - now}))
+
+    patched = data(client.patch("/__admin/accounts/test-key-1234", json={"balance": "0.10"}))
+
+    assert patched["balance"] == 0.1
+    assert client.get(BALANCE, headers=AUTH).get_json()["data"] == 0.1

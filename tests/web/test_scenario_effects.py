@@ -139,3 +139,25 @@ def test_rate_limited_scenario_overrides_limits(client: FlaskClient) -> None:
     client.put("/__admin/scenarios/active", json={"name": "rate-limited"})
     codes = [client.get(BALANCE, headers=AUTH).status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
+
+
+def test_a_fail_trigger_in_a_reference_image_url_fails_the_task(
+    client: FlaskClient, clock: MockClock
+) -> None:
+    url = "https://img.example/ref-mock:fail:UNSUPPORTED_FORMAT.png"
+    submitted = client.post(SUBMIT, json=submit_body(image_urls=[url]), headers=AUTH)
+    task_id = submitted.get_json()["data"]["taskId"]
+
+    clock.advance(3_600_000)
+    data = client.get(STATUS, query_string={"taskId": task_id}, headers=AUTH).get_json()["data"]
+
+    assert (data["state"], data["failCode"]) == ("failed", "UNSUPPORTED_FORMAT")
+
+
+def test_a_reject_trigger_in_a_reference_image_url_answers_that_status(
+    client: FlaskClient,
+) -> None:
+    url = "https://img.example/ref.png?mock:reject:503"
+    response = client.post(SUBMIT, json=submit_body(image_urls=[url]), headers=AUTH)
+
+    assert (response.status_code, response.get_json()["code"]) == (503, 503)

@@ -109,3 +109,25 @@ def test_two_apps_share_nothing(clock: MockClock, sender: RecordingSender) -> No
     second = create_app(Settings(seed=5)).test_client()
     task_id = submit(first)
     assert second.get(STATUS, query_string={"taskId": task_id}, headers=AUTH).status_code == 404
+
+
+def test_a_forgotten_task_reads_as_task_not_found(clock: MockClock) -> None:
+    service = MockService(
+        Settings(seed=7, access_log=False, profile="instant", max_tasks=1),
+        sender=RecordingSender(),
+        clock=clock,
+    )
+    client = create_app(service=service).test_client()
+    ids = []
+    for _ in range(3):  # each submit settles the one before; max_tasks=1 keeps the latest
+        ids.append(
+            client.post(SUBMIT, json=submit_body(), headers=AUTH).get_json()["data"]["taskId"]
+        )
+        clock.advance(60_000)
+
+    forgotten = client.get(STATUS, query_string={"taskId": ids[0]}, headers=AUTH)
+    kept = client.get(STATUS, query_string={"taskId": ids[1]}, headers=AUTH)
+
+    assert (forgotten.status_code, forgotten.get_json()["message"]) == (404, "Task not found")
+    assert kept.get_json()["data"]["state"] == "success"
+    service.close()
