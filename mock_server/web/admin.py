@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -28,6 +29,8 @@ from ..version import __version__
 from .context import service
 
 TOKEN_HEADER = "X-Apixo-Mock-Admin-Token"
+# 18 digits are plenty for any count; int() refuses strings of more than 4300.
+_UINT = re.compile(r"[0-9]{1,18}")
 
 bp = Blueprint("admin", __name__)
 
@@ -230,7 +233,9 @@ def _int_arg(name: str) -> int | None:
     value = request.args.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    # ASCII digits only: str.isdigit() is also true of "²" (which int() refuses) and of
+    # other scripts' digits (which int() reads).
+    if _UINT.fullmatch(value) is None:
         raise InvalidRequest(f"{name}: must be a non-negative integer")
     return int(value)
 

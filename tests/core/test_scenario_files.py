@@ -277,3 +277,50 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
 def test_document_errors_name_the_given_source() -> None:
     with pytest.raises(ConfigError, match=r"^admin: rules\[0\]"):
         scenario_from_document({"name": "s", "rules": [{"name": "r"}]}, source="admin")
+
+
+# -- integers are integers (YAML `2.0` is a float) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (
+            "rules:\n  - {name: r, then: {callback: {copies: 2.0}}}\n",
+            "rules[0] (r).then.callback.copies",
+        ),
+        ("rules:\n  - {name: r, times: 1.0, then: {fault: drop}}\n", "rules[0] (r).times"),
+        (
+            "rules:\n  - {name: r, then: {reject: {status: 503.0}}}\n",
+            "rules[0] (r).then.reject.status",
+        ),
+        (
+            "rules:\n  - {name: r, when: {num_images: 2.0}, then: {fault: drop}}\n",
+            "rules[0] (r).when.num_images",
+        ),
+        (
+            "rules:\n  - {name: r, then: {fail: {code: GENERATION_FAILED, after_ms: 1.0e+3}}}\n",
+            "rules[0] (r).then.fail.after_ms",
+        ),
+        ("settings: {rpm: 60.0}\n", "settings.rpm"),
+        (
+            "settings: {insufficient_credits_status: 402.0}\n",
+            "settings.insufficient_credits_status",
+        ),
+    ],
+    ids=[
+        "copies",
+        "times",
+        "reject-status",
+        "num-images",
+        "after-ms-exponent",
+        "rpm",
+        "credits-status",
+    ],
+)
+def test_whole_number_float_in_a_yaml_file_names_the_field(
+    tmp_path: Path, text: str, field: str
+) -> None:
+    error = config_error(write(tmp_path, "name: s\n" + text))
+    assert error.field == field
+    assert "is not of type 'integer'" in error.why
