@@ -14,11 +14,12 @@ and its integer-only responses), so every validator built here reads
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, TypeChecker
+from jsonschema import Draft202012Validator, FormatChecker, TypeChecker
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 from referencing import Registry, Resource
@@ -100,5 +101,17 @@ def validator(name: str) -> Validator:
 
 def validator_for(document: dict[str, Any]) -> Validator:
     """A strict 2020-12 validator for any schema document, resolving `$ref`s among the files."""
-    made: Validator = StrictValidator(document, registry=registry())
+    made: Validator = StrictValidator(document, registry=registry(), format_checker=_formats())
     return made
+
+
+def _formats() -> FormatChecker:
+    """The one format checked: `regex`, as a pattern Python's `re` compiles (rules use `re`)."""
+    checker = FormatChecker(formats=())
+    # A repeat count past 2**32 overflows and deep nesting recurses too far: not patterns either.
+    checker.checks("regex", raises=(re.error, OverflowError, RecursionError))(_compiles)
+    return checker
+
+
+def _compiles(instance: object) -> bool:
+    return not isinstance(instance, str) or bool(re.compile(instance))
