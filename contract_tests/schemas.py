@@ -12,16 +12,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.protocols import Validator
 
 from mock_server.core import schemas as source
 
 DRAFT07 = "http://json-schema.org/draft-07/schema#"
 
 
-def validator(name: str) -> Draft202012Validator:
-    """A 2020-12 validator for one schema of schemas/, by short name."""
+def validator(name: str) -> Validator:
+    """The mock's strict 2020-12 validator for one schema of schemas/, by short name."""
     return source.validator(name)
 
 

@@ -118,7 +118,7 @@ def scenarios_show(name_or_path: str) -> None:
 @scenarios.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def scenarios_validate(paths: tuple[str, ...]) -> None:
-    """Check scenario files against the schema; exit 2 naming file, rule and field."""
+    """Check scenario files: every problem, in file order, by file:line, rule and field; exit 2."""
     from .core.scenario_files import load_scenario_file
 
     failed = False

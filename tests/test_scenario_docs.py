@@ -38,10 +38,10 @@ def test_every_fail_code_is_documented() -> None:
 
 
 def test_validate_sample_matches_the_cli(tmp_path: Path) -> None:
-    broken = tmp_path / "broken.yaml"
-    broken.write_text(
-        "name: broken\nrules:\n  - name: moderation\n    then: {fail: {code: OOPS}}\n",
-        encoding="utf-8",
+    sample = next(body for lang, body in BLOCK.findall(text()) if lang == "console")
+    file_part, output_part = sample.split("$ apixo-mock scenarios validate broken.yaml\n")
+    (tmp_path / "broken.yaml").write_text(
+        file_part.removeprefix("$ cat broken.yaml\n"), encoding="utf-8"
     )
     result = subprocess.run(
         [sys.executable, "-m", "mock_server", "scenarios", "validate", "broken.yaml"],
@@ -51,5 +51,8 @@ def test_validate_sample_matches_the_cli(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    documented = next(line for line in text().splitlines() if line.startswith("broken.yaml:"))
-    assert result.stderr.startswith(documented.removesuffix(", ...]"))
+    documented = output_part.splitlines()
+    printed = result.stderr.splitlines()
+    assert len(printed) == len(documented) == 4
+    for shown, line in zip(documented, printed, strict=True):
+        assert line.startswith(shown.removesuffix(", ...]"))

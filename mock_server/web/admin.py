@@ -9,25 +9,29 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, Response, request
-from jsonschema.exceptions import best_match
 
 from ..core.auth import redact
 from ..core.errors import ConfigError, InvalidRequest, NotFound, TaskNotFound, Unauthorized
 from ..core.lifecycle import Failure
 from ..core.money import usd_number
 from ..core.scenario_files import rule_from_document, scenario_from_document, shipped_scenarios
+from ..core.scenario_problems import ScenarioInvalid
+from ..core.scenarios import Scenario
 from ..core.schemas import validator
 from ..core.tasks import Task
-from ..core.validation import describe, parse_json_object
+from ..core.validation import describe, errors_in_order, parse_json_object
 from ..core.wire import dumps, envelope
 from ..settings import is_loopback
 from ..version import __version__
 from .context import service
 
 TOKEN_HEADER = "X-Apixo-Mock-Admin-Token"
+# 18 digits are plenty for any count; int() refuses strings of more than 4300.
+_UINT = re.compile(r"[0-9]{1,18}")
 
 bp = Blueprint("admin", __name__)
 
@@ -51,13 +55,20 @@ def ok(data: Any = None) -> Response:
 
 
 def payload(schema_name: str) -> dict[str, Any]:
-    """The JSON body, checked against an admin schema."""
+    """The JSON body, checked against an admin schema; a 400 lists every error in body order."""
     body = request.get_data(cache=False) or b"{}"
     document = parse_json_object(body, request.content_type or "application/json")
-    error = best_match(validator(schema_name).iter_errors(document))
-    if error is not None:
-        raise InvalidRequest(describe(error))
+    errors = errors_in_order(validator(schema_name), document)
+    if errors:
+        raise refusal([describe(error) for error in errors])
     return document
+
+
+def refusal(errors: list[str]) -> InvalidRequest:
+    """A 400 whose `data.error` is the first problem and `data.errors` all of them."""
+    refused = InvalidRequest(errors[0])
+    refused.data["errors"] = errors
+    return refused
 
 
 # -- health and reset -------------------------------------------------------
@@ -170,25 +181,43 @@ def _scenario_json(name: str) -> dict[str, Any]:
 @bp.get("/scenarios")
 def scenarios() -> Response:
     """The active scenario and every scenario known by name."""
-    svc = service()
-    names = sorted(set(shipped_scenarios()) | set(svc.rules.library()))
-    return ok({"active": _scenario_json(svc.rules.active.name), "available": names})
+    active = service().rules.active.name
+    return ok({"active": _scenario_json(active), "available": _available()})
+
+
+def _available() -> list[str]:
+    return sorted(set(shipped_scenarios()) | set(service().rules.library()))
 
 
 @bp.put("/scenarios/active")
 def scenario_load() -> Response:
     """Activate a scenario by name, or from a whole document."""
     document = payload("admin-scenario-load")
-    svc = service()
     try:
         if "name" in document:
-            scenario = svc.rules.named(document["name"])
+            scenario = _known_scenario(document["name"])
         else:
-            scenario = scenario_from_document(document["scenario"], source="admin API")
-        svc.use_scenario(scenario)  # its settings are checked here
+            scenario = scenario_from_document(document["scenario"])
+        service().use_scenario(scenario)  # its settings are checked here
+    except ScenarioInvalid as exc:
+        raise _refused(exc, "scenario.") from None
     except (ConfigError, ValueError) as exc:
         raise InvalidRequest(str(exc)) from None
     return ok(_scenario_json(scenario.name))
+
+
+def _known_scenario(name: str) -> Scenario:
+    """A scenario known by name; else a 400 that lists the known names, as the CLI does."""
+    try:
+        return service().rules.named(name)
+    except InvalidRequest:
+        known = ", ".join(_available()) or "none"
+        raise InvalidRequest(f"name: no such scenario {name!r} (known: {known})") from None
+
+
+def _refused(exc: ScenarioInvalid, prefix: str) -> InvalidRequest:
+    """Every problem of a scenario or rule document, named by its field in the body."""
+    return refusal([f"{prefix}{problem.field}: {problem.why}" for problem in exc.problems])
 
 
 @bp.delete("/scenarios/active")
@@ -203,9 +232,9 @@ def rule_add() -> Response:
     """Add a rule to the active scenario."""
     document = payload("admin-rule-add")
     try:
-        rule = rule_from_document(document["rule"], source="admin API")
-    except ConfigError as exc:
-        raise InvalidRequest(str(exc)) from None
+        rule = rule_from_document(document["rule"])
+    except ScenarioInvalid as exc:
+        raise _refused(exc, "") from None
     service().rules.add_rule(rule, document.get("index"))
     return ok(_scenario_json(service().rules.active.name))
 
@@ -237,7 +266,9 @@ def _int_arg(name: str) -> int | None:
     value = request.args.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    # ASCII digits only: str.isdigit() is also true of "²" (which int() refuses) and of
+    # other scripts' digits (which int() reads).
+    if _UINT.fullmatch(value) is None:
         raise InvalidRequest(f"{name}: must be a non-negative integer")
     return int(value)
 

@@ -17,6 +17,7 @@ from mock_server.core.scenario_files import (
     scenario_from_document,
     shipped_scenarios,
 )
+from mock_server.core.scenario_problems import Problem, ScenarioInvalid
 from mock_server.core.scenarios import (
     Effect,
     FailEffect,
@@ -203,8 +204,8 @@ def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
 
 def test_unknown_scenario_setting_is_named(tmp_path: Path) -> None:
     error = config_error(write(tmp_path, "name: s\nsettings: {port: 1}\n"))
-    assert error.field == "settings"
-    assert "'port'" in error.why
+    assert error.field == "settings.port"
+    assert error.why.startswith("unknown field (known: rpm, max_unfinished,")
 
 
 def test_bad_scenario_setting_value_names_the_setting(tmp_path: Path) -> None:
@@ -277,3 +278,125 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
 def test_document_errors_name_the_given_source() -> None:
     with pytest.raises(ConfigError, match=r"^admin: rules\[0\]"):
         scenario_from_document({"name": "s", "rules": [{"name": "r"}]}, source="admin")
+
+
+# -- integers are integers (YAML `2.0` is a float) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (
+            "rules:\n  - {name: r, then: {callback: {copies: 2.0}}}\n",
+            "rules[0] (r).then.callback.copies",
+        ),
+        ("rules:\n  - {name: r, times: 1.0, then: {fault: drop}}\n", "rules[0] (r).times"),
+        (
+            "rules:\n  - {name: r, then: {reject: {status: 503.0}}}\n",
+            "rules[0] (r).then.reject.status",
+        ),
+        (
+            "rules:\n  - {name: r, when: {num_images: 2.0}, then: {fault: drop}}\n",
+            "rules[0] (r).when.num_images",
+        ),
+        (
+            "rules:\n  - {name: r, then: {fail: {code: GENERATION_FAILED, after_ms: 1.0e+3}}}\n",
+            "rules[0] (r).then.fail.after_ms",
+        ),
+        ("settings: {rpm: 60.0}\n", "settings.rpm"),
+        (
+            "settings: {insufficient_credits_status: 402.0}\n",
+            "settings.insufficient_credits_status",
+        ),
+    ],
+    ids=[
+        "copies",
+        "times",
+        "reject-status",
+        "num-images",
+        "after-ms-exponent",
+        "rpm",
+        "credits-status",
+    ],
+)
+def test_whole_number_float_in_a_yaml_file_names_the_field(
+    tmp_path: Path, text: str, field: str
+) -> None:
+    error = config_error(write(tmp_path, "name: s\n" + text))
+    assert error.field == field
+    assert "is not of type 'integer'" in error.why
+
+
+# -- every problem, in file order ---------------------------------------------------
+
+MANY_PROBLEMS = """\
+name: s
+rules:
+  - name: first
+    then: {fail: {code: OOPS}}
+  - name: second
+    when: {prompt_regex: "(", colour: red}
+    then: {latency_ms: -1}
+  - name: first
+    then: {fault: drop}
+settings: {rpm: 0}
+extra: 1
+"""
+
+
+def test_every_problem_is_reported_in_file_order_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, MANY_PROBLEMS)
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_scenario_file(path)
+    problems = caught.value.problems
+    assert [(p.line, p.field) for p in problems] == [
+        (4, "rules[0] (first).then.fail.code"),
+        (6, "rules[1] (second).when.prompt_regex"),
+        (6, "rules[1] (second).when.colour"),
+        (7, "rules[1] (second).then.latency_ms"),
+        (8, "rules[2] (first).name"),
+        (10, "settings.rpm"),
+        (11, "extra"),
+    ]
+    assert problems[4].why == "rules[0] has this name too"
+    assert problems[1].why.startswith("not a valid regular expression (")
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"{path}:4: rules[0] (first).then.fail.code: {problems[0].why}"
+    assert len(lines) == len(problems)
+
+
+def test_the_first_problem_is_the_errors_field_and_why(tmp_path: Path) -> None:
+    error = config_error(write(tmp_path, MANY_PROBLEMS))
+    assert error.field == "rules[0] (first).then.fail.code"
+    assert error.why.startswith("'OOPS' is not one of ['CONTENT_VIOLATION',")
+
+
+def test_a_json_scenario_file_gets_lines_too(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '{"name": "s",\n "rules": [\n  {"name": "r", "times": 0, "then": {}}]}\n',
+        "s.json",
+    )
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_scenario_file(path)
+    assert [(p.line, p.field) for p in caught.value.problems] == [
+        (3, "rules[0] (r).times"),
+        (3, "rules[0] (r).then"),
+    ]
+
+
+def test_document_problems_have_no_line() -> None:
+    with pytest.raises(ScenarioInvalid) as caught:
+        scenario_from_document({"name": "s", "rules": [{"name": "r", "then": {"latency_ms": 1.0}}]})
+    assert caught.value.problems == (
+        Problem("rules[0] (r).then.latency_ms", "1.0 is not of type 'integer'"),
+    )
+
+
+@pytest.mark.parametrize(
+    "pattern", ["a{4294967296}", "(" * 3000 + ")" * 3000], ids=["huge-repeat", "deep"]
+)
+def test_a_regex_python_cannot_compile_is_a_problem_not_a_crash(pattern: str) -> None:
+    with pytest.raises(ScenarioInvalid) as caught:
+        rule_from_document({"name": "r", "when": {"image_url": pattern}, "then": {"fault": "drop"}})
+    assert caught.value.field == "rule.when.image_url"
