@@ -21,7 +21,7 @@ from .outputs import OutputFile, outputs_for
 from .pricing import price_micros
 from .registry import ModelPackError, ModelRegistry, default_root, load_pack
 
-__all__ = [
+__all__ = (
     "MISSING",
     "Choice",
     "Mode",
@@ -40,4 +40,4 @@ __all__ = [
     "outputs_for",
     "price_micros",
     "strategy_schema",
-]
+)

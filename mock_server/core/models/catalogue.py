@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import MappingProxyType
 
 from ..money import to_usd
 from .manifest import ModelPack, PriceRule
 from .registry import ModelRegistry
 
-_UNITS = {"per_image": "image", "per_video": "video", "per_second": "second", "per_task": "task"}
+_UNITS = MappingProxyType(
+    {"per_image": "image", "per_video": "video", "per_second": "second", "per_task": "task"}
+)
 
 
 def _usd(micros: int) -> str:
