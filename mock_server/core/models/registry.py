@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, best_match
 from referencing import Registry, Resource
@@ -65,10 +66,12 @@ def _check_manifest(folder: Path, document: Any) -> None:
 
 
 def _check_request(folder: Path, name: str, document: Any) -> None:
-    try:
-        Draft202012Validator.check_schema(document)
-    except SchemaError as error:
-        raise ModelPackError(folder, name, f"not a 2020-12 schema: {error.message}") from None
+    # jsonschema-rs checks against the meta-schema ~50x faster; jsonschema explains a failure.
+    if not jsonschema_rs.meta.is_valid(document):
+        try:
+            Draft202012Validator.check_schema(document)
+        except SchemaError as error:
+            raise ModelPackError(folder, name, f"not a 2020-12 schema: {error.message}") from None
     if not isinstance(document.get("$id"), str):
         raise ModelPackError(folder, f"{name} $id", "every request schema needs an $id")
 
