@@ -6,7 +6,8 @@
 Targets, each on a free loopback port:
 - bare: a Flask app answering canned bodies (bench/bare_app.py) under the same
   server, threads and settings as `apixo-mock serve` (the ceiling for any Flask mock);
-- mock: `apixo-mock serve` with its defaults, only the limits raised out of the way;
+- mock: `apixo-mock serve` with its defaults, only the limits raised out of the way
+  (`mock@PATH` runs another build's `apixo-mock` in the same run, for before/after figures);
 - prism, wiremock: the peers a user would pick instead (see bench/peers.py).
 
 Status reads rotate over a pending, a processing and a finished task; submits
@@ -202,9 +203,11 @@ def mock_task_ids(base: str) -> list[str]:
 
 def target_command(name: str, port: int, threads: int, scratch: Path) -> list[str]:
     """How to start one target on `port`."""
-    if name == "mock":
+    if name == "mock" or name.startswith("mock@"):
+        # mock@/other/venv/bin/apixo-mock: another build of the mock, measured in the same run.
+        binary = name.partition("@")[2] or str(Path(sys.executable).parent / "apixo-mock")
         return [
-            str(Path(sys.executable).parent / "apixo-mock"),
+            binary,
             "serve",
             "--port",
             str(port),
@@ -227,7 +230,7 @@ def measure(name: str, args: argparse.Namespace, scratch: Path) -> dict[str, Run
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with serving(target_command(name, port, args.threads, scratch), port) as pid:
-        ids = mock_task_ids(base) if name == "mock" else list(CANNED_IDS)
+        ids = mock_task_ids(base) if name.startswith("mock") else list(CANNED_IDS)
         status_paths = [f"{STATUS_PATH}?taskId={task_id}" for task_id in ids]
         bodies = [json.dumps(SMALL_BODY), json.dumps(TYPICAL_BODY)]
         status = rotating_script(str(scratch), f"{name}-status", "GET", status_paths, [])
