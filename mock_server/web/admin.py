@@ -1,13 +1,11 @@
 """The admin API under /__admin: health, reset, clock, scenarios, journal, tasks, accounts.
 
-Payloads are checked against the admin-*.schema.json files. Every call must
-carry `X-Apixo-Mock-Admin-Token` when a token is configured; without one the
-admin API only answers when the server is bound to loopback.
+Payloads are checked against the admin-*.schema.json files. Who may call is
+`admin_guard`'s business; API keys are shown masked (`redact`) in every answer.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
@@ -15,7 +13,7 @@ from flask import Blueprint, Response, request
 from jsonschema.exceptions import best_match
 
 from ..core.auth import redact
-from ..core.errors import ConfigError, InvalidRequest, NotFound, TaskNotFound, Unauthorized
+from ..core.errors import ConfigError, InvalidRequest, TaskNotFound
 from ..core.lifecycle import Failure
 from ..core.money import usd_number
 from ..core.scenario_files import rule_from_document, scenario_from_document, shipped_scenarios
@@ -23,26 +21,16 @@ from ..core.schemas import validator
 from ..core.tasks import Task
 from ..core.validation import describe, parse_json_object
 from ..core.wire import dumps, envelope
-from ..settings import is_loopback
 from ..version import __version__
-from .context import service
-
-TOKEN_HEADER = "X-Apixo-Mock-Admin-Token"
+from .admin_guard import guard
+from .context import body, service
+from .index import admin_index
 
 bp = Blueprint("admin", __name__)
 
 
-@bp.before_request
-def guard() -> None:
-    """Admin calls need the token when one is set, else a loopback-bound server."""
-    settings = service().base_settings
-    token = settings.admin_token
-    if token is not None:
-        given = request.headers.get(TOKEN_HEADER, "")
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise Unauthorized(f"Admin token missing or wrong: send {TOKEN_HEADER}")
-    elif not is_loopback(settings.host):
-        raise NotFound()
+bp.before_request(guard)
+bp.add_url_rule("", view_func=admin_index, methods=["GET"])
 
 
 def ok(data: Any = None) -> Response:
@@ -52,8 +40,8 @@ def ok(data: Any = None) -> Response:
 
 def payload(schema_name: str) -> dict[str, Any]:
     """The JSON body, checked against an admin schema."""
-    body = request.get_data(cache=False) or b"{}"
-    document = parse_json_object(body, request.content_type or "application/json")
+    raw = body() or b"{}"
+    document = parse_json_object(raw, request.content_type or "application/json")
     error = best_match(validator(schema_name).iter_errors(document))
     if error is not None:
         raise InvalidRequest(describe(error))
@@ -334,13 +322,18 @@ def task_fail(task_id: str) -> Response:
 @bp.get("/accounts")
 def accounts() -> Response:
     """Every key seen so far, with balance and caps."""
-    return ok(list(service().accounts().values()))
+    return ok([masked(account) for account in service().accounts().values()])
 
 
 @bp.get("/accounts/<path:key>")
 def account(key: str) -> Response:
     """One key's balance, caps and unfinished-task count."""
-    return ok(service().account(key))
+    return ok(masked(service().account(key)))
+
+
+def masked(account: dict[str, Any]) -> dict[str, Any]:
+    """An account as answers show it: the key masked; it is addressed by its full key."""
+    return account | {"key": redact(account["key"])}
 
 
 @bp.route("/accounts/<path:key>", methods=["PATCH", "PUT"])
@@ -356,4 +349,4 @@ def account_update(key: str) -> Response:
         )
     except ValueError as exc:
         raise InvalidRequest(f"balance: {exc}") from None
-    return ok(updated)
+    return ok(masked(updated))
