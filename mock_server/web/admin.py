@@ -7,7 +7,7 @@ Payloads are checked against the admin-*.schema.json files. Who may call is
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, request
 from jsonschema.exceptions import best_match
@@ -45,7 +45,21 @@ def payload(schema_name: str) -> dict[str, Any]:
     error = best_match(validator(schema_name).iter_errors(document))
     if error is not None:
         raise InvalidRequest(describe(error))
-    return document
+    return cast(dict[str, Any], whole_numbers(document))
+
+
+def whole_numbers(node: Any) -> Any:
+    """`node` with integral floats as ints: JSON Schema counts 46.0 as an integer, Python does not.
+
+    (`list.insert(46.0, ...)` raises; a clock offset of 1500.0 ms would leak floats into times.)
+    """
+    if isinstance(node, dict):
+        return {key: whole_numbers(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [whole_numbers(value) for value in node]
+    if isinstance(node, float) and node.is_integer():
+        return int(node)
+    return node
 
 
 # -- health and reset -------------------------------------------------------

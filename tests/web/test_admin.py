@@ -234,3 +234,17 @@ def test_admin_is_off_on_public_address_without_token(
     assert (
         guarded.get("/__admin/health", headers={"X-Apixo-Mock-Admin-Token": "t"}).status_code == 200
     )
+
+
+def test_integral_floats_in_admin_payloads_act_as_integers(client: FlaskClient) -> None:
+    rule = {"name": "first", "then": {"fail": {"code": "PROCESSING_TIMEOUT"}}}
+    data(client.post("/__admin/scenarios/active/rules", json={"rule": rule}))
+    second = {"name": "second", "then": {"fail": {"code": "GENERATION_FAILED"}}}
+    added = data(
+        client.post("/__admin/scenarios/active/rules", json={"rule": second, "index": 0.0})
+    )
+    assert [r["name"] for r in added["rules"]] == ["second", "first"]
+    before = data(client.get("/__admin/clock"))["now"]
+    now = data(client.post("/__admin/clock/advance", json={"ms": 1500.0}))["now"]
+    assert now == before + 1500
+    assert isinstance(now, int)
