@@ -65,10 +65,10 @@ def _json_only_routing(app: Flask) -> None:
     A doubled slash (a base URL ending in `/`) would get an HTML 308 to the
     merged path, and an OPTIONS an empty text/html 200. Instead the first is
     an unknown path and the second a 405 for routes without OPTIONS, both
-    rendered as envelopes by `errors`.
+    rendered as envelopes by `errors`. (Strict slashes stay: no rule ends in
+    `/` but the root, so a trailing slash is an unknown path, never a redirect.)
     """
     app.url_map.merge_slashes = False
-    app.url_map.strict_slashes = False
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
 
 

@@ -66,7 +66,7 @@ def test_every_rule_and_method_answers_json(
         assert_envelope(client, method, path)
 
 
-def test_a_doubled_slash_is_an_unknown_path_not_a_redirect(
+def test_a_doubled_or_trailing_slash_is_an_unknown_path_not_a_redirect(
     clock: MockClock, sender: RecordingSender
 ) -> None:
     app = app_with(clock, sender)
@@ -74,6 +74,9 @@ def test_a_doubled_slash_is_an_unknown_path_not_a_redirect(
     for path in paths(app)[1:]:  # "/" doubled is "//", a URL with an empty host
         for method in ("GET", "POST"):
             assert assert_envelope(client, method, doubled(path)) == 404, doubled(path)
+    fixed = [r.rule for r in app.url_map.iter_rules() if r.rule != "/" and "<path:" not in r.rule]
+    for path in map(concrete, fixed):  # a path variable may end in a slash
+        assert assert_envelope(client, "GET", path + "/") == 404, path + "/"
     submit = client.post("/api/v1//generateTask/gpt-image-1", json=submit_body(), headers=AUTH)
     assert submit.status_code == 404
     assert "Location" not in submit.headers
