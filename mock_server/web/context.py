@@ -1,4 +1,4 @@
-"""How views reach the service that `create_app` built for their app."""
+"""How views reach the service that `create_app` built for their app, and the request body."""
 
 from __future__ import annotations
 
