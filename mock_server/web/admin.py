@@ -7,6 +7,7 @@ Payloads are checked against the admin-*.schema.json files. Who may call is
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, cast
 
 from flask import Blueprint, Response, request
@@ -201,7 +202,9 @@ def rule_add() -> Response:
         rule = rule_from_document(document["rule"], source="admin API")
     except ConfigError as exc:
         raise InvalidRequest(str(exc)) from None
-    service().rules.add_rule(rule, document.get("index"))
+    index = document.get("index")
+    # Past the end means last, as list.insert has it; past sys.maxsize it would raise.
+    service().rules.add_rule(rule, None if index is None else min(index, sys.maxsize))
     return ok(_scenario_json(service().rules.active.name))
 
 

@@ -248,3 +248,11 @@ def test_integral_floats_in_admin_payloads_act_as_integers(client: FlaskClient) 
     now = data(client.post("/__admin/clock/advance", json={"ms": 1500.0}))["now"]
     assert now == before + 1500
     assert isinstance(now, int)
+
+
+def test_a_rule_index_past_the_end_adds_the_rule_last(client: FlaskClient) -> None:
+    for name, index in (("first", None), ("second", 10), ("third", 10**30)):
+        rule = {"name": name, "then": {"fail": {"code": "PROCESSING_TIMEOUT"}}}
+        body: dict[str, Any] = {"rule": rule} if index is None else {"rule": rule, "index": index}
+        added = data(client.post("/__admin/scenarios/active/rules", json=body))
+    assert [r["name"] for r in added["rules"]] == ["first", "second", "third"]
