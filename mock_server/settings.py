@@ -84,6 +84,9 @@ class Settings:
     admin_token: str | None = _setting(
         None, "Token every admin call must send in X-Apixo-Mock-Admin-Token.", "optstr"
     )
+    admin_hosts: tuple[str, ...] = _setting(
+        (), "Host names the admin API answers to besides loopback and public_url's.", "list"
+    )
     result_ttl_s: int = _setting(
         15 * 24 * 3600, "Seconds result images stay downloadable.", "int", minimum=0
     )
@@ -131,6 +134,10 @@ class Settings:
         True, "Tasks start pending (false: straight to processing).", "bool"
     )
     strict_fields: bool = _setting(False, "Reject unknown request fields with 400.", "bool")
+    # 1 MiB: a maximal submit (a 10,000-character prompt, 5 image URLs) is under 100 KB.
+    max_body_bytes: int = _setting(
+        1_048_576, "Largest request body accepted (413 beyond).", "int", minimum=1
+    )
     cors: str | None = _setting(None, "Allowed browser origin for CORS ('*' for any).", "optstr")
     callback_timeout_s: float = _setting(
         30.0, "Time a callback receiver has to answer.", "float", minimum=0.001

@@ -20,6 +20,7 @@ from mock_server.settings import Settings, load_settings
 
 ROOT = Path(__file__).parents[1]
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
+ERROR_ENVELOPE = re.compile(r'"code": ?[45]\d\d')
 
 
 def blocks(path: Path, language: str) -> list[str]:
@@ -54,6 +55,7 @@ def test_shell_samples_run(live: MockServer, tmp_path: Path, doc: str, index: in
     )
     assert result.returncode == 0, result.stderr
     assert '"code":200' in result.stdout
+    assert not ERROR_ENVELOPE.findall(result.stdout), "a sample call was refused"
     if "200 200 429" in script:
         assert "200 200 429" in result.stdout
 
@@ -91,3 +93,27 @@ def test_readme_workflow_uses_real_contract_options() -> None:
                 for word in translate(words[2:]):
                     name = word.split("=", 1)[0]
                     assert not name.startswith("--apixo-") or name in known, name
+
+
+def test_secrets_samples_configure_the_mock_without_flags(tmp_path: Path) -> None:
+    doc = ROOT / "docs" / "admin-api.md"
+    (exports,) = [b for b in blocks(doc, "bash") if "APIXO_MOCK_ADMIN_TOKEN" in b]
+    serve = [line for line in exports.splitlines() if line.startswith("apixo-mock serve")]
+    assert serve
+    assert not [arg for arg in shlex.split(serve[0]) if "token" in arg or "keys" in arg]
+    script = "\n".join(line for line in exports.splitlines() if line.startswith("export "))
+    printed = subprocess.run(
+        ["bash", "-euc", script + "\nenv -0"], capture_output=True, check=True, timeout=30
+    ).stdout.decode()
+    env = dict(item.split("=", 1) for item in printed.split("\0") if "=" in item)
+    from_env = load_settings(env=env)
+    assert from_env.admin_token is not None
+    assert len(from_env.admin_token) == 32
+    assert from_env.keys == ("key-one", "key-two")
+    (yaml_sample,) = [b for b in blocks(doc, "yaml") if "admin_token" in b]
+    config = tmp_path / "mock.yaml"
+    config.write_text(yaml_sample, encoding="utf-8")
+    from_file = load_settings(config=config)
+    assert from_file.admin_token == "a-long-random-token"
+    assert from_file.keys == ("key-one", "key-two")
+    assert from_file.callback_secret == "another-long-random-secret"

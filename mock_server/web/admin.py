@@ -1,21 +1,20 @@
 """The admin API under /__admin: health, reset, clock, scenarios, journal, tasks, accounts.
 
-Payloads are checked against the admin-*.schema.json files. Every call must
-carry `X-Apixo-Mock-Admin-Token` when a token is configured; without one the
-admin API only answers when the server is bound to loopback.
+Payloads are checked against the admin-*.schema.json files. Who may call is
+`admin_guard`'s business; API keys are shown masked (`redact`) in every answer.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
+import sys
 from typing import Any
 
 from flask import Blueprint, Response, request
 
 from ..core.auth import redact
-from ..core.errors import ConfigError, InvalidRequest, NotFound, TaskNotFound, Unauthorized
+from ..core.errors import ConfigError, InvalidRequest, TaskNotFound
 from ..core.lifecycle import Failure
 from ..core.money import usd_number
 from ..core.scenario_files import rule_from_document, scenario_from_document, shipped_scenarios
@@ -25,28 +24,19 @@ from ..core.schemas import validator
 from ..core.tasks import Task
 from ..core.validation import describe, errors_in_order, parse_json_object
 from ..core.wire import dumps, envelope
-from ..settings import is_loopback
 from ..version import __version__
-from .context import service
+from .admin_guard import guard
+from .context import body, service
+from .index import admin_index
 
-TOKEN_HEADER = "X-Apixo-Mock-Admin-Token"
 # 18 digits are plenty for any count; int() refuses strings of more than 4300.
 _UINT = re.compile(r"[0-9]{1,18}")
 
 bp = Blueprint("admin", __name__)
 
 
-@bp.before_request
-def guard() -> None:
-    """Admin calls need the token when one is set, else a loopback-bound server."""
-    settings = service().base_settings
-    token = settings.admin_token
-    if token is not None:
-        given = request.headers.get(TOKEN_HEADER, "")
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise Unauthorized(f"Admin token missing or wrong: send {TOKEN_HEADER}")
-    elif not is_loopback(settings.host):
-        raise NotFound()
+bp.before_request(guard)
+bp.add_url_rule("", view_func=admin_index, methods=["GET"])
 
 
 def ok(data: Any = None) -> Response:
@@ -56,8 +46,8 @@ def ok(data: Any = None) -> Response:
 
 def payload(schema_name: str) -> dict[str, Any]:
     """The JSON body, checked against an admin schema; a 400 lists every error in body order."""
-    body = request.get_data(cache=False) or b"{}"
-    document = parse_json_object(body, request.content_type or "application/json")
+    raw = body() or b"{}"
+    document = parse_json_object(raw, request.content_type or "application/json")
     errors = errors_in_order(validator(schema_name), document)
     if errors:
         raise refusal([describe(error) for error in errors])
@@ -235,7 +225,9 @@ def rule_add() -> Response:
         rule = rule_from_document(document["rule"])
     except ScenarioInvalid as exc:
         raise _refused(exc, "") from None
-    service().rules.add_rule(rule, document.get("index"))
+    index = document.get("index")
+    # Past the end means last, as list.insert has it; past sys.maxsize it would raise.
+    service().rules.add_rule(rule, None if index is None else min(index, sys.maxsize))
     return ok(_scenario_json(service().rules.active.name))
 
 
@@ -372,13 +364,18 @@ def task_fail(task_id: str) -> Response:
 @bp.get("/accounts")
 def accounts() -> Response:
     """Every key with an account (it spent, or had balance or caps set): balance and caps."""
-    return ok(list(service().accounts().values()))
+    return ok([masked(account) for account in service().accounts().values()])
 
 
 @bp.get("/accounts/<path:key>")
 def account(key: str) -> Response:
     """One key's balance, caps and unfinished-task count."""
-    return ok(service().account(key))
+    return ok(masked(service().account(key)))
+
+
+def masked(account: dict[str, Any]) -> dict[str, Any]:
+    """An account as answers show it: the key masked; it is addressed by its full key."""
+    return account | {"key": redact(account["key"])}
 
 
 @bp.route("/accounts/<path:key>", methods=["PATCH", "PUT"])
@@ -394,4 +391,4 @@ def account_update(key: str) -> Response:
         )
     except ValueError as exc:
         raise InvalidRequest(f"balance: {exc}") from None
-    return ok(updated)
+    return ok(masked(updated))

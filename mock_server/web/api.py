@@ -13,7 +13,7 @@ from ..core.errors import MethodNotAllowed, NotFound
 from ..core.scenarios import Decision
 from ..core.service import MockService
 from ..core.wire import dumps, envelope
-from .context import note, service
+from .context import body, note, service
 from .faults import delay, faulty_response
 
 MODEL = "gpt-image-1"
@@ -33,7 +33,7 @@ def generate_task(model: str) -> Response:
     _require(model, SUBMIT_METHODS)
     submitted = svc.submit(
         key,
-        request.get_data(cache=False),
+        body(),
         request.content_type,
         request.host_url.rstrip("/"),
         request.headers.get(SCENARIO_HEADER),

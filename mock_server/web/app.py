@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from ..core.service import MockService
 from ..settings import Settings
-from . import admin, admin_callbacks, api, errors, files
+from . import admin, admin_callbacks, admin_guard, api, errors, files, index
 from .context import EXTENSION
 from .recorder import RequestRecorder
 
@@ -47,34 +47,56 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     so that a server process can start them where it serves (granian: in its worker).
     """
     svc = service or build_service(settings or Settings())
-    app = Flask("apixo_mock")
+    app = Flask("apixo_mock", static_folder=None)  # no /static route: every answer is JSON
     app.json = NumberJSONProvider(app)
+    _json_only_routing(app)
+    app.config["MAX_CONTENT_LENGTH"] = svc.base_settings.max_body_bytes
     app.extensions[EXTENSION] = svc
     errors.register(app)
+    app.register_blueprint(index.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
     if svc.base_settings.admin:
-        app.register_blueprint(admin.bp, url_prefix="/__admin")
+        app.register_blueprint(admin.bp, url_prefix=index.ADMIN_PREFIX)
         callbacks = admin_callbacks.create_blueprint()
-        callbacks.before_request(admin.guard)
-        app.register_blueprint(callbacks, url_prefix="/__admin")
+        callbacks.before_request(admin_guard.guard)
+        app.register_blueprint(callbacks, url_prefix=index.ADMIN_PREFIX)
     app.wsgi_app = RequestRecorder(app.wsgi_app, svc)  # type: ignore[method-assign]
     if svc.base_settings.cors:
         _enable_cors(app, svc.base_settings.cors)
     return app
 
 
+def _json_only_routing(app: Flask) -> None:
+    """Routing that never answers by itself: Werkzeug's and Flask's own answers are HTML.
+
+    A doubled slash (a base URL ending in `/`) would get an HTML 308 to the
+    merged path, and an OPTIONS an empty text/html 200. Instead the first is
+    an unknown path and the second a 405 for routes without OPTIONS, both
+    rendered as envelopes by `errors`. (Strict slashes stay: no rule ends in
+    `/` but the root, so a trailing slash is an unknown path, never a redirect.)
+    """
+    app.url_map.merge_slashes = False
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+
+
 def _enable_cors(app: Flask, origin: str) -> None:
-    """Answer browser preflights and label responses for `origin`."""
+    """Answer browser preflights and label responses for `origin`; never on admin routes.
+
+    The admin API lists accounts and rewrites state: no other origin may read
+    or drive it, whatever `--cors` says.
+    """
 
     @app.before_request
     def preflight() -> Response | None:
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            return Response(status=204)
+            return None if _is_admin() else Response(status=204)
         return None
 
     @app.after_request
     def label(response: Response) -> Response:
+        if _is_admin():
+            return response
         allowed = origin
         if origin != "*":
             allowed = origin if request.headers.get("Origin") == origin else ""
@@ -87,3 +109,7 @@ def _enable_cors(app: Flask, origin: str) -> None:
             response.headers["Access-Control-Max-Age"] = "600"
             response.headers["Vary"] = "Origin"
         return response
+
+
+def _is_admin() -> bool:
+    return request.path == index.ADMIN_PREFIX or request.path.startswith(index.ADMIN_PREFIX + "/")

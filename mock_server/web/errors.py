@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 
 from ..core.errors import ApiError
@@ -24,6 +24,9 @@ def error_response(error: ApiError) -> Response:
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     message = "Not found" if status == 404 else (error.name or "Error")
+    if status == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        message = f"Request body too large: at most {limit} bytes"
     api_error = ApiError(message, status=status)
     allowed = getattr(error, "valid_methods", None)
     if status == 405 and allowed:

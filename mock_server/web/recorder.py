@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,6 +20,11 @@ from ..core.service import MockService
 from .context import FACT_PREFIX
 
 access_log = logging.getLogger("apixo_mock.access")
+
+ACCOUNT_PATH = "/__admin/accounts/"
+# C0 and C1 controls, DEL, the quote that delimits the request and the escape character.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f"\\]')
+_KEY_ARG = re.compile(r"((?:\A|&)key=)([^&]*)")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -66,8 +72,7 @@ class RequestRecorder:
 
 
 def _line(entry: Entry, environ: dict[str, Any], log_format: str) -> str:
-    query = environ.get("QUERY_STRING", "")
-    target = entry.path + ("?" + query if query else "")
+    target = masked_target(entry.path, environ.get("QUERY_STRING", ""))
     remote = environ.get("REMOTE_ADDR", "-")
     if log_format == "json":
         fields = {"remote": remote, "method": entry.method, "path": target, "status": entry.status}
@@ -77,4 +82,19 @@ def _line(entry: Entry, environ: dict[str, Any], log_format: str) -> str:
             "taskId": entry.task_id,
         }
         return json.dumps(fields)
-    return f'{remote} "{entry.method} {target}" {entry.status} {entry.latency_ms:.1f}ms'
+    method, target, remote = escaped(entry.method), escaped(target), escaped(remote)
+    return f'{remote} "{method} {target}" {entry.status} {entry.latency_ms:.1f}ms'
+
+
+def escaped(text: str) -> str:
+    """`text` with control characters, quotes and backslashes as escapes: one log line stays one."""
+    return _UNSAFE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def masked_target(path: str, query: str) -> str:
+    """Path and query as logs show them: an API key in an admin URL masked like the journal's."""
+    if path.startswith(ACCOUNT_PATH) and len(path) > len(ACCOUNT_PATH):
+        path = ACCOUNT_PATH + redact(path[len(ACCOUNT_PATH) :])
+    if query:
+        query = _KEY_ARG.sub(lambda match: match.group(1) + redact(match.group(2)), query)
+    return path + ("?" + query if query else "")

@@ -68,7 +68,7 @@ def test_drop_effect_closes_the_connection(server: MockServer) -> None:
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{server.base_url}/api/v1/apikeys/current-balance", headers=AUTH, timeout=10)
     # The server itself is unharmed.
-    requests.delete(f"{server.base_url}/__admin/scenarios/active", timeout=10)
+    requests.delete(f"{server.base_url}/__admin/scenarios/active", json={}, timeout=10)
     ok = requests.get(f"{server.base_url}/api/v1/apikeys/current-balance", headers=AUTH, timeout=10)
     assert ok.status_code == 200
 

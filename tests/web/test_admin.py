@@ -54,8 +54,8 @@ def test_clock_read_advance_set_freeze_unfreeze(client: FlaskClient, clock: Mock
         data(client.post("/__admin/clock/set", json={"ms": 1_800_000_000_000}))["now"]
         == 1_800_000_000_000
     )
-    assert data(client.post("/__admin/clock/unfreeze"))["frozen"] is False
-    assert data(client.post("/__admin/clock/freeze"))["frozen"] is True
+    assert data(client.post("/__admin/clock/unfreeze", json={}))["frozen"] is False
+    assert data(client.post("/__admin/clock/freeze", json={}))["frozen"] is True
 
 
 @pytest.mark.parametrize("body", [{}, {"ms": -1}, {"ms": "10"}, {"ms": 1.5}])
@@ -74,7 +74,7 @@ def test_advancing_moves_every_task_at_once(client: FlaskClient) -> None:
 def test_reset_forgets_tasks_accounts_and_clock(client: FlaskClient, clock: MockClock) -> None:
     task_id = new_task(client)
     client.post("/__admin/clock/advance", json={"ms": 5000})
-    data(client.post("/__admin/reset"))
+    data(client.post("/__admin/reset", json={}))
     assert client.get(STATUS, query_string={"taskId": task_id}, headers=AUTH).status_code == 404
     assert client.get(BALANCE, headers=AUTH).get_json()["data"] == 1_000_000
     assert data(client.get("/__admin/health"))["tasks"] == 0
@@ -92,7 +92,7 @@ def test_task_admin_shows_timeline_and_reason(client: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("path", "body", "expected"),
     [
-        ("complete", None, "success"),
+        ("complete", {}, "success"),
         ("fail", {"failCode": "PROCESSING_TIMEOUT"}, "failed"),
         ("state", {"state": "failed", "failCode": "MODEL_UNAVAILABLE"}, "failed"),
         ("state", {"state": "success"}, "success"),
@@ -109,8 +109,8 @@ def test_force_moves_an_unfinished_task(
 
 def test_force_refuses_a_finished_task(client: FlaskClient) -> None:
     task_id = new_task(client)
-    client.post(f"/__admin/tasks/{task_id}/complete")
-    refused = client.post(f"/__admin/tasks/{task_id}/fail")
+    client.post(f"/__admin/tasks/{task_id}/complete", json={})
+    refused = client.post(f"/__admin/tasks/{task_id}/fail", json={})
     assert refused.status_code == 400
     assert state(client, task_id) == "success"
 
@@ -145,9 +145,9 @@ def test_scenarios_load_add_remove_clear(client: FlaskClient) -> None:
     rule = {"name": "all-timeout", "then": {"fail": {"code": "PROCESSING_TIMEOUT"}}}
     data(client.post("/__admin/scenarios/active/rules", json={"rule": rule, "index": 0}))
     assert fail_code_after(client, "a cat") == "PROCESSING_TIMEOUT"
-    data(client.delete("/__admin/scenarios/active/rules/all-timeout"))
+    data(client.delete("/__admin/scenarios/active/rules/all-timeout", json={}))
     assert state_after(client, "a cat") == "success"
-    data(client.delete("/__admin/scenarios/active"))
+    data(client.delete("/__admin/scenarios/active", json={}))
     assert state_after(client, "a naked statue") == "success"
 
 
@@ -246,3 +246,11 @@ def test_a_balance_patched_after_a_failure_stays_as_set(client: FlaskClient) -> 
 
     assert patched["balance"] == 0.1
     assert client.get(BALANCE, headers=AUTH).get_json()["data"] == 0.1
+
+
+def test_a_rule_index_past_the_end_adds_the_rule_last(client: FlaskClient) -> None:
+    for name, index in (("first", None), ("second", 10), ("third", 10**30)):
+        rule = {"name": name, "then": {"fail": {"code": "PROCESSING_TIMEOUT"}}}
+        body: dict[str, Any] = {"rule": rule} if index is None else {"rule": rule, "index": index}
+        added = data(client.post("/__admin/scenarios/active/rules", json=body))
+    assert [r["name"] for r in added["rules"]] == ["first", "second", "third"]

@@ -72,3 +72,19 @@ def test_access_log_can_be_switched_off(
     with caplog.at_level(logging.INFO, logger="apixo_mock.access"):
         client.get(BALANCE, headers=AUTH)
     assert [r for r in caplog.records if r.name == "apixo_mock.access"] == []
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_control_characters_cannot_forge_a_log_line(
+    clock: MockClock, sender: RecordingSender, caplog: pytest.LogCaptureFixture, log_format: str
+) -> None:
+    client = app_with(clock, sender, access_log=True, log_format=log_format)
+    forged = '127.0.0.1 "GET /__admin/reset" 200 0.1ms'
+    with caplog.at_level(logging.INFO, logger="apixo_mock.access"):
+        client.get("/x%0d%0a" + forged.replace(" ", "%20").replace('"', "%22") + "%1b[31m%c2%85")
+    lines = [r.getMessage() for r in caplog.records if r.name == "apixo_mock.access"]
+    assert len(lines) == 1
+    assert not any(c in lines[0] for c in "\r\n\x1b\x85")
+    if log_format == "text":
+        assert '"GET /x\\x0d\\x0a127.0.0.1 \\x22GET /__admin/reset\\x22 200 0.1ms' in lines[0]
+        assert '\\x1b[31m\xc2\\x85" 404 ' in lines[0]  # WSGI paths are latin-1: C1 too
