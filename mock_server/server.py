@@ -8,6 +8,7 @@ reads tasks, exactly as the plugin's `apixo_mock` fixture does.
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 from typing import Any
@@ -105,6 +106,7 @@ class MockServer(MockHandle):
             threads=self.settings.threads,
             ident="apixo-mock",
             _start=True,
+            **_slow_client_limits(self.settings),
         )
         self.service.start()
         server.channel_class = _DroppableChannel
@@ -134,6 +136,20 @@ class MockServer(MockHandle):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _slow_client_limits(settings: Settings) -> dict[str, Any]:
+    """waitress's limits from the settings: connections at once, and silence before a close.
+
+    poll(), not select(): select() cannot watch more than 1,024 connections.
+    """
+    timeout_s = max(1, math.ceil(settings.header_timeout_s))
+    return {
+        "connection_limit": settings.connection_limit,
+        "channel_timeout": timeout_s,
+        "cleanup_interval": timeout_s,  # how often silent connections are looked for
+        "asyncore_use_poll": True,
+    }
 
 
 def _stop_loop(server: Any) -> None:
