@@ -134,9 +134,9 @@ def _run_granian(settings: Settings, address: str, source: Source, stopper: _Sto
             log_access=False,
             workers_kill_timeout=5,
         )
-        log.info(_banner(url(settings.host, port), "granian", settings))
-        if stopper.requested.is_set():
+        if stopper.requested.is_set():  # stopped while starting
             return 0
+        log.info(_banner(url(settings.host, port), "granian", settings))
         server.on_startup(lambda: _take_over_signals(server, stopper))
         server.serve(target_loader=_worker_loader(app, stopper.pid))
     finally:
