@@ -110,6 +110,7 @@ class MockServer(MockHandle):
         )
         self.service.start()
         server.channel_class = _DroppableChannel
+        _accept_in_bursts(server)
         self._server = server
         self._thread = threading.Thread(target=server.run, name="apixo-mock-server", daemon=True)
         self._thread.start()
@@ -150,6 +151,25 @@ def _slow_client_limits(settings: Settings) -> dict[str, Any]:
         "cleanup_interval": timeout_s,  # how often silent connections are looked for
         "asyncore_use_poll": True,
     }
+
+
+def _accept_in_bursts(server: Any, burst: int = 64) -> None:
+    """Accept up to `burst` waiting connections per turn of waitress's loop, not one.
+
+    A turn looks at every open connection; accepting one per turn, a crowd
+    of slow clients that connected at once kept an honest client queued
+    behind them for a minute (bench/slow_clients.py).
+    """
+    accept_one = server.handle_accept
+
+    def handle_accept() -> None:
+        for _ in range(burst):
+            before = len(server._map)
+            accept_one()
+            if len(server._map) == before or before + 1 >= server.adj.connection_limit:
+                return  # nothing was waiting, or the limit is reached
+
+    server.handle_accept = handle_accept
 
 
 def _stop_loop(server: Any) -> None:
