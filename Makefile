@@ -11,12 +11,17 @@ ARGS ?=
 
 setup: $(STAMP)
 
+# The first run installs for about a minute, quietly: say so, and what it does.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "apixo-mock: setting up $(VENV) (first run only, about a minute)..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "apixo-mock: installing apixo-mock and its dependencies into $(VENV)..."
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+	@echo "apixo-mock: installed."
 
+# make serve PORT=9000 ARGS="--profile instant --seed 1"
 serve: $(STAMP)
 	$(BIN)/apixo-mock serve --host $(HOST) --port $(PORT) $(ARGS)
 

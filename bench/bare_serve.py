@@ -17,7 +17,7 @@ def main(argv: list[str]) -> int:
     """Serve the canned app on loopback until stopped."""
     port = int(argv[0])
     threads = int(argv[1]) if len(argv) > 1 else Settings().threads
-    server = granian_server(Settings(port=port, threads=threads))
+    server = granian_server(Settings(port=port, threads=threads), "127.0.0.1", port)
     server.serve(target_loader=lambda *_: create_app())
     return 0
 

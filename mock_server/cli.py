@@ -7,6 +7,7 @@ its environment variable and default.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 import click
 
 from .core.errors import ConfigError
-from .settings import CONFIG_ENV, Settings, env_var, flag, load_settings
+from .settings import CONFIG_ENV, Settings, env_var, flag, load_settings, source_of
 from .version import __version__
 
 F = Callable[..., Any]
@@ -67,10 +68,13 @@ def serve(config: str | None, **flags: Any) -> None:
     settings = _settings_or_exit(config, flags)
     from .serving import run
 
+    def source(name: str) -> str:
+        return source_of(name, config=config, env=os.environ, flags=flags)
+
     try:
-        code = run(settings)
+        code = run(settings, source)
     except ConfigError as exc:
-        click.echo(f"apixo-mock: error: {exc}", err=True)
+        _error(exc, settings.log_format)
         code = 2
     sys.exit(code)
 
@@ -79,8 +83,21 @@ def _settings_or_exit(config: str | None, flags: dict[str, Any]) -> Settings:
     try:
         return load_settings(config=config, env=os.environ, flags=flags)
     except ConfigError as exc:
-        click.echo(f"apixo-mock: error: {exc}", err=True)
+        # The format asked for, if the mistake is elsewhere.
+        wanted = flags.get("log_format") or os.environ.get(env_var("log_format"), "text")
+        _error(exc, str(wanted).strip())
         sys.exit(2)
+
+
+def _error(exc: ConfigError, log_format: str) -> None:
+    """The one line a refused start-up prints: text, or a JSON log object."""
+    if log_format != "json":
+        click.echo(f"apixo-mock: error: {exc}", err=True)
+        return
+    from .logs import JsonFormatter
+
+    record = logging.makeLogRecord({"name": "apixo_mock", "levelname": "ERROR", "msg": str(exc)})
+    click.echo(JsonFormatter().format(record), err=True)
 
 
 @main.group()

@@ -8,6 +8,7 @@ reads tasks, exactly as the plugin's `apixo_mock` fixture does.
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 from typing import Any
@@ -105,9 +106,11 @@ class MockServer(MockHandle):
             threads=self.settings.threads,
             ident="apixo-mock",
             _start=True,
+            **_slow_client_limits(self.settings),
         )
         self.service.start()
         server.channel_class = _DroppableChannel
+        _accept_in_bursts(server)
         self._server = server
         self._thread = threading.Thread(target=server.run, name="apixo-mock-server", daemon=True)
         self._thread.start()
@@ -134,6 +137,39 @@ class MockServer(MockHandle):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _slow_client_limits(settings: Settings) -> dict[str, Any]:
+    """waitress's limits from the settings: connections at once, and silence before a close.
+
+    poll(), not select(): select() cannot watch more than 1,024 connections.
+    """
+    timeout_s = max(1, math.ceil(settings.header_timeout_s))
+    return {
+        "connection_limit": settings.connection_limit,
+        "channel_timeout": timeout_s,
+        "cleanup_interval": timeout_s,  # how often silent connections are looked for
+        "asyncore_use_poll": True,
+    }
+
+
+def _accept_in_bursts(server: Any, burst: int = 64) -> None:
+    """Accept up to `burst` waiting connections per turn of waitress's loop, not one.
+
+    A turn looks at every open connection; accepting one per turn, a crowd
+    of slow clients that connected at once kept an honest client queued
+    behind them for a minute (bench/slow_clients.py).
+    """
+    accept_one = server.handle_accept
+
+    def handle_accept() -> None:
+        for _ in range(burst):
+            before = len(server._map)
+            accept_one()
+            if len(server._map) == before or before + 1 >= server.adj.connection_limit:
+                return  # nothing was waiting, or the limit is reached
+
+    server.handle_accept = handle_accept
 
 
 def _stop_loop(server: Any) -> None:

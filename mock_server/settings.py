@@ -39,8 +39,9 @@ def _setting(
     *,
     choices: tuple[Any, ...] = (),
     minimum: float | None = None,
+    maximum: float | None = None,
 ) -> Any:
-    meta = {"help": help, "kind": kind, "choices": choices, "minimum": minimum}
+    meta = {"help": help, "kind": kind, "choices": choices, "minimum": minimum, "maximum": maximum}
     return field(default=default, metadata=meta)
 
 
@@ -49,11 +50,22 @@ class Settings:
     """Everything that configures one mock server. Build with `load_settings` or directly."""
 
     host: str = _setting("127.0.0.1", "Address to listen on.", "str")
-    port: int = _setting(8000, "Port to listen on (0: any free port).", "int", minimum=0)
+    port: int = _setting(
+        8000, "Port to listen on (0: any free port).", "int", minimum=0, maximum=65535
+    )
     server: str = _setting("granian", "HTTP server.", "choice", choices=("granian", "waitress"))
     # 4 by measurement on 2 cores: as fast as 8 (the GIL serialises the work), yet
     # enough that a rule's latency_ms does not hold every other request up.
     threads: int = _setting(4, "Threads serving requests.", "int", minimum=1)
+    # Slow clients each hold one connection: 10,000 leaves an honest client room
+    # beside 5,000 of them (bench/slow_clients.py); the header timeout frees them.
+    connection_limit: int = _setting(
+        10_000, "Connections open at once; more wait in the listen backlog.", "int", minimum=1
+    )
+    header_timeout_s: float = _setting(
+        10.0, "Time to send a request's headers, or idle between kept-alive requests.", "float",
+        minimum=0.001,
+    )  # fmt: skip
     access_log: bool = _setting(True, "Log one line per request.", "bool")
     log_format: str = _setting("text", "Log line format.", "choice", choices=("text", "json"))
     public_url: str | None = _setting(
@@ -203,6 +215,23 @@ def load_settings(
     return _build(base or Settings(), values)
 
 
+def source_of(
+    name: str, *, config: str | None, env: Mapping[str, str], flags: Mapping[str, Any]
+) -> str:
+    """Where `load_settings` took a setting from ("command line", a variable, the file, "default").
+
+    So that errors found later (a busy port, say) name it as a bad value does.
+    """
+    if flags.get(name) is not None:
+        return "command line"
+    if env_var(name) in env:
+        return env_var(name)
+    config = config or env.get(CONFIG_ENV)
+    if config and name in _from_file(Path(config)):
+        return str(config)
+    return "default"
+
+
 def read_yaml(path: Path) -> Any:
     """A YAML file's document, or `ConfigError` naming the file and what is wrong with it."""
     try:
@@ -282,9 +311,11 @@ def _check_range(name: str, meta: Mapping[str, Any], value: Any, source: str) ->
     choices = meta["choices"]
     if choices and value not in choices:
         raise ConfigError(source, name, f"{value!r} is not one of {', '.join(map(str, choices))}")
-    minimum = meta["minimum"]
+    minimum, maximum = meta["minimum"], meta["maximum"]
     if minimum is not None and value is not None and value < minimum:
         raise ConfigError(source, name, f"must be at least {minimum}, got {value}")
+    if maximum is not None and value is not None and value > maximum:
+        raise ConfigError(source, name, f"must be at most {maximum}, got {value}")
     if meta["kind"] == "money" and value < 0:
         raise ConfigError(source, name, f"must not be negative, got {value}")
 

@@ -20,6 +20,7 @@ from mock_server.settings import (
     flag,
     load_settings,
     setting_names,
+    source_of,
 )
 
 FIELDS = MappingProxyType({item.name: item for item in dataclasses.fields(Settings)})
@@ -258,8 +259,9 @@ def test_choice_given_as_text_becomes_the_number() -> None:
         ("APIXO_MOCK_FROZEN", "maybe", "frozen"),
         ("APIXO_MOCK_IMAGE_TIMEOUT_S", "soon", "image_timeout_s"),
         ("APIXO_MOCK_PORT", "-1", "port"),
+        ("APIXO_MOCK_PORT", "70000", "port"),
     ],
-    ids=["not-int", "below-min", "fraction", "choice", "status", "bool", "float", "port"],
+    ids=["not-int", "below-min", "fraction", "choice", "status", "bool", "float", "port", "big"],
 )
 def test_bad_env_value_names_the_variable_and_the_setting(
     variable: str, text: str, name: str
@@ -325,6 +327,28 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
 def test_bad_flag_names_the_command_line() -> None:
     error = config_error(flags={"rpm": "lots"})
     assert (error.source, error.field) == ("command line", "rpm")
+
+
+def test_port_above_65535_is_refused_with_the_range() -> None:
+    error = config_error(flags={"port": "99999"})
+    assert (error.source, error.field) == ("command line", "port")
+    assert error.why == "must be at most 65535, got 99999"
+    assert load_settings(flags={"port": "65535"}).port == 65535
+
+
+def test_source_of_names_where_a_setting_came_from(tmp_path: Path) -> None:
+    path = str(write(tmp_path, "port: 9001\nrpm: 5\n"))
+    env = {"APIXO_MOCK_RPM": "6", "APIXO_MOCK_SEED": "1"}
+    flags: dict[str, Any] = {"seed": 2, "host": None}
+
+    def source(name: str) -> str:
+        return source_of(name, config=path, env=env, flags=flags)
+
+    assert source("seed") == "command line"
+    assert source("rpm") == "APIXO_MOCK_RPM"
+    assert source("port") == path
+    assert source("host") == "default"
+    assert source_of("port", config=None, env={CONFIG_ENV: path}, flags={}) == path
 
 
 def test_processing_maximum_below_the_minimum_is_refused() -> None:
