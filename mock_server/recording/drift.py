@@ -171,20 +171,24 @@ def _judge_status(
 
 
 def _judge_callback(report: DriftReport, exchange: Exchange, tasks: dict[str, _Reads]) -> None:
+    """A callback: the task shaped for its state first (the precise rule), then the payload."""
     where = exchange.name
     report.count_status("CALLBACK (receiver's answer)", int(exchange.response.get("status", 0)))
     text = body_text(exchange.request.get("body"))
     rule = "callbacks.same-envelope"
-    if not report.guard([rule], where, lambda: parsed(text, "callback-payload", rule, "callback")):
-        _classify_task(report, where, "data", _data(exchange.request.get("body")))
+    body = exchange.request.get("body")
+    data = _data(body)
+    if not isinstance(data, dict):
+        report.guard([rule], where, lambda: parsed(text, "callback-payload", rule, "callback"))
         return
-    body = dict(exchange.request.get("body") or {})
-    data = body["data"]
     rules = ["status.schema", *_state_rules(data.get("state"))]
-    report.guard(rules, where, lambda: check_task_data(data, where=f"callback {where}"))
+    held = report.guard(rules, where, lambda: check_task_data(data, where=f"callback {where}"))
     _classify_task(report, where, "data", data)
-    task_id = exchange.task_id or str(data.get("taskId"))
-    tasks.setdefault(task_id, _Reads()).callbacks.append((where, body))
+    if held and report.guard(
+        [rule], where, lambda: parsed(text, "callback-payload", rule, "callback")
+    ):
+        task_id = exchange.task_id or str(data.get("taskId"))
+        tasks.setdefault(task_id, _Reads()).callbacks.append((where, dict(body or {})))
 
 
 def _judge_task(report: DriftReport, task_id: str, reads: _Reads) -> None:

@@ -38,6 +38,9 @@ from .results import download_results
 log = logging.getLogger("apixo_mock.record")
 
 CALLBACK_PREFIX = "/__record/callback/"
+# Marks the proxy's own 502 when the upstream (or a callback's receiver) failed;
+# drift and replay skip such exchanges: they say nothing about the API.
+PROXY_ERROR_HEADER = "X-Apixo-Record-Error"
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the proxy recomputes itself.
 _NOT_FORWARDED = frozenset(
     {
@@ -179,6 +182,7 @@ class Recorder:
         status, headers, body = self._send(request.method, url, sent, request.headers.items())
         elapsed = (time.perf_counter() - started) * 1000
         document = _document("api", recorded, elapsed, request, raw, (status, headers, body))
+        _mark_failure(document, headers)
         task_id = _task_id(request, document)
         document["taskId"] = task_id
         if callback_id is not None:
@@ -204,7 +208,8 @@ class Recorder:
                 "message": f"recording proxy: upstream failed: {exc}",
                 "data": None,
             }
-            return 502, {"Content-Type": "application/json"}, json.dumps(error).encode()
+            made = {"Content-Type": "application/json", PROXY_ERROR_HEADER: "1"}
+            return 502, made, json.dumps(error).encode()
         return answer.status, forwardable(answer.headers.items()), answer.data
 
     def _rewrite_callback(self, request: Request, raw: bytes) -> tuple[bytes, str | None]:
@@ -247,6 +252,7 @@ class Recorder:
         status, headers, body = self._send(request.method, url, raw, request.headers.items())
         elapsed = (time.perf_counter() - started) * 1000
         document = _document("callback", recorded, elapsed, request, raw, (status, headers, body))
+        _mark_failure(document, headers)
         target = urlsplit(url)
         document["request"].update(path=target.path or "/", url=url)
         document["taskId"] = entry.get("taskId") or _data_field(raw, "taskId")
@@ -304,6 +310,12 @@ def _document(
         "model": model_of(request.path),
         "taskId": None,
     }
+
+
+def _mark_failure(document: dict[str, Any], headers: Mapping[str, str]) -> None:
+    """Flag an exchange whose answer the proxy made up because the other side failed."""
+    if PROXY_ERROR_HEADER in headers:
+        document["proxyError"] = document["response"]["body"]["message"]
 
 
 def _task_id(request: Request, document: Mapping[str, Any]) -> str | None:
