@@ -220,8 +220,8 @@ class Recorder:
             body = json.loads(raw)
         except ValueError:
             return raw, None
-        if not isinstance(body, dict) or not isinstance(body.get("callback_url"), str):
-            return raw, None
+        if not (isinstance(body, dict) and _relayable(body)):
+            return raw, None  # the upstream judges anything else exactly as the client sent it
         with self._lock:
             callback_id = f"cb{len(self._callbacks) + 1:04d}"
             self._callbacks[callback_id] = {"url": body["callback_url"], "taskId": None}
@@ -310,6 +310,15 @@ def _document(
         "model": model_of(request.path),
         "taskId": None,
     }
+
+
+def _relayable(body: Mapping[str, Any]) -> bool:
+    """A callback submit whose callback_url is an absolute http(s) URL: worth relaying."""
+    url = body.get("callback_url")
+    if body.get("request_type") != "callback" or not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _mark_failure(document: dict[str, Any], headers: Mapping[str, str]) -> None:

@@ -15,7 +15,7 @@ from mock_server.cli import main
 from mock_server.recording.proxy import Recorder
 
 from .conftest import documents
-from .session import BALANCE, EXAMPLE_KEY, example, session
+from .session import BALANCE, EXAMPLE_KEY, SUBMIT, example, session
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +154,17 @@ def test_record_help_lists_its_options() -> None:
     assert result.exit_code == 0
     for option in ("--upstream", "--out", "--public-url", "--redact", "--download-results"):
         assert option in result.output
+
+
+@pytest.mark.parametrize("url", ["not a URL", "ftp://hooks.example/cb"])
+def test_a_callback_url_the_api_must_refuse_reaches_it_unchanged(tmp_path: Path, url: str) -> None:
+    body = {"input": {"mode": "gpt-image-1", "prompt": "x"}, "request_type": "callback",
+            "callback_url": url}  # fmt: skip
+    with session(tmp_path) as running:
+        answer = requests.post(
+            running.url(SUBMIT), json=body, headers=running.mock.headers, timeout=10
+        )
+    assert answer.status_code == 400
+    (document,) = documents(tmp_path)
+    assert "callback" not in document
+    assert document["request"]["body"]["callback_url"] == url
