@@ -9,15 +9,24 @@ last read recorded at or before that moment.
 
 from __future__ import annotations
 
+import io
 import json
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .exchange import Exchange, load_recording
+from werkzeug.wrappers import Request, Response
+
+from .exchange import Exchange, body_text, body_value, load_recording
 
 Key = tuple[str, str, str, str]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+# Headers of the recorded answer that the replaying server sets itself.
+_RECOMPUTED = frozenset(
+    {"content-length", "date", "server", "connection", "transfer-encoding", "keep-alive"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +118,63 @@ def _answer(exchange: Exchange, offset_ms: int) -> RecordedAnswer:
         offset_ms,
         exchange.name,
     )
+
+
+class ReplayMiddleware:
+    """WSGI middleware: requests that match a recording get the recorded answers.
+
+    A replayed task's status reads move through its recorded sequence on the
+    mock clock (`clock`, Unix ms), timed from its replayed submit (or its first
+    read); everything that matches nothing goes to the wrapped app. Recorded
+    answers are given as recorded: the key is not checked (a recording holds
+    no key to check it against).
+    """
+
+    def __init__(self, app: WSGIApp, index: ReplayIndex, clock: Callable[[], int]) -> None:
+        self._app = app
+        self._index = index
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._started: dict[str, int] = {}  # taskId -> mock time its replay began
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        raw = _rewind(environ)
+        request = Request(environ)
+        answer = self._answer(request, body_value(raw))
+        if answer is None:
+            return self._app(environ, start_response)
+        headers = [(k, v) for k, v in answer.headers.items() if k.lower() not in _RECOMPUTED]
+        response = Response(body_text(answer.body), status=answer.status, headers=headers)
+        return response(environ, start_response)
+
+    def _answer(self, request: Request, body: Any) -> RecordedAnswer | None:
+        query = request.args.to_dict()
+        task = query.get("taskId", "")
+        if (
+            request.method == "GET"
+            and "/statusTask/" in request.path
+            and task in self._index.sequences
+        ):
+            return self._index.status_at(task, self._clock() - self._begin(task))
+        answer = self._index.lookup(request.method, request.path, query, body)
+        if answer is not None and "/generateTask/" in request.path and answer.status == 200:
+            data = answer.body.get("data") if isinstance(answer.body, dict) else None
+            if isinstance(data, dict) and isinstance(data.get("taskId"), str):
+                with self._lock:
+                    self._started[data["taskId"]] = self._clock()
+        return answer
+
+    def _begin(self, task: str) -> int:
+        with self._lock:
+            return self._started.setdefault(task, self._clock())
+
+
+def _rewind(environ: dict[str, Any]) -> bytes:
+    """Read the body, then give the wrapped app a fresh stream holding the same bytes."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    return raw
