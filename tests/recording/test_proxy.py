@@ -168,3 +168,18 @@ def test_a_callback_url_the_api_must_refuse_reaches_it_unchanged(tmp_path: Path,
     (document,) = documents(tmp_path)
     assert "callback" not in document
     assert document["request"]["body"]["callback_url"] == url
+
+
+def test_the_upstream_gets_the_receivers_answer_and_each_attempt_is_recorded(
+    tmp_path: Path,
+) -> None:
+    with session(tmp_path) as running:
+        running.receiver.respond_with(status=500, times=1)
+        hook = running.receiver.url + "/hook"
+        task = running.submit("a kite", request_type="callback", callback_url=hook)
+        running.mock.wait_for(task, "success")  # the first delivery: the receiver says 500
+        running.mock.advance(1.1)  # the first retry: 1 s of backoff, at most 10% jitter
+        (delivery,) = running.mock.callbacks(task)
+    assert (delivery.state, delivery.attempts, delivery.last_status) == ("delivered", 2, 200)
+    statuses = [doc["response"]["status"] for doc in by_label(tmp_path, "callback")]
+    assert statuses == [500, 200]
