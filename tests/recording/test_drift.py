@@ -124,3 +124,15 @@ def test_a_directory_without_exchanges_is_a_usage_error(tmp_path: Path) -> None:
     result = drift(str(tmp_path))
     assert result.exit_code == 2
     assert "no recorded exchanges" in result.output
+
+
+def test_a_callback_that_differs_from_the_final_read_breaks_the_contract(
+    example_copy: Path,
+) -> None:
+    (path,) = example_copy.glob("*-callback.json")
+    document = json.loads(path.read_text())
+    document["request"]["body"]["message"] = "done"
+    path.write_text(json.dumps(document))
+    result = drift(str(example_copy))
+    assert result.exit_code == 1, result.output
+    assert f"{path.name}: callbacks.same-envelope" in result.output
