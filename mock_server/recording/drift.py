@@ -274,7 +274,7 @@ def _classify_task(report: DriftReport, where: str, prefix: str, data: object) -
     _warn_unknown(report, where, undeclared(source.schema(name), data, prefix))
 
 
-def _classify(report: DriftReport, where: str, schema: str, body: object) -> None:
+def _classify(report: DriftReport, where: str, schema: str, body: Any) -> None:
     """Missing required fields anywhere in a body that should match `schema`."""
     stack = list(source.validator(schema).iter_errors(body))
     while stack:
