@@ -203,6 +203,7 @@ def drift(directory: str, output: str, junit: str | None, emit_profile: str | No
     try:
         from .recording.report import run_drift
     except ImportError as exc:
-        click.echo(f"apixo-mock: drift needs: pip install 'apixo-mock[contract]' ({exc})", err=True)
+        # apixo-mock is on no registry: name the extra, not a package to fetch.
+        click.echo(f"apixo-mock: drift needs the [contract] extra installed ({exc})", err=True)
         sys.exit(2)
     sys.exit(run_drift(directory, output, junit, emit_profile, click.echo))
