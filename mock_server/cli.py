@@ -192,3 +192,63 @@ def _contract_help(ctx: click.Context, absent: list[str]) -> str:
         formatter.write_paragraph()
         formatter.write_text(f"Not installed here: {advice(absent)}")
     return formatter.getvalue().rstrip("\n")
+
+
+@main.command()
+@click.option("--upstream", required=True, help="Base URL of the API to record.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Directory.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, help="Port to listen on (0: any free).")
+@click.option(
+    "--public-url", default=None, help="Origin the upstream reaches for callbacks [default: bound]."
+)
+@click.option(
+    "--redact",
+    "redact_values",
+    multiple=True,
+    help="A secret to replace by REDACTED in every file (repeatable). [env: APIXO_RECORD_REDACT]",
+)
+@click.option("--download-results", is_flag=True, help="Save result files into DIR/results/.")
+def record(
+    upstream: str,
+    out: str,
+    host: str,
+    port: int,
+    public_url: str | None,
+    redact_values: tuple[str, ...],
+    download_results: bool,
+) -> None:
+    """Run a recording proxy: forward to --upstream, write each exchange to --out."""
+    from .recording.exchange import configured_secrets
+    from .recording.proxy import Recorder, run_until_stopped
+
+    recorder = Recorder(
+        upstream, out, host=host, port=port, public_url=public_url,
+        secrets=configured_secrets(redact_values), download_results=download_results,
+    )  # fmt: skip
+    sys.exit(run_until_stopped(recorder, click.echo))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option(
+    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--junit", type=click.Path(dir_okay=False), default=None, help="Also write JUnit XML."
+)
+@click.option(
+    "--emit-profile",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write a settings file (serve --config) timing tasks like the recording.",
+)
+def drift(directory: str, output: str, junit: str | None, emit_profile: str | None) -> None:
+    """Judge a recording against schemas/ and the contract; exit 1 if the contract broke."""
+    try:
+        from .recording.report import run_drift
+    except ImportError as exc:
+        # apixo-mock is on no registry: name the extra, not a package to fetch.
+        click.echo(f"apixo-mock: drift needs the [contract] extra installed ({exc})", err=True)
+        sys.exit(2)
+    sys.exit(run_drift(directory, output, junit, emit_profile, click.echo))

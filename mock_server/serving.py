@@ -77,9 +77,18 @@ def _check_scenario(settings: Settings, source: Source) -> None:
     if not settings.scenario:
         return
     from .core.scenario_files import resolve_scenario
+    from .core.scenario_problems import ScenarioInvalid
 
     try:
         resolve_scenario(settings.scenario)
+    except ScenarioInvalid as exc:
+        # Start-up errors are one line: the first problem, and where to see the rest.
+        first = exc.problems[0].text(exc.source)
+        more = len(exc.problems) - 1
+        rest = (
+            f" (and {more} more: apixo-mock scenarios validate {settings.scenario})" if more else ""
+        )
+        raise ConfigError(source("scenario"), "scenario", first + rest) from None
     except ConfigError as exc:
         why = str(exc).removeprefix("scenario: ")
         raise ConfigError(source("scenario"), "scenario", why) from None

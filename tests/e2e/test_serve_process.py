@@ -132,7 +132,7 @@ def bad_scenario(tmp_path: Path) -> str:
         (["--host", "192.0.2.1"], {}, "command line: host: '192.0.2.1' is not an address of"),
         (["--scenario", "no-such"], {}, "command line: scenario: no-such: no such scenario"),
         ([], {"APIXO_MOCK_SCENARIO": "no-such"}, "APIXO_MOCK_SCENARIO: scenario: no-such: "),
-        (["--scenario", "BROKEN"], {}, "command line: scenario: BROKEN: "),
+        (["--scenario", "BROKEN"], {}, "command line: scenario: BROKEN:1: "),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_source_and_setting_then_exit_2(
