@@ -43,7 +43,7 @@ def test_a_bad_effect_is_counted_in_health_and_later_callbacks_still_go_out(
     clock.advance(10)
     assert service.callbacks.wait_idle(WAIT_S)
     assert [url for url, _, _ in sender.calls] == ["http://receiver.test/b"]
-    assert client.post("/__admin/reset").status_code == 200
+    assert client.post("/__admin/reset", json={}).status_code == 200
     service.callbacks.schedule("after", "http://receiver.test/c", clock.now_ms(), lambda: b"{}")
     assert service.callbacks.wait_idle(WAIT_S)
     assert [url for url, _, _ in sender.calls][-1] == "http://receiver.test/c"
