@@ -38,6 +38,7 @@ def run(settings: Settings, source: Source = _default_source) -> int:
         signal.signal(signum, stopper)
     configure_logging(settings)
     _check_scenario(settings, source)
+    _check_replay(settings, source)
     address = resolve_host(settings.host, source)
     probe_port(address, settings.port, settings.host, source)
     raise_file_limit(settings.connection_limit)
@@ -71,6 +72,18 @@ class _Stopper:
         self.requested.set()
         if self.server is not None:
             self.server.signal_handler_interrupt()
+
+
+def _check_replay(settings: Settings, source: Source) -> None:
+    if not settings.replay:
+        return
+    from .recording.exchange import RecordingError
+    from .recording.replay import ReplayIndex
+
+    try:
+        ReplayIndex.load(settings.replay)
+    except (OSError, RecordingError) as exc:
+        raise ConfigError(source("replay"), "replay", str(exc)) from None
 
 
 def _check_scenario(settings: Settings, source: Source) -> None:

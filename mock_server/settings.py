@@ -120,6 +120,9 @@ class Settings:
     scenario: str | None = _setting(
         None, "Scenario to load: a shipped name or a YAML path.", "optstr"
     )
+    replay: str | None = _setting(
+        None, "Recording folder whose answers matching requests get (apixo-mock record).", "optstr"
+    )
     image_mode: str = _setting(
         "offline", "How reference images are judged.", "choice", choices=("offline", "fetch")
     )

@@ -61,10 +61,26 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
         callbacks = admin_callbacks.create_blueprint()
         callbacks.before_request(admin_guard.guard)
         app.register_blueprint(callbacks, url_prefix=index.ADMIN_PREFIX)
+    if svc.base_settings.replay:
+        app.wsgi_app = _replaying(app.wsgi_app, svc)  # type: ignore[method-assign]
     app.wsgi_app = RequestRecorder(app.wsgi_app, svc)  # type: ignore[method-assign]
     if svc.base_settings.cors:
         _enable_cors(app, svc.base_settings.cors)
     return app
+
+
+def _replaying(wsgi_app: Any, svc: MockService) -> Any:
+    """Recorded answers first (`--replay DIR`), inside the journal so replays are journaled."""
+    from ..core.errors import ConfigError
+    from ..recording.exchange import RecordingError
+    from ..recording.replay import ReplayIndex, ReplayMiddleware
+
+    folder = svc.base_settings.replay or ""
+    try:
+        index = ReplayIndex.load(folder)
+    except (OSError, RecordingError) as exc:
+        raise ConfigError("settings", "replay", str(exc)) from None
+    return ReplayMiddleware(wsgi_app, index, svc.clock.now_ms)
 
 
 def _json_only_routing(app: Flask) -> None:
