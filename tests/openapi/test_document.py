@@ -48,7 +48,7 @@ def schemas_in(document: dict[str, Any]) -> list[tuple[str, Any]]:
             bodies = [operation.get("requestBody", {}), *operation["responses"].values()]
             for body in bodies:
                 for media in body.get("content", {}).values():
-                    found.append((f"{method} {path}", media["schema"]))
+                    found.append((f"{method} {path}", media.get("schema", {})))
     return found
 
 
