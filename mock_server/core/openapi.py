@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from ..version import __version__
 from .models import ModelPack, ModelRegistry
 from .openapi_packs import model_operations, pack_schema, request_component
 from .schemas import load_schemas, schema_dir
@@ -55,6 +56,7 @@ def bundled_document(
     submit and status operation with its request schema as a component.
     """
     document: dict[str, Any] = _rewrite(copy.deepcopy(source_document()))
+    document["info"]["version"] = __version__
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for file_name, content in load_schemas().items():
         body = {k: v for k, v in content.items() if k not in ("$id", "$schema")}

@@ -16,6 +16,7 @@ from referencing.jsonschema import DRAFT202012
 from mock_server.core.models import ModelRegistry
 from mock_server.core.openapi import bundled_document
 from mock_server.core.openapi_packs import operation_suffix, request_component
+from mock_server.version import __version__
 from tests.models.conftest import PackMaker
 
 # Keywords whose value is a schema, a list of schemas, or a map of names to schemas.
@@ -67,6 +68,11 @@ def operations(document: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
     validate(document)
+
+
+def test_the_document_names_the_api_and_the_package_version(document: dict[str, Any]) -> None:
+    assert document["info"]["title"] == "APIXO generation API (as served by apixo-mock)"
+    assert document["info"]["version"] == __version__
 
 
 def test_every_model_has_one_submit_and_one_status_operation(
