@@ -89,12 +89,15 @@ def _rewrite(node: Any) -> Any:
 def _add_models(document: dict[str, Any], registry: ModelRegistry) -> None:
     """Each pack's request components and its two operations, after the written paths."""
     paths: dict[str, Any] = document["paths"]
-    submit, status = paths[_WRITTEN_SUBMIT]["post"], paths[_WRITTEN_STATUS]["get"]
+    shared = (paths[_WRITTEN_SUBMIT]["post"], paths[_WRITTEN_STATUS]["get"])
+    taken = {op["operationId"] for item in paths.values() for op in item.values()}
     added: dict[str, Any] = {}
     for pack in registry:
         if f"/api/v1/generateTask/{pack.id}" not in paths:
             refs = _add_requests(document["components"]["schemas"], pack, registry)
-            added.update(model_operations(pack, refs, submit, status))
+            operations = model_operations(pack, refs, shared, taken)
+            taken |= {op["operationId"] for item in operations.values() for op in item.values()}
+            added.update(operations)
     # Written paths first, then the models in id order; the admin paths stay last.
     public = {p: v for p, v in paths.items() if not p.startswith("/__admin")}
     document["paths"] = {**public, **added, **{p: v for p, v in paths.items() if p not in public}}

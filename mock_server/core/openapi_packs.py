@@ -34,9 +34,19 @@ def words(model_id: str) -> list[str]:
     return [w.lower() for w in _SEPARATORS.split(_CAMEL.sub("-", model_id)) if w]
 
 
-def operation_suffix(model_id: str) -> str:
-    """`nano-banana-2` -> `nano_banana_2`, for operationIds `submit_<suffix>`/`status_<suffix>`."""
-    return "_".join(words(model_id))
+def operation_suffix(model_id: str, taken: Iterable[str] = ()) -> str:
+    """`nano-banana-2` -> `nano_banana_2`, for operationIds `submit_<suffix>`/`status_<suffix>`.
+
+    Ids that read the same (`nano-banana`, `nano_banana`) get `_2`, `_3`...
+    so that no operationId in `taken` is used twice.
+    """
+    used = set(taken)
+    stem = "_".join(words(model_id))
+    suffix, number = stem, 1
+    while f"submit_{suffix}" in used or f"status_{suffix}" in used:
+        number += 1
+        suffix = f"{stem}_{number}"
+    return suffix
 
 
 def request_component(model_id: str, taken: Iterable[str]) -> str:
@@ -101,14 +111,19 @@ def _localize(
 
 
 def model_operations(
-    pack: ModelPack, request_refs: list[str], submit: Mapping[str, Any], status: Mapping[str, Any]
+    pack: ModelPack,
+    request_refs: list[str],
+    shared: tuple[Mapping[str, Any], Mapping[str, Any]],
+    taken: Iterable[str],
 ) -> dict[str, dict[str, Any]]:
     """The two paths of one model, built on the shared submit and status operations.
 
-    `submit` and `status` are gpt-image-1's operations; the copies share
-    their responses and differ in operationId, summary and request body.
+    `shared` holds gpt-image-1's submit and status operations; the copies
+    share their responses and differ in operationId (none in `taken`),
+    summary and request body.
     """
-    suffix = operation_suffix(pack.id)
+    submit, status = shared
+    suffix = operation_suffix(pack.id, taken)
     body = {"$ref": request_refs[0]} if len(request_refs) == 1 else {"oneOf": _refs(request_refs)}
     modes = ", ".join(pack.modes)
     post = {

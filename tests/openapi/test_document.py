@@ -198,6 +198,21 @@ def test_component_names_are_identifiers_and_never_clash() -> None:
     assert request_component("submit", taken) == "SubmitModelRequest2"
     assert operation_suffix("seedance-2-0-fast") == "seedance_2_0_fast"
     assert operation_suffix("happyHorse") == "happy_horse"
+    assert operation_suffix("happy-horse", {"submit_happy_horse"}) == "happy_horse_2"
+
+
+def test_ids_that_read_alike_get_distinct_operations_and_components(
+    make_pack: PackMaker,
+) -> None:
+    root = make_pack("nano-banana-x").parent
+    make_pack("nano_banana.x")
+    document = bundled_document(registry=ModelRegistry.load(roots=[root]))
+    validate(document)
+    by_id = operations(document)
+    assert by_id["submit_nano_banana_x"] == ("post", "/api/v1/generateTask/nano-banana-x")
+    assert by_id["submit_nano_banana_x_2"] == ("post", "/api/v1/generateTask/nano_banana.x")
+    requests = [n for n in document["components"]["schemas"] if n.startswith("NanoBananaX")]
+    assert sorted(requests) == ["NanoBananaXModelRequest", "NanoBananaXRequest"]
 
 
 def test_the_shipped_schema_files_keep_their_boolean_schemas() -> None:
