@@ -105,6 +105,9 @@ class Settings:
     scenario: str | None = _setting(
         None, "Scenario to load: a shipped name or a YAML path.", "optstr"
     )
+    models_dir: tuple[str, ...] = _setting(
+        (), "Folders of extra model packs (<id>/manifest.json), comma-separated.", "list"
+    )
     image_mode: str = _setting(
         "offline", "How reference images are judged.", "choice", choices=("offline", "fetch")
     )
