@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from ..core.service import MockService
 from ..settings import Settings
-from . import admin, admin_callbacks, api, errors, files
+from . import admin, admin_callbacks, admin_models, api, errors, files
 from .context import EXTENSION
 from .recorder import RequestRecorder
 
@@ -58,6 +58,9 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
         callbacks = admin_callbacks.create_blueprint()
         callbacks.before_request(admin.guard)
         app.register_blueprint(callbacks, url_prefix="/__admin")
+        models = admin_models.create_blueprint()
+        models.before_request(admin.guard)
+        app.register_blueprint(models, url_prefix="/__admin")
     app.wsgi_app = RequestRecorder(app.wsgi_app, svc)  # type: ignore[method-assign]
     if svc.base_settings.cors:
         _enable_cors(app, svc.base_settings.cors)
