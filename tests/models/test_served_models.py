@@ -91,7 +91,8 @@ def download(api: FlaskClient, url: str, content_type: str) -> bytes:
     response = api.get(url)
     assert response.status_code == 200, url
     assert response.content_type == content_type
-    return response.data
+    data: bytes = response.data
+    return data
 
 
 # -- every example of every pack ----------------------------------------------------
