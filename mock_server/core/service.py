@@ -30,7 +30,7 @@ from .journal import Journal
 from .lifecycle import Failure, State, Timeline
 from .limits import Limits, RequestWindow, UnfinishedTasks
 from .models import ModelRegistry
-from .models.submission import ServedModels
+from .models.submission import ServedModels, image_references
 from .money import to_micros, usd_number
 from .outputs.files import ResultFiles
 from .references import Fetcher, check_by_fetching, judge_offline
@@ -389,7 +389,7 @@ class MockService:
 
     def _needs_check(self, task: Task) -> bool:
         fetch_mode = self.settings.image_mode == "fetch" and self._fetcher is not None
-        return fetch_mode and bool(task.request.image_urls) and task.failure is None
+        return fetch_mode and bool(image_references(task.request)) and task.failure is None
 
     def _start_check(self, task: Task) -> None:
         """Judge the task's reference images in the background (called under the lock)."""
@@ -398,7 +398,7 @@ class MockService:
             self._fetch_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="apixo-fetch")
         fetcher, timeout = self._fetcher, self.settings.image_timeout_s
         future = self._fetch_pool.submit(
-            check_by_fetching, task.request.image_urls, fetcher, timeout
+            check_by_fetching, image_references(task.request), fetcher, timeout
         )
         self._checks[task.task_id] = future
         future.add_done_callback(lambda _: self._check_done(task))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -426,3 +427,36 @@ def test_a_broken_pack_folder_fails_at_start(
     with pytest.raises(ModelPackError, match="broken-model"):
         svc.start()
     svc.close()
+
+
+# -- fetch mode downloads image references only ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Download:
+    kind: str
+    head: bytes = b""
+
+
+@dataclass
+class PngFetcher:
+    """Answers every URL with PNG bytes, and records what it was asked for."""
+
+    urls: list[str] = field(default_factory=list)
+
+    def fetch(self, url: str, *, timeout_s: float, max_bytes: int) -> Download:
+        self.urls.append(url)
+        return Download("ok", b"\x89PNG\r\n\x1a\n")
+
+
+def test_fetch_mode_downloads_image_fields_not_videos_or_loras(
+    clock: MockClock, sender: RecordingSender, model_registry: ModelRegistry
+) -> None:
+    fetcher = PngFetcher()
+    settings = Settings(seed=7, access_log=False, image_mode="fetch")
+    svc = MockService(settings, sender=sender, fetcher=fetcher, clock=clock, models=model_registry)
+    with svc:
+        api = create_app(service=svc).test_client()
+        body = read(default_root() / "kling-3-0-std/examples/motion-control.request.json")
+        finished_urls(api, clock, "kling-3-0-std", body)
+    assert fetcher.urls == body["input"]["image_urls"]

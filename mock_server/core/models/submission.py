@@ -27,7 +27,7 @@ from jsonschema.protocols import Validator
 from ..errors import InvalidRequest
 from ..schemas import StrictValidator
 from ..timing import Timing
-from ..validation import SubmitRequest, describe, parse_json_object
+from ..validation import GPT_IMAGE_1, SubmitRequest, describe, parse_json_object
 from .manifest import ModelPack, OutputSpec
 from .outputs import outputs_for
 from .pricing import price_micros
@@ -186,6 +186,18 @@ def build_request(pack: ModelPack, body: Mapping[str, Any]) -> SubmitRequest:
         input=MappingProxyType(dict(given)),
         outputs=outputs,
     )
+
+
+def image_references(request: SubmitRequest) -> tuple[str, ...]:
+    """The URLs a fetch-mode check downloads and judges as images.
+
+    gpt-image-1's `image_urls`; for other models the URLs of image fields
+    only, since a video, audio or LoRA URL is no image to judge by magic bytes.
+    """
+    if request.model == GPT_IMAGE_1:
+        return request.image_urls
+    images = {name: value for name, value in request.input.items() if "image" in name.lower()}
+    return tuple(_urls(images))
 
 
 def _shape(spec: OutputSpec, given: Mapping[str, Any]) -> tuple[str, str | None]:
