@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .models.outputs import OutputFile
 
 GPT_IMAGE_1 = "gpt-image-1"
+_NO_INPUT: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ class SubmitRequest:
     # gpt-image-1, whose result URLs and images are today's).
     model: str = GPT_IMAGE_1
     resolution: str | None = None
-    input: Mapping[str, Any] = field(default_factory=dict)
+    input: Mapping[str, Any] = field(default_factory=lambda: _NO_INPUT)  # shared: no dict per task
     outputs: tuple[OutputFile, ...] = ()
 
 

@@ -460,3 +460,13 @@ def test_fetch_mode_downloads_image_fields_not_videos_or_loras(
         body = read(default_root() / "kling-3-0-std/examples/motion-control.request.json")
         finished_urls(api, clock, "kling-3-0-std", body)
     assert fetcher.urls == body["input"]["image_urls"]
+
+
+def test_gpt_image_1_tasks_carry_no_input_copy_each(api: FlaskClient) -> None:
+    # A million stored tasks must not mean a million empty dicts (docs: memory limits).
+    first, second = (task_of(api, "gpt-image-1", submit_body()) for _ in range(2))
+    svc = api.application.extensions["apixo_mock"]
+    requests = [svc.tasks.get(task_id).request for task_id in (first, second)]
+    assert requests[0].input is requests[1].input
+    assert requests[0].model == "gpt-image-1"
+    assert requests[0].outputs == ()
