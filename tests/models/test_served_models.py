@@ -470,3 +470,20 @@ def test_gpt_image_1_tasks_carry_no_input_copy_each(api: FlaskClient) -> None:
     assert requests[0].input is requests[1].input
     assert requests[0].model == "gpt-image-1"
     assert requests[0].outputs == ()
+
+
+def test_a_callback_of_any_model_is_its_status_body(
+    api: FlaskClient, clock: MockClock, models_service: MockService, sender: RecordingSender
+) -> None:
+    models_service.start()
+    body = read(default_root() / "suno/examples/simple.request.json")
+    body.update(request_type="callback", callback_url="http://127.0.0.1:9/hook")
+    task_id = task_of(api, "suno", body)
+    clock.advance(HOUR_MS)
+    assert models_service.callbacks.wait_idle(10.0)
+    [(url, sent, _)] = sender.calls
+    assert url == "http://127.0.0.1:9/hook"
+    answer = api.get("/api/v1/statusTask/suno", query_string={"taskId": task_id}, headers=AUTH)
+    assert sent == answer.data
+    urls = json.loads(json.loads(sent)["data"]["resultJson"])["resultUrls"]
+    assert [url.rsplit(".", 1)[1] for url in urls] == ["mp3", "mp3"]
