@@ -252,3 +252,55 @@ def drift(directory: str, output: str, junit: str | None, emit_profile: str | No
         click.echo(f"apixo-mock: drift needs the [contract] extra installed ({exc})", err=True)
         sys.exit(2)
     sys.exit(run_drift(directory, output, junit, emit_profile, click.echo))
+
+
+_MODELS_DIR = click.option(
+    "--models-dir",
+    "folders",
+    multiple=True,
+    help="Folders of extra packs (repeatable, or comma-separated as for serve).",
+)
+
+
+@main.group()
+def models() -> None:
+    """List and show the served model packs (the shipped ones plus --models-dir folders)."""
+
+
+@models.command("list")
+@_MODELS_DIR
+def models_list(folders: tuple[str, ...]) -> None:
+    """Every model: id, category, modes and price rule."""
+    from .core.models.catalogue import summary
+
+    for pack in _registry_or_exit(folders):
+        about = summary(pack)
+        modes = ", ".join(about["modes"])
+        click.echo(f"{pack.id:<22} {pack.category:<6} {about['price']['text']:<28} {modes}")
+
+
+@models.command("show")
+@click.argument("model_id")
+@_MODELS_DIR
+def models_show(model_id: str, folders: tuple[str, ...]) -> None:
+    """Print a model's manifest.json."""
+    import json
+
+    from .core.models.catalogue import manifest
+
+    registry = _registry_or_exit(folders)
+    if model_id not in registry:
+        click.echo(f"apixo-mock: error: no model {model_id!r} (see: models list)", err=True)
+        sys.exit(2)
+    click.echo(json.dumps(manifest(registry.get(model_id)), indent=2, ensure_ascii=False))
+
+
+def _registry_or_exit(folders: tuple[str, ...]) -> Any:
+    from .core.models import ModelPackError, ModelRegistry
+
+    try:
+        extra = [Path(part) for folder in folders for part in folder.split(",") if part]
+        return ModelRegistry.load(extra=extra)
+    except (ModelPackError, FileNotFoundError) as exc:
+        click.echo(f"apixo-mock: error: {exc}", err=True)
+        sys.exit(2)

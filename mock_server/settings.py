@@ -123,6 +123,9 @@ class Settings:
     replay: str | None = _setting(
         None, "Recording folder whose answers matching requests get (apixo-mock record).", "optstr"
     )
+    models_dir: tuple[str, ...] = _setting(
+        (), "Folders of extra model packs (<id>/manifest.json), comma-separated.", "list"
+    )
     image_mode: str = _setting(
         "offline", "How reference images are judged.", "choice", choices=("offline", "fetch")
     )

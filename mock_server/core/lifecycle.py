@@ -26,6 +26,7 @@ FAIL_MESSAGES: Mapping[str, str] = MappingProxyType(
         "MODEL_UNAVAILABLE": "Model temporarily unavailable",
         "GENERATION_FAILED": "Image generation failed",
         "INSUFFICIENT_CREDITS": "Insufficient credits",
+        "INVALID_LORA_URL": "Cannot download LoRA model",
     }
 )
 
@@ -59,6 +60,7 @@ class FailCode(str, enum.Enum):
     MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
     GENERATION_FAILED = "GENERATION_FAILED"
     INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+    INVALID_LORA_URL = "INVALID_LORA_URL"  # ltx-2-19b's LoRA modes
 
     @property
     def message(self) -> str:

@@ -148,6 +148,7 @@ def _match(when: Mapping[str, Any]) -> Match:
         prompt_contains=(contains,) if isinstance(contains, str) else tuple(contains),
         prompt_regex=_regex(when, "prompt_regex"),
         key=when.get("key"),
+        model=when.get("model"),
         provider=when.get("provider"),
         aspect_ratio=when.get("aspect_ratio"),
         num_images=when.get("num_images"),

@@ -37,6 +37,7 @@ class Match:
     prompt_contains: tuple[str, ...] = ()
     prompt_regex: re.Pattern[str] | None = None
     key: str | None = None
+    model: str | None = None
     provider: str | None = None
     aspect_ratio: str | None = None
     num_images: int | None = None
@@ -57,7 +58,13 @@ class Match:
         return self._fits_request(request)
 
     def _needs_request(self) -> bool:
-        request_fields = (self.provider, self.aspect_ratio, self.num_images, self.request_type)
+        request_fields = (
+            self.model,
+            self.provider,
+            self.aspect_ratio,
+            self.num_images,
+            self.request_type,
+        )
         return bool(self.prompt_contains or self.prompt_regex or self.image_url) or any(
             value is not None for value in request_fields
         )
@@ -68,6 +75,7 @@ class Match:
             not self.prompt_contains
             or any(word.lower() in prompt for word in self.prompt_contains),
             self.prompt_regex is None or self.prompt_regex.search(request.prompt) is not None,
+            self.model is None or request.model == self.model,
             self.provider is None or request.provider == self.provider,
             self.aspect_ratio is None or request.aspect_ratio == self.aspect_ratio,
             self.num_images is None or request.num_images == self.num_images,

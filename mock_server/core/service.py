@@ -29,7 +29,10 @@ from .errors import InvalidRequest, TaskNotFound, Unavailable
 from .journal import Journal
 from .lifecycle import Failure, State, Timeline
 from .limits import Limits, RequestWindow, UnfinishedTasks
+from .models import ModelRegistry
+from .models.submission import ServedModels, image_references
 from .money import to_micros, usd_number
+from .outputs.files import ResultFiles
 from .references import Fetcher, check_by_fetching, judge_offline
 from .results import ResultCache
 from .scenario_files import load_scenario_file, resolve_scenario, shipped_scenarios
@@ -46,7 +49,7 @@ from .scenarios import (
 )
 from .tasks import Task, TaskStore, ended_now
 from .timing import PROFILES, Timing, task_id, task_rng, within_clock
-from .validation import Dialect, SubmitRequest, SubmitValidator
+from .validation import GPT_IMAGE_1, Dialect, SubmitRequest, SubmitValidator
 from .wire import status_envelope
 
 log = logging.getLogger("apixo_mock")
@@ -70,6 +73,7 @@ class MockService:
         sender: CallbackSender,
         fetcher: Fetcher | None = None,
         clock: MockClock | None = None,
+        models: ModelRegistry | None = None,
     ) -> None:
         self.base_settings = settings
         self.seed = (
@@ -82,6 +86,8 @@ class MockService:
         self.tasks = TaskStore(settings.max_tasks, settings.task_ttl_s * 1000)
         self.journal = Journal(settings.journal_size)
         self.results = ResultCache()
+        self.files = ResultFiles()
+        self.models = ServedModels.of(settings.models_dir, models)
         self.rules = RuleBook(seed=self.seed, loader=_load_shipped)
         self.callbacks = CallbackDispatcher(self.clock, sender, _policy(settings), seed=self.seed)
         self._fetcher = fetcher
@@ -98,7 +104,8 @@ class MockService:
     # -- life cycle -------------------------------------------------------
 
     def start(self) -> None:
-        """Start the background threads (the callback dispatcher)."""
+        """Load the model packs (a broken one fails here) and start the callback dispatcher."""
+        self.models.registry  # noqa: B018 -- loaded for its checks
         self.callbacks.start()
 
     def close(self) -> None:
@@ -122,6 +129,7 @@ class MockService:
             self.tasks.clear()
             self.journal.clear()
             self.results.clear()
+            self.files.clear()
             self.callbacks.reset()
             self.rules.clear()
             self._checks.clear()
@@ -180,9 +188,13 @@ class MockService:
         content_type: str | None,
         origin: str,
         scenario: str | None = None,
+        model: str = GPT_IMAGE_1,
     ) -> Submitted:
         """Validate and accept a task, or raise the `ApiError` that wins."""
-        request = self._validator.parse(body, content_type)
+        if model == GPT_IMAGE_1:  # its own validator: aliases, dialects, strict fields
+            request = self._validator.parse(body, content_type)
+        else:
+            request = self.models.parse(model, body, content_type)
         self._check_callback(request)
         if scenario is not None:
             self.rules.named(scenario)
@@ -193,12 +205,12 @@ class MockService:
         self._after_submit(task, decision.effect)
         return Submitted(task, decision)
 
-    def status(self, key: str, task_id: str) -> tuple[Task, bytes]:
-        """A task of this key and its status response body, or `TaskNotFound`."""
+    def status(self, key: str, task_id: str, model: str = GPT_IMAGE_1) -> tuple[Task, bytes]:
+        """A task of this key and model and its status response body, or `TaskNotFound`."""
         if not task_id:
             raise InvalidRequest("taskId: is required")
         task = self.tasks.owned(task_id, key)
-        if task is None:
+        if task is None or task.request.model != model:
             raise TaskNotFound()
         return task, self.status_body(task)
 
@@ -221,6 +233,11 @@ class MockService:
 
     def result_image(self, task_id: str, index: int) -> bytes | None:
         """PNG bytes of a result, or None if there is none (or it has expired)."""
+        found = self.result_file(task_id, index, "png")
+        return None if found is None else found[0]
+
+    def result_file(self, task_id: str, index: int, extension: str) -> tuple[bytes, str] | None:
+        """A result file's bytes and media type, or None if there is none (or it has expired)."""
         task = self.tasks.get(task_id)
         now = self.clock.now_ms()
         if task is None or task.state(now) is not State.SUCCESS:
@@ -230,7 +247,12 @@ class MockService:
         if expired or not 0 <= index < task.request.num_images:
             return None
         request = task.request
-        return self.results.get_or_render(task_id, index, request.prompt, request.aspect_ratio)
+        if request.outputs:  # a model other than gpt-image-1
+            return self.files.get(task_id, index, request, extension)
+        if extension != "png":
+            return None
+        image = self.results.get_or_render(task_id, index, request.prompt, request.aspect_ratio)
+        return image, "image/png"
 
     # -- submit, step by step ---------------------------------------------
 
@@ -266,9 +288,9 @@ class MockService:
             cap = self._accounts.limits(key).max_unfinished
             self._unfinished.admit(key, cap, now)
             rng = task_rng(self.seed, self._sequence + 1)
-            timeline = self._timeline(now, rng, decision.effect)
+            timeline = self._timeline(now, rng, decision.effect, self._timing_of(request))
             failure = decision.effect.fail.failure if decision.effect.fail else None
-            charge = self._price_micros * request.num_images
+            charge = self._charge_of(request)
             # Charged last, once nothing else can refuse: a refusal never costs money.
             self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
             self._sequence += 1
@@ -292,8 +314,18 @@ class MockService:
                 self._start_check(task)
             return task
 
-    def _timeline(self, now: int, rng: Any, effect: Effect) -> Timeline:
-        timeline = self._timing.timeline(now, rng, pending_state=self.settings.pending_state)
+    def _charge_of(self, request: SubmitRequest) -> int:
+        if request.model == GPT_IMAGE_1:
+            return self._price_micros * request.num_images
+        return self.models.price_micros(request)
+
+    def _timing_of(self, request: SubmitRequest) -> Timing:
+        if request.model == GPT_IMAGE_1:
+            return self._timing
+        return timing_of(self.settings, self.models.timing(request.model, self.settings.profile))
+
+    def _timeline(self, now: int, rng: Any, effect: Effect, timing: Timing) -> Timeline:
+        timeline = timing.timeline(now, rng, pending_state=self.settings.pending_state)
         override = effect.timeline
         if override is not None:
             pending = override.pending_ms
@@ -357,7 +389,7 @@ class MockService:
 
     def _needs_check(self, task: Task) -> bool:
         fetch_mode = self.settings.image_mode == "fetch" and self._fetcher is not None
-        return fetch_mode and bool(task.request.image_urls) and task.failure is None
+        return fetch_mode and bool(image_references(task.request)) and task.failure is None
 
     def _start_check(self, task: Task) -> None:
         """Judge the task's reference images in the background (called under the lock)."""
@@ -366,7 +398,7 @@ class MockService:
             self._fetch_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="apixo-fetch")
         fetcher, timeout = self._fetcher, self.settings.image_timeout_s
         future = self._fetch_pool.submit(
-            check_by_fetching, task.request.image_urls, fetcher, timeout
+            check_by_fetching, image_references(task.request), fetcher, timeout
         )
         self._checks[task.task_id] = future
         future.add_done_callback(lambda _: self._check_done(task))
@@ -509,13 +541,13 @@ def _load_shipped(name: str) -> Scenario | None:
     return load_scenario_file(path) if path is not None else None
 
 
-def timing_of(settings: Settings) -> Timing:
-    """The profile's durations, with any explicit ones in place.
+def timing_of(settings: Settings, model_timing: Timing | None = None) -> Timing:
+    """The profile's durations (or a model's under it), with any explicit ones in place.
 
     A maximum given alone below the profile's minimum pulls the minimum down
     with it (and the other way round), so any single setting is usable.
     """
-    profile = PROFILES[settings.profile]
+    profile = PROFILES[settings.profile] if model_timing is None else model_timing
     low, high = settings.processing_min_ms, settings.processing_max_ms
     low_ms = profile.processing_min_ms if low is None else low
     if low is None and high is not None:

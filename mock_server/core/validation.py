@@ -11,9 +11,10 @@ files use the same wording, with every error in document order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 from jsonschema import ValidationError
@@ -22,6 +23,12 @@ from jsonschema.protocols import Validator
 
 from .errors import InvalidRequest
 from .schemas import schema, validator
+
+if TYPE_CHECKING:
+    from .models.outputs import OutputFile
+
+GPT_IMAGE_1 = "gpt-image-1"
+_NO_INPUT: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,13 @@ class SubmitRequest:
     provider: str = "auto"
     mode: str = "gpt-image-1"
     is_enhance: bool = False
+    # Every other model (core/models/submission.py): the path's model, its
+    # resolution, the raw input and the files a success produces (empty for
+    # gpt-image-1, whose result URLs and images are today's).
+    model: str = GPT_IMAGE_1
+    resolution: str | None = None
+    input: Mapping[str, Any] = field(default_factory=lambda: _NO_INPUT)  # shared: no dict per task
+    outputs: tuple[OutputFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

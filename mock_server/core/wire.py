@@ -25,13 +25,19 @@ def dumps(document: Any) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def result_path(task_id: str, index: int) -> str:
-    """Where the mock serves a task's `index`-th image, relative to its origin."""
-    return f"/results/{task_id}/{index}.png"
+def result_path(task_id: str, index: int, extension: str = "png") -> str:
+    """Where the mock serves a task's `index`-th file, relative to its origin."""
+    return f"/results/{task_id}/{index}.{extension}"
 
 
 def result_urls(task: Task) -> list[str]:
-    """One absolute URL per image asked for, on the host the task was submitted to."""
+    """One absolute URL per file, on the host the task was submitted to (gpt-image-1: PNGs)."""
+    outputs = task.request.outputs
+    if outputs:
+        return [
+            task.origin + result_path(task.task_id, i, output.extension)
+            for i, output in enumerate(outputs)
+        ]
     return [task.origin + result_path(task.task_id, i) for i in range(task.request.num_images)]
 
 

@@ -37,6 +37,7 @@ def generate_task(model: str) -> Response:
         request.content_type,
         request.host_url.rstrip("/"),
         request.headers.get(SCENARIO_HEADER),
+        model=model,
     )
     note("task_id", submitted.task.task_id)
     note("reason", submitted.decision.reason)
@@ -51,7 +52,7 @@ def status_task(model: str) -> Response:
     _require(model, READ_METHODS)
     task_id = request.args.get("taskId", "")
     note("task_id", task_id or None)
-    task, body = svc.status(key, task_id)
+    task, body = svc.status(key, task_id, model)
     return _answer(body, svc.decide("status", key, task))
 
 
@@ -73,7 +74,7 @@ def _authorized(svc: MockService) -> str:
 
 
 def _require(model: str, methods: tuple[str, ...]) -> None:
-    if model != MODEL:
+    if model != MODEL and model not in service().models:
         raise NotFound(f"Model not found: {model}")
     if request.method not in methods:
         raise MethodNotAllowed(list(methods))

@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from ..core.service import MockService
 from ..settings import Settings
-from . import admin, admin_callbacks, admin_guard, api, errors, files, index
+from . import admin, admin_callbacks, admin_guard, admin_models, api, errors, files, index
 from .context import EXTENSION
 from .recorder import RequestRecorder
 
@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
         callbacks = admin_callbacks.create_blueprint()
         callbacks.before_request(admin_guard.guard)
         app.register_blueprint(callbacks, url_prefix=index.ADMIN_PREFIX)
+        models = admin_models.create_blueprint()
+        models.before_request(admin_guard.guard)
+        app.register_blueprint(models, url_prefix=index.ADMIN_PREFIX)
     if svc.base_settings.replay:
         app.wsgi_app = _replaying(app.wsgi_app, svc)  # type: ignore[method-assign]
     app.wsgi_app = RequestRecorder(app.wsgi_app, svc)  # type: ignore[method-assign]

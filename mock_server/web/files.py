@@ -21,6 +21,17 @@ def result_image(task_id: str, index: int) -> Response:
     return response
 
 
+@bp.get("/results/<task_id>/<int:index>.<extension>")
+def result_file(task_id: str, index: int, extension: str) -> Response:
+    """Any other model's result (JPEG, WebP, MP4, MP3); 404 like an image's."""
+    found = service().result_file(task_id, index, extension)
+    if found is None:
+        raise NotFound("Result not found or expired")
+    response = Response(found[0], status=200, mimetype=found[1])
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The bundled OpenAPI document, its server set to the host that asked."""
@@ -28,5 +39,8 @@ def openapi() -> Response:
     from ..core.wire import dumps
 
     settings = service().base_settings
-    document = bundled_document(request.host_url.rstrip("/"), admin=settings.admin)
+    registry = service().models.registry
+    document = bundled_document(
+        request.host_url.rstrip("/"), admin=settings.admin, registry=registry
+    )
     return Response(dumps(document), status=200, mimetype="application/json")

@@ -43,6 +43,7 @@ rules:
       prompt_contains: [Fox, owl]
       prompt_regex: "^a "
       key: vip-key
+      model: veo-3-1
       provider: official
       aspect_ratio: "3:2"
       num_images: 2
@@ -107,6 +108,7 @@ def test_every_rule_field_is_read(tmp_path: Path) -> None:
         prompt_contains=("Fox", "owl"),
         prompt_regex=re.compile("^a "),
         key="vip-key",
+        model="veo-3-1",
         provider="official",
         aspect_ratio="3:2",
         num_images=2,

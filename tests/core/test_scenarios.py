@@ -57,6 +57,7 @@ MATCHES: tuple[tuple[str, Match, Context, Context], ...] = (
     ("prompt-contains-any-word", Match(prompt_contains=("cat", "fox")), submit(), submit("owl")),
     ("prompt-regex", Match(prompt_regex=re.compile(r"\bred\b")), submit(), submit("a redfox")),
     ("key", Match(key="vip"), submit(key="vip"), submit(key="other")),
+    ("model", Match(model="veo-3-1"), submit(model="veo-3-1"), submit()),
     ("provider", Match(provider="official"), submit(provider="official"), submit()),
     ("aspect-ratio", Match(aspect_ratio="2:3"), submit(aspect_ratio="2:3"), submit()),
     ("num-images", Match(num_images=4), submit(num_images=4), submit(num_images=2)),

@@ -1,13 +1,15 @@
-"""The model catalogue in Markdown, generated from the registry for docs/models.md."""
+"""The model catalogue: a summary per model (admin API, CLI) and Markdown for docs/models.md."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
-from ..money import to_usd
+from ..money import to_usd, usd_number
 from .manifest import ModelPack, PriceRule
-from .registry import ModelRegistry
+from .registry import MANIFEST, ModelRegistry
 
 _UNITS = MappingProxyType(
     {"per_image": "image", "per_video": "video", "per_second": "second", "per_task": "task"}
@@ -26,6 +28,28 @@ def price_text(price: PriceRule) -> str:
     unit = _UNITS[price.unit]
     overrides = "".join(f"; {mode} {_usd(micros)}" for mode, micros in price.by_mode.items())
     return f"{_usd(price.micros)} / {unit}{overrides}"
+
+
+def summary(pack: ModelPack) -> dict[str, Any]:
+    """One model as `GET /__admin/models` lists it: id, category, modes and price rule."""
+    price = pack.price
+    return {
+        "id": pack.id,
+        "name": pack.name,
+        "category": pack.category,
+        "modes": list(pack.modes),
+        "price": {
+            "rule": price.unit,
+            "usd": usd_number(price.micros),
+            "byMode": {mode: usd_number(micros) for mode, micros in price.by_mode.items()},
+            "text": price_text(price),
+        },
+    }
+
+
+def manifest(pack: ModelPack) -> Any:
+    """The pack's manifest.json as written."""
+    return json.loads((pack.folder / MANIFEST).read_text(encoding="utf-8"))
 
 
 def _is_choice(pack: ModelPack, pointer: str) -> bool:

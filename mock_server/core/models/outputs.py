@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Any
 
 from .manifest import FormatSetting, IntSetting, ModelPack, OutputSpec, SizeRule
+
+_EXTENSIONS: Mapping[str, str] = MappingProxyType({"jpeg": "jpg"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,11 @@ class OutputFile:
     width: int | None
     height: int | None
     duration_s: int | None
+
+    @property
+    def extension(self) -> str:
+        """The file name extension of its result URL: png, jpg, webp, mp4 or mp3."""
+        return _EXTENSIONS.get(self.format, self.format)
 
 
 def _given(fields: tuple[str, ...], request_input: Mapping[str, Any]) -> Any:
