@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from ..core.service import MockService
 from ..settings import Settings
-from . import admin, admin_callbacks, admin_guard, api, errors, files, index
+from . import admin, api, errors, files, index
 from .context import EXTENSION
 from .recorder import RequestRecorder
 
@@ -57,10 +57,7 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
     if svc.base_settings.admin:
-        app.register_blueprint(admin.bp, url_prefix=index.ADMIN_PREFIX)
-        callbacks = admin_callbacks.create_blueprint()
-        callbacks.before_request(admin_guard.guard)
-        app.register_blueprint(callbacks, url_prefix=index.ADMIN_PREFIX)
+        app.register_blueprint(admin.create_blueprint(), url_prefix=index.ADMIN_PREFIX)
     app.wsgi_app = RequestRecorder(app.wsgi_app, svc)  # type: ignore[method-assign]
     if svc.base_settings.cors:
         _enable_cors(app, svc.base_settings.cors)
