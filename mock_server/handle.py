@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
+from .core.errors import TaskNotFound
 from .core.journal import Entry
 from .core.lifecycle import State
 from .core.scenario_files import resolve_scenario, scenario_from_document
 from .core.scenarios import Scenario
 from .core.service import MockService
-from .core.tasks import Task
 from .core.validation import SubmitRequest
+from .core.views import TaskView
 
 DEFAULT_API_KEY: Final = "test-key"
 CALLBACK_WAIT_S: Final = 5.0  # how long advance() lets due callbacks finish
@@ -139,7 +140,7 @@ class MockHandle:
 
     def now(self) -> float:
         """The mock's current time in Unix seconds (as `time.time()` counts)."""
-        return self.service.clock.now_ms() / 1000
+        return self.service.clock_view().now / 1000
 
     def advance(self, seconds: float) -> None:
         """Move the mock clock forward, then let callbacks due by then be delivered.
@@ -150,21 +151,21 @@ class MockHandle:
         if not seconds >= 0 or math.isinf(seconds):  # also refuses NaN
             raise ValueError(f"the clock only advances forwards by a finite step, got {seconds} s")
         # ClockOutOfRange (a ValueError) if that would pass the clock's bound.
-        self.service.clock.advance(round(seconds * 1000))
+        self.service.advance_clock(round(seconds * 1000))
         self._settle_callbacks()
 
     def _settle_callbacks(self) -> None:
-        self.service.callbacks.wait_idle(self.callback_wait_s)
+        self.service.wait_for_callbacks(self.callback_wait_s)
 
     # -- tasks -----------------------------------------------------------------
 
     def task(self, task_id: str) -> TaskInfo:
         """One task by id, whichever key made it; `LookupError` if there is none."""
-        return self._info(self._task(task_id))
+        return _info(self._view(task_id))
 
     def tasks(self, state: str | None = None) -> list[TaskInfo]:
         """Every task (any key), oldest first, optionally only those in `state`."""
-        found = (self._info(task) for task in self.service.tasks.all())
+        found = (_info(view) for view in self.service.task_views())
         return [info for info in found if state is None or info.state == state]
 
     def wait_for(self, task_id: str, state: str = "success", timeout: float = 10.0) -> TaskInfo:
@@ -175,70 +176,41 @@ class MockHandle:
         `timeout` real seconds, then raises `TimeoutError`.
         """
         target = _target(state)
-        task = self._task(task_id)
-        if self.service.clock.frozen:
-            self._advance_to(task, target)
+        view = self._view(task_id)
+        if self.service.clock_view().frozen:
+            self._advance_to(view, target)
         else:
-            self._poll(task, target, timeout)
+            self._poll(view, target, timeout)
         self._settle_callbacks()
         return self.task(task_id)
 
-    def _advance_to(self, task: Task, target: State) -> None:
-        info = self._info(task)
-        if info.state != target.value:
-            self._check_reachable(task, info, target)
-            timeline, now = task.timeline, self.service.clock.now_ms()
+    def _advance_to(self, view: TaskView, target: State) -> None:
+        if view.state != target.value:
+            _check_reachable(view, target)
+            now = self.service.clock_view().now
             # _check_reachable has rejected a terminal target on a task that never ends.
-            due = timeline.processing_at if target is State.PROCESSING else timeline.done_at
-            self.service.clock.advance(max(0, (due or now) - now))
-            info = self._info(task)
-        if info.state != target.value:
-            raise StateUnreachable(_describe(info, target))
+            due = view.processing_at if target is State.PROCESSING else view.done_at
+            self.service.advance_clock(max(0, (due or now) - now))
+            view = self._view(view.task_id)
+        if view.state != target.value:
+            raise StateUnreachable(_describe(_info(view), target))
 
-    def _poll(self, task: Task, target: State, timeout: float) -> None:
+    def _poll(self, view: TaskView, target: State, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         pause = threading.Event()  # never set: a bounded wait between reads
-        while (info := self._info(task)).state != target.value:
-            self._check_reachable(task, info, target)
+        while (view := self._view(view.task_id)).state != target.value:
+            _check_reachable(view, target)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"task {task.task_id} is still {info.state} after {timeout} s")
+                raise TimeoutError(f"task {view.task_id} is still {view.state} after {timeout} s")
             pause.wait(min(left, _POLL_S))
 
-    @staticmethod
-    def _check_reachable(task: Task, info: TaskInfo, target: State) -> None:
-        current = State(info.state)
-        if current.terminal or _ORDER[current] > _ORDER[target]:
-            raise StateUnreachable(_describe(info, target))
-        if target.terminal and task.timeline.done_at is None:
-            # A pending task that never ends still starts processing: say where it stays.
-            raise StateUnreachable(
-                f"task {task.task_id} never finishes ({task.reason}); it is {info.state} now "
-                f"and stays processing, so it can never become {target.value}"
-            )
-
-    def _task(self, task_id: str) -> Task:
-        task = self.service.tasks.get(task_id)
-        if task is None:
-            raise LookupError(f"no task {task_id!r} in this mock")
-        return task
-
-    def _info(self, task: Task) -> TaskInfo:
-        # status_body settles a fetch-mode reference check first, as a status read would.
-        data: dict[str, Any] = json.loads(self.service.status_body(task))["data"]
-        return TaskInfo(
-            task_id=task.task_id,
-            key=task.key,
-            state=data["state"],
-            request=task.request,
-            created_at=task.timeline.created_at,
-            processing_at=task.timeline.processing_at,
-            done_at=task.timeline.done_at,
-            fail_code=data.get("failCode"),
-            fail_msg=data.get("failMsg"),
-            reason=task.reason,
-            status=data,
-        )
+    def _view(self, task_id: str) -> TaskView:
+        # The service settles a fetch-mode reference check first, as a status read would.
+        try:
+            return self.service.task_view(task_id)
+        except TaskNotFound:
+            raise LookupError(f"no task {task_id!r} in this mock") from None
 
     # -- scenarios, accounts, records ------------------------------------------
 
@@ -264,14 +236,14 @@ class MockHandle:
 
     def callbacks(self, task_id: str | None = None) -> list[CallbackInfo]:
         """Callback deliveries the mock scheduled or made, in due order."""
-        rows = self.service.callbacks.deliveries(task_id=task_id)
-        return [CallbackInfo.from_json(row) for row in rows]
+        views = self.service.deliveries(task_id=task_id)
+        return [CallbackInfo.from_json(view.to_json()) for view in views]
 
     def journal(
         self, *, path: str | None = None, status: int | None = None, task_id: str | None = None
     ) -> list[Entry]:
         """API requests the mock answered, oldest first (path filters by prefix)."""
-        return self.service.journal.entries(path=path, status=status, task_id=task_id)
+        return self.service.journal_entries(path=path, status=status, task_id=task_id)
 
     def reset(self) -> None:
         """Back to the start-up state (clock included), with the handle's scenario re-applied."""
@@ -287,6 +259,36 @@ def _target(state: str) -> State:
     except ValueError:
         valid = ", ".join(repr(s.value) for s in State)
         raise ValueError(f"state must be one of {valid}, got {state!r}") from None
+
+
+def _info(view: TaskView) -> TaskInfo:
+    """The handle's snapshot of a task: its outcome as the status data shows it now."""
+    status = view.status
+    return TaskInfo(
+        task_id=view.task_id,
+        key=view.key,
+        state=view.state,
+        request=view.submitted,
+        created_at=view.created_at,
+        processing_at=view.processing_at,
+        done_at=view.done_at,
+        fail_code=status.get("failCode"),
+        fail_msg=status.get("failMsg"),
+        reason=view.reason,
+        status=dict(status),
+    )
+
+
+def _check_reachable(view: TaskView, target: State) -> None:
+    current = State(view.state)
+    if current.terminal or _ORDER[current] > _ORDER[target]:
+        raise StateUnreachable(_describe(_info(view), target))
+    if target.terminal and view.done_at is None:
+        # A pending task that never ends still starts processing: say where it stays.
+        raise StateUnreachable(
+            f"task {view.task_id} never finishes ({view.reason}); it is {view.state} now "
+            f"and stays processing, so it can never become {target.value}"
+        )
 
 
 def _describe(info: TaskInfo, target: State) -> str:

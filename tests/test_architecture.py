@@ -1,4 +1,4 @@
-"""The architecture's promises, checked: a core without HTTP, no shared state.
+"""The architecture's promises, checked: a core without HTTP, no shared state, one way in.
 
 That the core never reads the system clock or sleeps is ruff's banned-api rule
 (pyproject.toml), which `make test` runs.
@@ -77,3 +77,82 @@ def test_two_apps_in_one_process_share_nothing() -> None:
     one.post("/__admin/clock/advance", json={"ms": 10_000})
     clocks = [c.get("/__admin/clock").get_json()["data"]["offsetMs"] for c in (one, two)]
     assert clocks[0] - clocks[1] >= 10_000
+
+
+# -- the service is the only way in --------------------------------------------------
+
+ROOT = PACKAGE.parent
+# The service's parts: stores, rule book, clock, journal, key ring, callback dispatcher,
+# and the status bytes (read through the typed views, never parsed back).
+SERVICE_PARTS = {
+    "tasks",
+    "clock",
+    "callbacks",
+    "rules",
+    "journal",
+    "keys",
+    "results",
+    "models",
+    "status_body",
+}
+SERVICE_NAMES = {"svc", "service", "_service"}
+# Explicit exceptions, "path: attribute" (none needed today: keep it that way).
+ALLOWED: set[str] = set()
+
+
+def outside_the_core() -> list[Path]:
+    """Every module that must reach the service through its facade only."""
+    shell = [p for p in PACKAGE.rglob("*.py") if PACKAGE / "core" not in p.parents]
+    suite = sorted((ROOT / "contract_tests").rglob("*.py"))
+    recording = sorted((ROOT / "recording").rglob("*.py"))
+    return sorted(shell) + suite + recording
+
+
+def is_service(node: ast.expr) -> bool:
+    """`svc`, `service`, `self.service`, `self._service`, `service()` and the like."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Name):
+        return node.id in SERVICE_NAMES
+    return isinstance(node, ast.Attribute) and node.attr in SERVICE_NAMES
+
+
+def reaches_inside(attr: str) -> bool:
+    private = attr.startswith("_") and not attr.startswith("__")
+    return attr in SERVICE_PARTS or private
+
+
+def service_internals(source: str, name: str) -> list[str]:
+    """`name:line: .attr` for every access to a service part in `source`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Attribute) and is_service(node.value)):
+            continue
+        if reaches_inside(node.attr) and f"{name}: {node.attr}" not in ALLOWED:
+            found.append((node.lineno, f"{name}:{node.lineno}: .{node.attr}"))
+    return [text for _, text in sorted(found)]
+
+
+def test_the_checker_finds_every_way_into_the_service() -> None:
+    source = (
+        "svc.tasks.get(x)\n"
+        "service().clock.now_ms()\n"
+        "self.service.callbacks.deliveries()\n"
+        "self._service._accounts\n"
+        "json.loads(service.status_body(task))\n"
+        "svc.task_view(x); service().clock_view(); self.service.deliveries()\n"
+        "handle.tasks(); apixo_mock.callbacks()\n"
+    )
+    assert service_internals(source, "m") == [
+        "m:1: .tasks",
+        "m:2: .clock",
+        "m:3: .callbacks",
+        "m:4: ._accounts",
+        "m:5: .status_body",
+    ]
+
+
+@pytest.mark.parametrize("path", outside_the_core(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_core_reaches_into_the_service(path: Path) -> None:
+    name = str(path.relative_to(ROOT))
+    assert service_internals(path.read_text(encoding="utf-8"), name) == []

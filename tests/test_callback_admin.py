@@ -1,18 +1,23 @@
-"""The callback admin endpoints, on a tiny Flask app built here around a real dispatcher."""
+"""The callback admin endpoints, on a tiny Flask app built here around a real service.
+
+The views reach the dispatcher only through the service's facade; the tests
+schedule deliveries on it directly.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask import Flask, Response, jsonify
 from flask.testing import FlaskClient
 
-from mock_server.core.callbacks import CallbackDispatcher, CallbackPolicy, SendResult
+from mock_server.core.callbacks import CallbackDispatcher, SendResult
 from mock_server.core.clock import MockClock
 from mock_server.core.errors import ApiError
+from mock_server.core.service import MockService
+from mock_server.settings import Settings
 from mock_server.web.admin_callbacks import create_blueprint
 
 START = 1_700_000_000_000
@@ -24,23 +29,23 @@ class AlwaysOk:
         return SendResult(200, None, 0.5)
 
 
-@dataclass
-class Service:
-    callbacks: CallbackDispatcher
-
-
 @pytest.fixture
-def dispatcher() -> Iterator[CallbackDispatcher]:
+def service() -> Iterator[MockService]:
     clock = MockClock(lambda: START, frozen=True)
-    with CallbackDispatcher(clock, AlwaysOk(), CallbackPolicy()) as running:
+    with MockService(Settings(), sender=AlwaysOk(), clock=clock) as running:
         yield running
 
 
 @pytest.fixture
-def client(dispatcher: CallbackDispatcher) -> FlaskClient:
+def dispatcher(service: MockService) -> CallbackDispatcher:
+    return service.callbacks
+
+
+@pytest.fixture
+def client(service: MockService) -> FlaskClient:
     app = Flask(__name__)
     app.register_blueprint(create_blueprint(), url_prefix="/__admin")
-    app.extensions["apixo_mock"] = Service(dispatcher)
+    app.extensions["apixo_mock"] = service
 
     @app.errorhandler(ApiError)
     def render(error: ApiError) -> tuple[Response, int]:

@@ -1,15 +1,12 @@
 """Admin endpoints for the served models: the catalogue and each pack's manifest.
 
-Registered under the admin prefix (`/__admin`) with the admin guard, like the
-callback endpoints. Every view is: service -> catalogue -> envelope.
+Nested in the admin blueprint, so its guard applies. Every view is: service -> envelope.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from ..core.errors import NotFound
-from ..core.models.catalogue import manifest, summary
 from .admin import ok
 from .context import service
 
@@ -24,12 +21,9 @@ def create_blueprint() -> Blueprint:
 
 def list_models() -> Response:
     """GET /models: every served model's id, category, modes and price rule."""
-    return ok([summary(pack) for pack in service().models])
+    return ok(service().model_summaries())
 
 
 def show_model(model_id: str) -> Response:
     """GET /models/<id>: the model's manifest, as its pack states it."""
-    models = service().models
-    if model_id not in models:
-        raise NotFound(f"Model not found: {model_id}")
-    return ok(manifest(models.registry.get(model_id)))
+    return ok(service().model_manifest(model_id))

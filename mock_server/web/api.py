@@ -74,7 +74,7 @@ def _authorized(svc: MockService) -> str:
 
 
 def _require(model: str, methods: tuple[str, ...]) -> None:
-    if model != MODEL and model not in service().models:
+    if model != MODEL and not service().serves(model):
         raise NotFound(f"Model not found: {model}")
     if request.method not in methods:
         raise MethodNotAllowed(list(methods))

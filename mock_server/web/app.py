@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from ..core.service import MockService
 from ..settings import Settings
-from . import admin, admin_callbacks, admin_guard, admin_models, api, errors, files, index
+from . import admin, api, errors, files, index
 from .context import EXTENSION
 from .recorder import RequestRecorder
 
@@ -57,13 +57,7 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
     if svc.base_settings.admin:
-        app.register_blueprint(admin.bp, url_prefix=index.ADMIN_PREFIX)
-        callbacks = admin_callbacks.create_blueprint()
-        callbacks.before_request(admin_guard.guard)
-        app.register_blueprint(callbacks, url_prefix=index.ADMIN_PREFIX)
-        models = admin_models.create_blueprint()
-        models.before_request(admin_guard.guard)
-        app.register_blueprint(models, url_prefix=index.ADMIN_PREFIX)
+        app.register_blueprint(admin.create_blueprint(), url_prefix=index.ADMIN_PREFIX)
     if svc.base_settings.replay:
         app.wsgi_app = _replaying(app.wsgi_app, svc)  # type: ignore[method-assign]
     app.wsgi_app = RequestRecorder(app.wsgi_app, svc)  # type: ignore[method-assign]
@@ -83,7 +77,7 @@ def _replaying(wsgi_app: Any, svc: MockService) -> Any:
         index = ReplayIndex.load(folder)
     except (OSError, RecordingError) as exc:
         raise ConfigError("settings", "replay", str(exc)) from None
-    return ReplayMiddleware(wsgi_app, index, svc.clock.now_ms)
+    return ReplayMiddleware(wsgi_app, index, svc.now_ms)
 
 
 def _json_only_routing(app: Flask) -> None:

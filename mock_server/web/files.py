@@ -39,7 +39,7 @@ def openapi() -> Response:
     from ..core.wire import dumps
 
     settings = service().base_settings
-    registry = service().models.registry
+    registry = service().model_registry()
     document = bundled_document(
         request.host_url.rstrip("/"), admin=settings.admin, registry=registry
     )

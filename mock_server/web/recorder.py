@@ -55,8 +55,7 @@ class RequestRecorder:
         svc = self._service
         path = environ.get("PATH_INFO", "")
         key = environ.get(FACT_PREFIX + "key")
-        entry = Entry(
-            svc.clock.now_ms(),
+        entry = svc.record_request(
             environ.get("REQUEST_METHOD", ""),
             path,
             status,
@@ -64,9 +63,8 @@ class RequestRecorder:
             redact(key) if key else None,
             environ.get(FACT_PREFIX + "task_id"),
             environ.get(FACT_PREFIX + "reason"),
+            keep=not path.startswith("/__admin"),
         )
-        if not path.startswith("/__admin"):
-            svc.journal.record(entry)
         if svc.base_settings.access_log:
             access_log.info(_line(entry, environ, svc.base_settings.log_format))
 
