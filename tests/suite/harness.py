@@ -147,6 +147,50 @@ def broken_mock(
         yield server.base_url
 
 
+LIMIT_KEY, LOW_BALANCE_KEY = "K3", "K4"
+MakeRewrite = Callable[[MockServer], Rewrite]
+
+
+@contextmanager
+def keyed_mock(
+    make_rewrite: MakeRewrite | None = None,
+    *,
+    cap: int | None = 3,
+    rpm: int | None = 40,
+    low_balance: str | None = "0.10",
+    **overrides: Any,
+) -> Iterator[str]:
+    """The mock without admin API, keys K1 to K4: K3 with a lowered cap and rate, K4 with a
+    balance below one image (set through the mock's own handle, before the suite starts).
+
+    Tasks take 1.5 s of real time, long enough for the suite to fill K3's cap
+    while they run and short enough to wait for. `make_rewrite` gets the
+    server (to reach its handle) and gives the middleware's rewrite; yields its URL.
+    """
+    settings = Settings(
+        host="127.0.0.1",
+        port=0,
+        server="waitress",
+        threads=4,
+        access_log=False,
+        admin=False,
+        keys=(*KEYS, LIMIT_KEY, LOW_BALANCE_KEY),
+        pending_ms=0,
+        processing_min_ms=1_500,
+        processing_max_ms=1_500,
+        seed=11,
+    ).replace(**overrides)
+    server = MockServer(settings)
+    if cap is not None or rpm is not None:
+        server.set_limits(rpm=rpm, max_unfinished=cap, key=LIMIT_KEY)
+    if low_balance is not None:
+        server.set_balance(low_balance, key=LOW_BALANCE_KEY)
+    if make_rewrite is not None:
+        server.app = Rewriting(server.app, make_rewrite(server))  # type: ignore[assignment]
+    with server:
+        yield server.base_url
+
+
 def free_port() -> int:
     """A port the OS says is free right now."""
     with socket.socket() as probe:
