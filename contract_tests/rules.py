@@ -56,11 +56,11 @@ SECTIONS = (
 # Why a rule may go unchecked: what a target without admin controls would need.
 _TOO_MANY_REQUESTS = (
     "checked on a mock that lowers the limit, or with --apixo-limit-key and --apixo-limit-rpm"
-    " (a key with a lower limit); a real key needs 10000 requests/min"
+    " for a key with a lower limit; a real key needs 10000 requests/min"
 )
 _TOO_MANY_TASKS = (
     "checked on a mock that lowers the cap, or with --apixo-limit-key and"
-    " --apixo-limit-unfinished (a key with a lower cap); a real key needs 1000 unfinished tasks"
+    " --apixo-limit-unfinished for a key with a lower cap; a real key needs 1000 unfinished tasks"
 )
 
 RULES: tuple[Rule, ...] = (
@@ -198,7 +198,7 @@ RULES: tuple[Rule, ...] = (
         BALANCE,
         "A submit the balance cannot cover gets 400 'Insufficient credits'.",
         unchecked="checked on a mock that lowers a balance, or with --apixo-low-balance-key"
-        " (a key whose balance is below one image)",
+        " for a key whose balance is below one image",
     ),
     Rule(
         "precedence.path-before-auth",

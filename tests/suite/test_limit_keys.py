@@ -4,6 +4,7 @@ each broken variant of it fails and names its rule."""
 
 from __future__ import annotations
 
+import shlex
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from contract_tests.options import OPTIONS
 from contract_tests.report import Outcome
 from mock_server.server import MockServer
 from tests.suite.harness import (
@@ -21,7 +23,9 @@ from tests.suite.harness import (
     Rewrite,
     keyed_mock,
     run_suite,
+    served_mock,
 )
+from tests.suite.test_docs import blocks
 
 SUBMIT_PATH = "/api/v1/generateTask/gpt-image-1"
 # Slow enough that the limit key's polls stay far below its 40 requests a minute.
@@ -97,6 +101,25 @@ def test_without_the_options_the_rules_skip_naming_them() -> None:
     ):
         assert states[rule].outcome is Outcome.SKIPPED
         assert option in " ".join(states[rule].details)
+
+
+def test_the_documented_served_mock_sample_passes() -> None:
+    """docs/contract-suite.md's `serve --max-unfinished 3 --rpm 40` and `contract --limit-key`
+    sample, run as written (on a free port instead of 8010)."""
+    [sample] = [code for code in blocks("sh") if "--limit-key" in code]
+    serve, contract = (shlex.split(line.rstrip(" &")) for line in sample.strip().splitlines())
+    flags = serve[2:]
+    del flags[flags.index("--port") : flags.index("--port") + 2]
+    names = {f"--{option.name}" for option in OPTIONS}
+    args = ["--apixo" + word[1:] if word in names else word for word in contract[2:]]
+    del args[args.index("--apixo-base-url") : args.index("--apixo-base-url") + 2]
+    with served_mock(*flags) as base_url:
+        code, outcomes = run_suite(base_url, *args)
+    assert code == pytest.ExitCode.OK, "\n\n".join(outcomes.failures)
+    assert outcomes.report is not None
+    states = outcomes.report.states
+    for rule in ("limits.unfinished-tasks-429", "limits.requests-per-minute-429"):
+        assert states[rule].outcome is Outcome.CHECKED
 
 
 def _is_api(environ: dict[str, Any]) -> bool:
