@@ -155,6 +155,7 @@ MakeRewrite = Callable[[MockServer], Rewrite]
 def keyed_mock(
     make_rewrite: MakeRewrite | None = None,
     *,
+    before: Before | None = None,
     cap: int | None = 3,
     rpm: int | None = 40,
     low_balance: str | None = "0.10",
@@ -165,7 +166,8 @@ def keyed_mock(
 
     Tasks take 1.5 s of real time, long enough for the suite to fill K3's cap
     while they run and short enough to wait for. `make_rewrite` gets the
-    server (to reach its handle) and gives the middleware's rewrite; yields its URL.
+    server (to reach its handle) and gives the middleware's rewrite; `before` may
+    change each request first. Yields its URL.
     """
     settings = Settings(
         host="127.0.0.1",
@@ -185,8 +187,9 @@ def keyed_mock(
         server.set_limits(rpm=rpm, max_unfinished=cap, key=LIMIT_KEY)
     if low_balance is not None:
         server.set_balance(low_balance, key=LOW_BALANCE_KEY)
-    if make_rewrite is not None:
-        server.app = Rewriting(server.app, make_rewrite(server))  # type: ignore[assignment]
+    if make_rewrite is not None or before is not None:
+        rewrite = make_rewrite(server) if make_rewrite is not None else _unchanged
+        server.app = Rewriting(server.app, rewrite, before)  # type: ignore[assignment]
     with server:
         yield server.base_url
 
