@@ -104,6 +104,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("submit.not-json-400", SUBMIT, "A body that is not JSON gets 400."),
     Rule("submit.not-object-400", SUBMIT, "A JSON body that is not an object gets 400."),
+    Rule(
+        "submit.content-type-400",
+        SUBMIT,
+        "A body whose Content-Type is not JSON gets 400, even when the bytes are JSON.",
+    ),
     Rule("submit.input-400", SUBMIT, "`input` is a required object."),
     Rule("submit.mode-400", SUBMIT, "input.mode is required and must be 'gpt-image-1'."),
     Rule(
