@@ -75,8 +75,10 @@ def test_limit_key_past_its_unfinished_cap_gets_429(
     if not budget.take(cap):
         pytest.skip(budget.refusal(cap))
     before = balance_amount(limit_api.balance())
-    records = [TaskRecord(submitted_task_id(limit_api.submit(base_body()))) for _ in range(cap)]
+    records: list[TaskRecord] = []
     try:
+        for _ in range(cap):
+            records.append(TaskRecord(submitted_task_id(limit_api.submit(base_body()))))
         over = limit_api.submit(base_body(), retry_429=False)
         if over.status == 200:
             _accepted_over_the_cap(over, records, limit_api, budget)
