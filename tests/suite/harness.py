@@ -156,14 +156,15 @@ def keyed_mock(
     make_rewrite: MakeRewrite | None = None,
     *,
     before: Before | None = None,
-    cap: int | None = 3,
-    rpm: int | None = 40,
+    limit_cap: int | None = 3,
+    limit_rpm: int | None = 40,
     low_balance: str | None = "0.10",
     **overrides: Any,
 ) -> Iterator[str]:
     """The mock without admin API, keys K1 to K4: K3 with a lowered cap and rate, K4 with a
     balance below one image (set through the mock's own handle, before the suite starts).
 
+    `overrides` are Settings fields (`rpm`, `max_unfinished` for every key).
     Tasks take 1.5 s of real time, long enough for the suite to fill K3's cap
     while they run and short enough to wait for. `make_rewrite` gets the
     server (to reach its handle) and gives the middleware's rewrite; `before` may
@@ -183,8 +184,8 @@ def keyed_mock(
         seed=11,
     ).replace(**overrides)
     server = MockServer(settings)
-    if cap is not None or rpm is not None:
-        server.set_limits(rpm=rpm, max_unfinished=cap, key=LIMIT_KEY)
+    if limit_cap is not None or limit_rpm is not None:
+        server.set_limits(rpm=limit_rpm, max_unfinished=limit_cap, key=LIMIT_KEY)
     if low_balance is not None:
         server.set_balance(low_balance, key=LOW_BALANCE_KEY)
     if make_rewrite is not None or before is not None:

@@ -19,6 +19,7 @@ from tests.suite.harness import Before, keyed_mock, run_suite
 from tests.suite.test_limit_keys import POLLING
 
 SUBMIT_PATH = "/api/v1/generateTask/gpt-image-1"
+VIOLATION = ("--apixo-violation-prompt", "a street at night, mock:fail:CONTENT_VIOLATION")
 
 
 def _submit_body(environ: dict[str, Any]) -> Any:
@@ -70,7 +71,8 @@ VARIANTS: dict[str, tuple[Before | None, dict[str, Any], str, str, str, str]] = 
     "no-nvariants": (
         None,
         {"accept_nvariants": False},
-        "test_nvariants",
+        # Every test that sends nVariants: a dialect must not fail them either.
+        "nvariants or mutation or valid_bodies or refunded or interleaving",
         "alias.nvariants",
         "nvariants",
         "not an alias",
@@ -85,8 +87,9 @@ def test_dialect_is_reported_and_fails_only_when_strict(tmp_path: Path, variant:
     before, settings, selection, rule, dialect, reading = VARIANTS[variant]
     junit = tmp_path / "junit.xml"
     with keyed_mock(before=before, **settings) as base_url:
-        code, outcomes = run_suite(base_url, *POLLING, "-k", selection, f"--junitxml={junit}")
-        strict_code, strict = run_suite(base_url, *POLLING, "-k", selection, "--apixo-strict")
+        args = (*POLLING, *VIOLATION, "-k", selection)
+        code, outcomes = run_suite(base_url, *args, f"--junitxml={junit}")
+        strict_code, strict = run_suite(base_url, *args, "--apixo-strict")
     assert code == pytest.ExitCode.OK, outcomes.failures
     assert outcomes.report is not None
     assert f"dialect {dialect}: {reading} (contract: " in "\n".join(outcomes.report.lines())

@@ -209,8 +209,13 @@ def _json_as_text_plain(server: MockServer) -> Rewrite:
 
 # variant: (rewrite, mock settings, tests to run, the rule it must fail)
 BROKEN: dict[str, tuple[MakeRewrite | None, dict[str, Any], str, str]] = {
-    "no-task-cap": (None, {"cap": None}, "test_limit_key", "limits.unfinished-tasks-429"),
-    "no-rate-limit": (None, {"rpm": None}, "test_limit_key", "limits.requests-per-minute-429"),
+    "no-task-cap": (None, {"limit_cap": None}, "test_limit_key", "limits.unfinished-tasks-429"),
+    "no-rate-limit": (
+        None,
+        {"limit_rpm": None},
+        "test_limit_key",
+        "limits.requests-per-minute-429",
+    ),
     "429-without-envelope": (_plain_429s, {}, "test_limit_key", "envelope.json"),
     "429-is-charged": (_charging_429s, {}, "test_limit_key", "limits.refusal-free"),
     "404-before-the-rate": (
