@@ -72,7 +72,7 @@ VARIANTS: dict[str, tuple[Before | None, dict[str, Any], str, str, str, str]] = 
         None,
         {"accept_nvariants": False},
         # Every test that sends nVariants: a dialect must not fail them either.
-        "nvariants or mutation or valid_bodies or refunded or interleaving",
+        "nvariants or mutation or valid_bodies or refunded or interleaving or download",
         "alias.nvariants",
         "nvariants",
         "not an alias",
