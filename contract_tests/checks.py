@@ -83,6 +83,17 @@ def check_envelope(response: ApiResponse) -> dict[str, Any]:
     return dict(body)
 
 
+def check_content_type(response: ApiResponse) -> None:
+    """Every API answer is labelled JSON: a client that trusts the header must be right to."""
+    said = response.header("Content-Type")
+    media_type = (said or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise ContractViolation(
+            "envelope.content-type",
+            f"{response.brief()[:120]}: Content-Type is {said!r}, not application/json",
+        )
+
+
 def check_drift(response: ApiResponse, strict: bool, note: Callable[[str, str], None]) -> None:
     """Fields the schemas do not declare: noted as drift, a failure when `strict`."""
     extra = unknown_fields(response)
@@ -300,6 +311,21 @@ def check_charge(before: Decimal, after: Decimal, images: int, price: Decimal) -
             "balance.charge",
             f"balance went from {before} to {after} after a submit of {images} image(s);"
             f" expected {expected} ({images} x {price} USD)",
+        )
+
+
+def check_refusal_free(before: Decimal, after: Decimal, tasks: int, price: Decimal) -> None:
+    """After `tasks` accepted 1-image submits and a refused one, at most their charge is gone.
+
+    Refunds of tasks that failed meanwhile can only raise the balance, so a
+    lower one means the refused submit was charged.
+    """
+    floor = before - tasks * price
+    if after < floor:
+        raise ContractViolation(
+            "limits.refusal-free",
+            f"balance went from {before} to {after} after {tasks} accepted submit(s) of 1 image"
+            f" and one refused with 429; a refusal must cost nothing (expected at least {floor})",
         )
 
 

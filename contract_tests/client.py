@@ -124,9 +124,11 @@ class ApiClient:
         json_body: Any = None,
         raw_body: bytes | None = None,
         retry_429: bool = True,
+        content_type: str = "application/json",
     ) -> ApiResponse:
         """Send one request (retrying 429s unless told not to) and let observers see the answer."""
-        headers = self._headers(auth, json_body is not None or raw_body is not None)
+        has_body = json_body is not None or raw_body is not None
+        headers = self._headers(auth, content_type if has_body else None)
         data = raw_body if raw_body is not None else _encode(json_body)
         for attempt in range(1, self.transport.retry.attempts + 1):
             answer = self._send(method, path, headers, params, data)
@@ -144,14 +146,14 @@ class ApiClient:
         """GET a result URL (no API key: result URLs are meant to be fetched as they are)."""
         return self.transport.session.get(url, timeout=TIMEOUT_S)
 
-    def _headers(self, auth: Auth | str, has_body: bool) -> dict[str, str]:
+    def _headers(self, auth: Auth | str, content_type: str | None) -> dict[str, str]:
         headers = {"Accept": "application/json"}
         if auth is Auth.KEY:
             headers["Authorization"] = f"Bearer {self.key}"
         elif isinstance(auth, str):
             headers["Authorization"] = auth
-        if has_body:
-            headers["Content-Type"] = "application/json"
+        if content_type is not None:
+            headers["Content-Type"] = content_type
         return headers
 
     def _send(

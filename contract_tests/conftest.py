@@ -15,7 +15,12 @@ import requests
 
 from contract_tests import plugin
 from contract_tests.budget import Budget
-from contract_tests.checks import ContractViolation, check_drift, check_envelope
+from contract_tests.checks import (
+    ContractViolation,
+    check_content_type,
+    check_drift,
+    check_envelope,
+)
 from contract_tests.client import SUBMIT_PATH, AdminApi, ApiClient, ApiResponse, Transport
 from contract_tests.fleet import CALLBACK_PATH, Fleet, launch, plan
 from contract_tests.options import read_options
@@ -25,7 +30,7 @@ from contract_tests.target import Admin, Target, open_target
 from mock_server.receiver import CallbackReceiver
 
 # Checked on every answer by the transport, whichever test sent the request.
-ENVELOPE_RULES = ("envelope.json", "envelope.code-equals-status")
+ENVELOPE_RULES = ("envelope.json", "envelope.code-equals-status", "envelope.content-type")
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -57,6 +62,7 @@ def transport(pytestconfig: pytest.Config) -> Iterator[Transport]:
 
     def inspect(answer: ApiResponse) -> None:
         check_envelope(answer)
+        check_content_type(answer)
         report.checked(ENVELOPE_RULES, "")
         check_drift(answer, strict, report.note)
         report.checked(("drift.unknown-fields",), "")

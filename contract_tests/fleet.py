@@ -10,7 +10,8 @@ rules per image, in priority order (the budget may stop the list early):
   the charge of two images (balance read right after it).
 - violation: the violation prompt; CONTENT_VIOLATION and the refund.
 - alias: 1-character prompt, 2:3, nVariants 2, a callback when one can arrive.
-- reference: an unreachable reference image: accepted at submit.
+- reference: an unreachable reference image (an RFC 2606 `.invalid` host):
+  accepted at submit, then failed with INVALID_IMAGE_URL.
 """
 
 from __future__ import annotations

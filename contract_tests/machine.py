@@ -32,6 +32,7 @@ class World:
     budget: Budget
     callback_url: str
     pause_s: float  # real time a "clock move" waits when there is no admin clock
+    alias: bool = True  # draw nVariants too (not where the target may speak that dialect)
 
 
 class TaskMachine(RuleBasedStateMachine):
@@ -50,7 +51,12 @@ class TaskMachine(RuleBasedStateMachine):
         """A valid body the budget can pay for: 200 with a taskId."""
         cap = largest_count(min(4, self.world.budget.remaining))
         body: dict[str, Any] = data.draw(
-            valid_bodies(max_images=cap, callback_url=self.world.callback_url, extras=False)
+            valid_bodies(
+                max_images=cap,
+                callback_url=self.world.callback_url,
+                extras=False,
+                alias=self.world.alias,
+            )
         )
         images = image_count(body)
         assert self.world.budget.take(images)

@@ -19,6 +19,7 @@ MODE = "gpt-image-1"
 ASPECT_RATIOS = ("1:1", "3:2", "2:3")
 IMAGE_COUNTS = (1, 2, 4)
 PROMPT_MAX = 10_000
+ALIAS = "nVariants"  # another docs version's name for num_images (a dialect: see dialects.py)
 BASE_BODY_JSON = (
     '{"request_type": "async", "provider": "auto", "input": {"mode": "gpt-image-1",'
     ' "prompt": "a lighthouse on a cliff at dusk, watercolour", "aspect_ratio": "1:1",'
@@ -42,6 +43,11 @@ class Mutation:
     value_json: str = MISSING
     names: tuple[str, ...] = ()
     also: tuple[Setting, ...] = ()
+
+    @property
+    def is_alias(self) -> bool:
+        """Whether it is about nVariants (a target speaking that dialect ignores it)."""
+        return self.path[-1] == ALIAS
 
     def apply(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of `body` with this mutation (and the settings it needs) applied."""
@@ -85,6 +91,11 @@ class Field:
     def dotted(self) -> str:
         """`input.num_images`."""
         return ".".join(self.path)
+
+    @property
+    def is_alias(self) -> bool:
+        """Whether this is nVariants, which a target speaking that dialect does not know."""
+        return self.path[-1] == ALIAS
 
     def set_to(self, label: str, value: Any) -> Mutation:
         """This field set to `value`."""

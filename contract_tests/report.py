@@ -59,6 +59,11 @@ class RuleReport:
         self.rules = tuple(rules)
         self.states = {rule.id: RuleState() for rule in self.rules}
         self.target_lines: list[str] = []
+        self.dialects: dict[str, str] = {}
+
+    def spoke(self, dialect: str, reading: str) -> None:
+        """The target answered in another reading of the docs (see dialects.py)."""
+        self.dialects[dialect] = reading
 
     def checked(self, rule_ids: Iterable[str], test_id: str) -> None:
         """A test that checks these rules passed."""
@@ -89,7 +94,8 @@ class RuleReport:
     @property
     def used(self) -> bool:
         """Whether any rule was touched in this session."""
-        return any(state.outcome or state.notes for state in self.states.values())
+        touched = any(state.outcome or state.notes for state in self.states.values())
+        return touched or bool(self.dialects)
 
     def count(self, outcome: Outcome) -> int:
         """How many rules ended with `outcome`."""
@@ -103,6 +109,7 @@ class RuleReport:
         """
         width = max(len(rule.id) for rule in self.rules)
         out = [self._totals()] if brief else [*self.target_lines, self._totals()]
+        out.extend(f"dialect {name}: {reading}" for name, reading in self.dialects.items())
         for rule in self.rules:
             state = self.states[rule.id]
             if brief and state.outcome not in (Outcome.FAILED, Outcome.SKIPPED):

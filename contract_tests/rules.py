@@ -54,8 +54,14 @@ SECTIONS = (
 )
 
 # Why a rule may go unchecked: what a target without admin controls would need.
-_TOO_MANY_REQUESTS = "checked on a mock that lowers the limit; a real key needs 10000 requests/min"
-_TOO_MANY_TASKS = "checked on a mock that lowers the cap; a real key needs 1000 unfinished tasks"
+_TOO_MANY_REQUESTS = (
+    "checked on a mock that lowers the limit, or with --apixo-limit-key and --apixo-limit-rpm"
+    " for a key with a lower limit; a real key needs 10000 requests/min"
+)
+_TOO_MANY_TASKS = (
+    "checked on a mock that lowers the cap, or with --apixo-limit-key and"
+    " --apixo-limit-unfinished for a key with a lower cap; a real key needs 1000 unfinished tasks"
+)
 
 RULES: tuple[Rule, ...] = (
     Rule("auth.missing-key-401", ENDPOINTS, "A request without Authorization gets 401."),
@@ -81,6 +87,11 @@ RULES: tuple[Rule, ...] = (
     Rule("envelope.code-equals-status", ENVELOPE, "`code` equals the HTTP status."),
     Rule("envelope.success-200", ENVELOPE, "Success is HTTP 200 with message 'success'."),
     Rule(
+        "envelope.content-type",
+        ENVELOPE,
+        "Every answer of the API's endpoints says Content-Type application/json.",
+    ),
+    Rule(
         "errors.envelope",
         ENVELOPE,
         "An error answer is the envelope with `data` null or an object.",
@@ -93,6 +104,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("submit.not-json-400", SUBMIT, "A body that is not JSON gets 400."),
     Rule("submit.not-object-400", SUBMIT, "A JSON body that is not an object gets 400."),
+    Rule(
+        "submit.content-type-400",
+        SUBMIT,
+        "A body whose Content-Type is not JSON gets 400, even when the bytes are JSON.",
+    ),
     Rule("submit.input-400", SUBMIT, "`input` is a required object."),
     Rule("submit.mode-400", SUBMIT, "input.mode is required and must be 'gpt-image-1'."),
     Rule(
@@ -186,7 +202,8 @@ RULES: tuple[Rule, ...] = (
         "balance.insufficient-400",
         BALANCE,
         "A submit the balance cannot cover gets 400 'Insufficient credits'.",
-        unchecked="checked on a mock that lowers a balance; a real key would have to be emptied",
+        unchecked="checked on a mock that lowers a balance, or with --apixo-low-balance-key"
+        " for a key whose balance is below one image",
     ),
     Rule(
         "precedence.path-before-auth",
@@ -253,6 +270,12 @@ RULES: tuple[Rule, ...] = (
         unchecked=_TOO_MANY_TASKS,
     ),
     Rule(
+        "limits.refusal-free",
+        ERRORS,
+        "A submit refused with 429 costs nothing: the balance is not charged.",
+        unchecked=_TOO_MANY_TASKS,
+    ),
+    Rule(
         "errors.status-envelopes",
         ERRORS,
         "403, 429, 500 and 503 answers are envelopes too.",
@@ -270,6 +293,12 @@ RULES: tuple[Rule, ...] = (
         "failures.content-violation",
         FAILURES,
         "A prompt that breaks the safety guidelines ends failed with CONTENT_VIOLATION.",
+    ),
+    Rule(
+        "failures.invalid-image-url",
+        FAILURES,
+        "A task whose reference image cannot be fetched (a host under RFC 2606 .invalid)"
+        " ends failed with INVALID_IMAGE_URL.",
     ),
     Rule(
         "callbacks.same-envelope",

@@ -76,14 +76,22 @@ def valid_bodies(
     callback_url: str = CALLBACK_SINK,
     extras: bool = True,
     reference_images: bool = True,
+    alias: bool = True,
 ) -> dict[str, Any]:
-    """A submit body the contract says must be accepted."""
+    """A submit body the contract says must be accepted.
+
+    `alias=False` spells the count `num_images` only: a target that may speak
+    the nVariants dialect (dialects.py) is asked about the alias by one test.
+    """
     drawn = draw(schema_bodies())
     assert isinstance(drawn, dict), "the schema only admits objects"
     body: dict[str, Any] = drawn
     given: dict[str, Any] = body["input"]
     given["prompt"] = given["prompt"].replace(TRIGGER, "mock-")
     _settle_count(given, max_images)
+    if not alias and "nVariants" in given:
+        given.setdefault("num_images", given["nVariants"])
+        del given["nVariants"]
     if "image_urls" in given:
         given["image_urls"] = draw(st.lists(reference_urls(), max_size=5))
     if "image_urls" in given and not reference_images:
@@ -112,11 +120,12 @@ def _drop_unknown(body: dict[str, Any]) -> None:
         del body["input"][name]
 
 
-def invalid_bodies() -> st.SearchStrategy[tuple[Mutation, dict[str, Any]]]:
-    """A valid async body with exactly one thing broken, and the mutation that broke it."""
+def invalid_bodies(alias: bool = True) -> st.SearchStrategy[tuple[Mutation, dict[str, Any]]]:
+    """A valid async body with exactly one thing broken, and the mutation that broke it
+    (`alias=False`: no mutation of nVariants, which a target may not know)."""
     # One image at most: a lenient target bills what it wrongly accepts.
     base = valid_bodies(max_images=1, extras=False, reference_images=False).map(_plain)
-    return st.tuples(mutations(), base).map(lambda pair: (pair[0], pair[0].apply(pair[1])))
+    return st.tuples(mutations(alias), base).map(lambda pair: (pair[0], pair[0].apply(pair[1])))
 
 
 def _plain(body: dict[str, Any]) -> dict[str, Any]:
@@ -128,9 +137,12 @@ def _plain(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def mutations() -> st.SearchStrategy[Mutation]:
-    """Any single mutation of any field, with drawn values."""
-    per_field = [_field_mutations(item) for item in FIELDS]
+def mutations(alias: bool = True) -> st.SearchStrategy[Mutation]:
+    """Any single mutation of any field, with drawn values (of nVariants too if `alias`)."""
+    fields = [item for item in FIELDS if alias or not item.is_alias]
+    per_field = [_field_mutations(item) for item in fields]
+    if not alias:
+        return st.one_of(*per_field)
     conflicts = st.tuples(st.sampled_from(IMAGE_COUNTS), st.sampled_from(IMAGE_COUNTS))
     pairs = conflicts.filter(lambda pair: pair[0] != pair[1])
     return st.one_of(*per_field, pairs.map(lambda pair: conflict(*pair)))

@@ -62,6 +62,21 @@ class Target:
     callback_port: int
     price: Decimal
     any_key: bool  # /__admin/health says keys "any": every well-formed key is accepted
+    strict: bool = False  # --apixo-strict: dialects and drift fail instead of being reported
+    limit_key: str | None = None  # a key with lowered limits (--apixo-limit-key)
+    limit_unfinished: int | None = None
+    limit_rpm: int | None = None
+    low_balance_key: str | None = None  # a key whose balance is below one image
+
+    @property
+    def speaks_dialects(self) -> bool:
+        """Whether another reading of the docs is reported rather than failed.
+
+        The mock's defaults are the contract's decisions, so a mock speaking
+        another dialect is misconfigured; any other target may follow a docs
+        version the contract decided against, which --apixo-strict makes a failure.
+        """
+        return not (self.is_mock or self.strict)
 
     @property
     def is_mock(self) -> bool:
@@ -97,7 +112,17 @@ class Target:
             f" first {self.poll.initial_s:g} s, every {self.poll.interval_s:g} s,"
             f" timeout {self.poll.timeout_s:g} s; image budget {self.max_images}",
             *(["keys: any (unknown-key rules skip)"] if self.any_key else []),
+            *self._limit_lines(),
         ]
+
+    def _limit_lines(self) -> list[str]:
+        limits = [
+            f"{name} {value}"
+            for name, value in (("unfinished", self.limit_unfinished), ("rpm", self.limit_rpm))
+            if value is not None
+        ]
+        lines = [f"limit key: {', '.join(limits) or 'no limit given'}"] if self.limit_key else []
+        return lines + (["low-balance key given"] if self.low_balance_key else [])
 
 
 def probe(admin: AdminApi) -> tuple[Admin, bool]:
@@ -139,6 +164,11 @@ def resolve(
         callback_port=_pick(options["callback-port"], 0),
         price=_pick(options["price"], DEFAULT_PRICE),
         any_key=any_key,
+        strict=bool(options.get("strict")),
+        limit_key=options.get("limit-key"),
+        limit_unfinished=options.get("limit-unfinished"),
+        limit_rpm=options.get("limit-rpm"),
+        low_balance_key=options.get("low-balance-key"),
     )
 
 

@@ -1,4 +1,5 @@
-"""Every answer, success or error, is `{"code", "message", "data"}` with code = HTTP status.
+"""Every answer, success or error, is `{"code", "message", "data"}` with code = HTTP status,
+labelled `Content-Type: application/json`.
 
 The transport checks this on every answer of every test; this module makes
 sure each kind of answer is seen at least once, whatever else is selected.
@@ -11,7 +12,7 @@ from types import MappingProxyType
 
 import pytest
 
-from contract_tests.checks import check_envelope
+from contract_tests.checks import check_content_type, check_envelope
 from contract_tests.client import SUBMIT_PATH, ApiClient, ApiResponse, Auth
 
 ANSWERS: Mapping[str, Callable[[ApiClient], ApiResponse]] = MappingProxyType(
@@ -27,8 +28,12 @@ ANSWERS: Mapping[str, Callable[[ApiClient], ApiResponse]] = MappingProxyType(
 )
 
 
-@pytest.mark.rule("envelope.json", "envelope.code-equals-status", "drift.unknown-fields")
+@pytest.mark.rule(
+    "envelope.json", "envelope.code-equals-status", "envelope.content-type", "drift.unknown-fields"
+)
 @pytest.mark.parametrize("kind", list(ANSWERS))
 def test_every_answer_is_an_envelope_with_code_equal_to_status(api: ApiClient, kind: str) -> None:
     """One answer of each kind: JSON, the three fields, code equal to the HTTP status."""
-    check_envelope(ANSWERS[kind](api))  # which status is right is other tests' business
+    answer = ANSWERS[kind](api)  # which status is right is other tests' business
+    check_envelope(answer)
+    check_content_type(answer)

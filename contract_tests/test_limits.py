@@ -17,11 +17,13 @@ from contract_tests.checks import (
     ContractViolation,
     balance_amount,
     check_error,
+    check_refusal_free,
     submitted_task_id,
 )
 from contract_tests.client import SUBMIT_PATH, AdminApi, AdminUnsupported, ApiClient, ApiResponse
 from contract_tests.mutations import base_body
 from contract_tests.plugin import report_of
+from contract_tests.target import Target
 
 UNKNOWN_MODEL = "/api/v1/generateTask/apixo-contract-unknown-model"
 UNKNOWN_TASK = "apixo-contract-no-such-task"
@@ -67,19 +69,25 @@ def test_submit_the_balance_cannot_cover_gets_400(
 
 @pytest.mark.mock_only
 @pytest.mark.rule(
-    "limits.unfinished-tasks-429", "precedence.task-cap-order", "ratelimit.retry-after"
+    "limits.unfinished-tasks-429",
+    "limits.refusal-free",
+    "precedence.task-cap-order",
+    "ratelimit.retry-after",
 )
 def test_too_many_unfinished_tasks_gets_429(
-    pytestconfig: pytest.Config, admin_api: AdminApi, other_api: ApiClient
+    pytestconfig: pytest.Config, admin_api: AdminApi, other_api: ApiClient, target: Target
 ) -> None:
     """With the cap at 1 and one task that never ends: 429; a bad body still 400 first."""
+    price = target.price
     hang = base_body()
     hang["input"]["prompt"] = "a cat, mock:hang"
     with account_changed(admin_api, other_api.key, maxUnfinished=1):
+        before = balance_amount(other_api.balance())
         submitted_task_id(other_api.submit(hang))
         capped = other_api.submit(base_body(), retry_429=False)
         check_error(capped, 429, "limits.unfinished-tasks-429")
         note_retry_after(pytestconfig, capped)
+        check_refusal_free(before, balance_amount(other_api.balance()), 1, price)
         invalid = {"input": {**base_body()["input"], "num_images": 3}}
         check_error(other_api.submit(invalid, retry_429=False), 400, "precedence.task-cap-order")
         with account_changed(admin_api, other_api.key, balance=TOO_LOW):

@@ -40,6 +40,8 @@ def test_any_interleaving_keeps_the_invariants(
         pytest.skip(budget.refusal(1))
     other = api.with_key(target.other_api_key) if target.other_api_key else None
     sink = CALLBACK_SINK if callback_base is None else callback_base + "/apixo-contract/machine"
-    world = World(api, other, admin, poller, budget, sink, target.poll.interval_s)
+    world = World(
+        api, other, admin, poller, budget, sink, target.poll.interval_s, not target.speaks_dialects
+    )
     settings = profile.settings(profile.machine_runs, billable=True)
     run_state_machine_as_test(machine_for(world), settings=settings)

@@ -147,6 +147,54 @@ def broken_mock(
         yield server.base_url
 
 
+LIMIT_KEY, LOW_BALANCE_KEY = "K3", "K4"
+MakeRewrite = Callable[[MockServer], Rewrite]
+
+
+@contextmanager
+def keyed_mock(
+    make_rewrite: MakeRewrite | None = None,
+    *,
+    before: Before | None = None,
+    limit_cap: int | None = 3,
+    limit_rpm: int | None = 40,
+    low_balance: str | None = "0.10",
+    **overrides: Any,
+) -> Iterator[str]:
+    """The mock without admin API, keys K1 to K4: K3 with a lowered cap and rate, K4 with a
+    balance below one image (set through the mock's own handle, before the suite starts).
+
+    `overrides` are Settings fields (`rpm`, `max_unfinished` for every key).
+    Tasks take 1.5 s of real time, long enough for the suite to fill K3's cap
+    while they run and short enough to wait for. `make_rewrite` gets the
+    server (to reach its handle) and gives the middleware's rewrite; `before` may
+    change each request first. Yields its URL.
+    """
+    settings = Settings(
+        host="127.0.0.1",
+        port=0,
+        server="waitress",
+        threads=4,
+        access_log=False,
+        admin=False,
+        keys=(*KEYS, LIMIT_KEY, LOW_BALANCE_KEY),
+        pending_ms=0,
+        processing_min_ms=1_500,
+        processing_max_ms=1_500,
+        seed=11,
+    ).replace(**overrides)
+    server = MockServer(settings)
+    if limit_cap is not None or limit_rpm is not None:
+        server.set_limits(rpm=limit_rpm, max_unfinished=limit_cap, key=LIMIT_KEY)
+    if low_balance is not None:
+        server.set_balance(low_balance, key=LOW_BALANCE_KEY)
+    if make_rewrite is not None or before is not None:
+        rewrite = make_rewrite(server) if make_rewrite is not None else _unchanged
+        server.app = Rewriting(server.app, rewrite, before)  # type: ignore[assignment]
+    with server:
+        yield server.base_url
+
+
 def free_port() -> int:
     """A port the OS says is free right now."""
     with socket.socket() as probe:
