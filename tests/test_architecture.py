@@ -17,6 +17,10 @@ from mock_server.settings import Settings
 from mock_server.web.app import create_app
 
 PACKAGE = Path(__file__).parents[1] / "mock_server"
+CORE = PACKAGE / "core"
+# What the core may import besides itself and the standard library: no HTTP, no shell.
+CORE_THIRD_PARTY = {"yaml", "PIL", "av", "jsonschema", "jsonschema_rs", "referencing"}
+NETWORK_STDLIB = {"http", "socket", "ssl", "wsgiref", "urllib.request", "xmlrpc"}
 MUTABLE_CALLS = {"dict", "list", "set", "deque", "defaultdict", "OrderedDict", "Counter"}
 MUTABLE_NODES = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)
 
@@ -32,6 +36,43 @@ def test_importing_the_core_loads_no_http_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def imported_modules(path: Path, source: str | None = None) -> list[str]:
+    """Every module `path` (or `source` placed there) imports, relative ones made absolute."""
+    package = path.relative_to(PACKAGE.parent).parts[:-1]
+    text = path.read_text(encoding="utf-8") if source is None else source
+    found: list[str] = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found += [module] if node.module else [f"{module}.{a.name}" for a in node.names]
+    return found
+
+
+def outside_the_core(module: str) -> bool:
+    """Whether the core may not import `module`: the shell, HTTP, or an unlisted library."""
+    top = module.split(".")[0]
+    if top == "mock_server":
+        return not (module == "mock_server.core" or module.startswith("mock_server.core."))
+    if top in sys.stdlib_module_names:
+        return any(module == n or module.startswith(n + ".") for n in NETWORK_STDLIB)
+    return top not in CORE_THIRD_PARTY
+
+
+@pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
+def test_the_core_imports_neither_the_shell_nor_http(path: Path) -> None:
+    assert [m for m in imported_modules(path) if outside_the_core(m)] == []
+
+
+def test_the_import_check_sees_relative_imports_of_the_shell() -> None:
+    source = "from ..settings import Settings\nfrom . import clock\nimport flask\n"
+    modules = imported_modules(CORE / "probe.py", source)
+    assert modules == ["mock_server.settings", "mock_server.core.clock", "flask"]
+    assert [m for m in modules if outside_the_core(m)] == ["mock_server.settings", "flask"]
 
 
 def module_level_mutables(path: Path) -> list[str]:

@@ -14,7 +14,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..settings import Settings
 from .accounts import Accounts
 from .auth import KeyRing
 from .callbacks import (
@@ -25,6 +24,7 @@ from .callbacks import (
     check_callback_url,
 )
 from .clock import MockClock
+from .config import CoreConfig
 from .errors import InvalidRequest, TaskNotFound, Unavailable
 from .journal import Journal
 from .lifecycle import Failure, State, Timeline
@@ -65,35 +65,36 @@ class MockService:
 
     def __init__(
         self,
-        settings: Settings,
+        config: CoreConfig,
         *,
         sender: CallbackSender,
         fetcher: Fetcher | None = None,
         clock: MockClock | None = None,
     ) -> None:
-        self.base_settings = settings
-        self.seed = (
-            settings.seed if settings.seed is not None else int.from_bytes(os.urandom(4), "big")
-        )
-        self.clock = clock or MockClock(frozen=settings.frozen)
+        self.base_config = config
+        self.seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "big")
+        self.clock = clock or MockClock(frozen=config.frozen)
         # reset() returns the clock to how it started, whoever built it.
         self._clock_starts_frozen = self.clock.frozen
-        self.keys = KeyRing(settings.keys)
-        self.tasks = TaskStore(settings.max_tasks, settings.task_ttl_s * 1000)
-        self.journal = Journal(settings.journal_size)
+        self.keys = KeyRing(config.keys)
+        self.tasks = TaskStore(config.max_tasks, config.task_ttl_s * 1000)
+        self.journal = Journal(config.journal_size)
         self.results = ResultCache()
         self.rules = RuleBook(seed=self.seed, loader=_load_shipped)
-        self.callbacks = CallbackDispatcher(self.clock, sender, _policy(settings), seed=self.seed)
+        self.callbacks = CallbackDispatcher(self.clock, sender, _policy(config), seed=self.seed)
         self._fetcher = fetcher
         self._fetch_pool: ThreadPoolExecutor | None = None
         self._lock = threading.RLock()
         self._window_lock = threading.Lock()
-        self._validator = SubmitValidator(
-            Dialect(settings.accept_nvariants, settings.strict_fields)
-        )
+        self._validator = SubmitValidator(Dialect(config.accept_nvariants, config.strict_fields))
         self._checks: dict[str, Future[Failure | None]] = {}
         self._closed = False
-        self._reset_state(settings)
+        self._reset_state(config)
+
+    @property
+    def base_settings(self) -> Any:
+        """The shell's settings this service was configured from (the core never reads them)."""
+        return self.base_config.shell
 
     # -- life cycle -------------------------------------------------------
 
@@ -126,9 +127,9 @@ class MockService:
             self.rules.clear()
             self._checks.clear()
             self.clock.reset(frozen=self._clock_starts_frozen)
-            self._reset_state(self.base_settings)
+            self._reset_state(self.base_config)
 
-    def _reset_state(self, settings: Settings) -> None:
+    def _reset_state(self, settings: CoreConfig) -> None:
         self._apply(settings)
         self._window = RequestWindow()
         self._unfinished = UnfinishedTasks()
@@ -137,7 +138,7 @@ class MockService:
         if settings.scenario:
             self.use_scenario(resolve_scenario(settings.scenario))
 
-    def _apply(self, settings: Settings) -> None:
+    def _apply(self, settings: CoreConfig) -> None:
         """Make `settings` current, with what submits derive from them worked out once.
 
         A timing the settings cannot make is refused here, before it is in force,
@@ -273,7 +274,7 @@ class MockService:
             self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
             self._sequence += 1
             task = Task(
-                task_id(rng if self.base_settings.seed is not None else None),
+                task_id(rng if self.base_config.seed is not None else None),
                 key,
                 request,
                 timeline,
@@ -402,9 +403,7 @@ class MockService:
         with self._lock:
             self._settle()  # what fell due under the old caps settles under them
             overrides = dict(scenario.settings)
-            self._apply(
-                self.base_settings.replace(**overrides) if overrides else self.base_settings
-            )
+            self._apply(self.base_config.replace(**overrides) if overrides else self.base_config)
             self._accounts.defaults(to_micros(self.settings.balance), _limits(self.settings))
             self.rules.activate(scenario)
 
@@ -413,7 +412,7 @@ class MockService:
         with self._lock:
             self._settle()
             self.rules.clear()
-            self._apply(self.base_settings)
+            self._apply(self.base_config)
             self._accounts.defaults(to_micros(self.settings.balance), _limits(self.settings))
 
     def force(self, task_id: str, state: str, failure: Failure | None = None) -> Task:
@@ -487,11 +486,11 @@ class MockService:
         }
 
 
-def _limits(settings: Settings) -> Limits:
+def _limits(settings: CoreConfig) -> Limits:
     return Limits(rpm=settings.rpm, max_unfinished=settings.max_unfinished)
 
 
-def _policy(settings: Settings) -> CallbackPolicy:
+def _policy(settings: CoreConfig) -> CallbackPolicy:
     return CallbackPolicy(
         timeout_s=settings.callback_timeout_s,
         retries=settings.callback_retries,
@@ -509,7 +508,7 @@ def _load_shipped(name: str) -> Scenario | None:
     return load_scenario_file(path) if path is not None else None
 
 
-def timing_of(settings: Settings) -> Timing:
+def timing_of(settings: CoreConfig) -> Timing:
     """The profile's durations, with any explicit ones in place.
 
     A maximum given alone below the profile's minimum pulls the minimum down

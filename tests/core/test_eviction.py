@@ -39,7 +39,9 @@ def make() -> Iterator[Make]:
         settings = Settings(
             **{"seed": 7, "frozen": True, "access_log": False, "profile": "instant", **changes}
         )
-        service = MockService(settings, sender=NullSender(), clock=MockClock(wall=lambda: START))
+        service = MockService(
+            settings.core_config(), sender=NullSender(), clock=MockClock(wall=lambda: START)
+        )
         made.append(service)
         return service
 
