@@ -1,12 +1,15 @@
 """Per-key throttling on the mock's clock: requests per minute and unfinished tasks.
 
-Both checks are made under the caller's lock together with the admission they
-guard, so concurrent requests can never slip past a cap.
+The request window locks itself (every request passes it, and it need not wait
+for a submit's admission); the unfinished count is checked under the caller's
+admission lock together with the admission it guards, so concurrent requests
+can never slip past a cap.
 """
 
 from __future__ import annotations
 
 import heapq
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,10 +39,15 @@ class RequestWindow:
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._times: dict[str, deque[int]] = {}
 
     def admit(self, key: str, now: int, rpm: int) -> None:
         """Count a request, or raise `RateLimited` (with Retry-After) if the key is over `rpm`."""
+        with self._lock:
+            self._admit(key, now, rpm)
+
+    def _admit(self, key: str, now: int, rpm: int) -> None:
         times = self._times.pop(key, None)
         self._free_idle(now)  # before this key is back in: it is never freed mid-request
         if times is None:
@@ -69,7 +77,8 @@ class RequestWindow:
 
     def clear(self) -> None:
         """Forget every request."""
-        self._times.clear()
+        with self._lock:
+            self._times.clear()
 
 
 class UnfinishedTasks:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .accounts import Accounts
 from .auth import KeyRing
 from .callbacks import (
     CallbackDispatcher,
@@ -26,9 +24,8 @@ from .callbacks import (
 from .clock import MockClock
 from .config import CoreConfig
 from .errors import InvalidRequest, TaskNotFound, Unavailable
-from .journal import Journal
 from .lifecycle import Failure, State, Timeline
-from .limits import Limits, RequestWindow, UnfinishedTasks
+from .limits import Limits
 from .money import to_micros, usd_number
 from .references import Fetcher, check_by_fetching, judge_offline
 from .results import ResultCache
@@ -44,7 +41,8 @@ from .scenarios import (
     reject_error,
     trigger_decision,
 )
-from .tasks import Task, TaskStore, ended_now
+from .stores import Stores
+from .tasks import Task, ended_now
 from .timing import PROFILES, Timing, task_id, task_rng, within_clock
 from .validation import Dialect, SubmitRequest, SubmitValidator
 from .wire import status_envelope
@@ -70,26 +68,30 @@ class MockService:
         sender: CallbackSender,
         fetcher: Fetcher | None = None,
         clock: MockClock | None = None,
+        stores: Stores | None = None,
     ) -> None:
+        stores = stores or Stores.in_memory(config)
         self.base_config = config
         self.seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "big")
-        self.clock = clock or MockClock(frozen=config.frozen)
+        self.clock = clock or MockClock(frozen=config.frozen, state=stores.clock_state)
         # reset() returns the clock to how it started, whoever built it.
         self._clock_starts_frozen = self.clock.frozen
         self.keys = KeyRing(config.keys)
-        self.tasks = TaskStore(config.max_tasks, config.task_ttl_s * 1000)
-        self.journal = Journal(config.journal_size)
+        self.tasks = stores.tasks
+        self.journal = stores.journal
+        self._window, self._unfinished = stores.windows, stores.unfinished
+        self._accounts = stores.accounts
         self.results = ResultCache()
-        self.rules = RuleBook(seed=self.seed, loader=_load_shipped)
+        self.rules = RuleBook(seed=self.seed, loader=_load_shipped, counters=stores.rule_counters)
         self.callbacks = CallbackDispatcher(self.clock, sender, _policy(config), seed=self.seed)
         self._fetcher = fetcher
         self._fetch_pool: ThreadPoolExecutor | None = None
-        self._lock = threading.RLock()
-        self._window_lock = threading.Lock()
+        # One transaction over every store: admission, settling and admin writes.
+        self._lock = stores.admission
         self._validator = SubmitValidator(Dialect(config.accept_nvariants, config.strict_fields))
         self._checks: dict[str, Future[Failure | None]] = {}
         self._closed = False
-        self._reset_state(config)
+        self._start(config)
 
     @property
     def base_settings(self) -> Any:
@@ -120,20 +122,19 @@ class MockService:
     def reset(self) -> None:
         """Back to the start-up state: tasks, clock, accounts, scenarios, journal, callbacks."""
         with self._lock:
-            self.tasks.clear()
-            self.journal.clear()
+            for store in (self.tasks, self.journal, self._window, self._unfinished, self._accounts):
+                store.clear()
             self.results.clear()
             self.callbacks.reset()
             self.rules.clear()
             self._checks.clear()
             self.clock.reset(frozen=self._clock_starts_frozen)
-            self._reset_state(self.base_config)
+            self._start(self.base_config)
 
-    def _reset_state(self, settings: CoreConfig) -> None:
+    def _start(self, settings: CoreConfig) -> None:
+        """Start-up state over the stores as they are (shared ones are not wiped)."""
         self._apply(settings)
-        self._window = RequestWindow()
-        self._unfinished = UnfinishedTasks()
-        self._accounts = Accounts(to_micros(settings.balance), _limits(settings))
+        self._accounts.defaults(to_micros(settings.balance), _limits(settings))
         self._sequence = 0
         if settings.scenario:
             self.use_scenario(resolve_scenario(settings.scenario))
@@ -157,11 +158,8 @@ class MockService:
 
     def admit(self, key: str) -> None:
         """Count one authenticated request against the key's per-minute limit."""
-        # Its own plain lock: every request passes here, and it need not wait
-        # for a submit's admission (which holds the service lock longer).
-        with self._window_lock:
-            rpm = self._accounts.limits(key).rpm
-            self._window.admit(key, self.clock.now_ms(), rpm)
+        # Atomic in the window store itself: no wait for a submit's admission.
+        self._window.admit(key, self.clock.now_ms(), self._accounts.limits(key).rpm)
 
     def decide(self, endpoint: str, key: str, task: Task | None = None) -> Decision:
         """The rule that applies to a status or balance request (latency, reject, faults)."""

@@ -12,7 +12,7 @@ import pytest
 from mock_server.core.callbacks import SendResult
 from mock_server.core.clock import MockClock
 from mock_server.core.errors import RateLimited, TaskNotFound
-from mock_server.core.limits import RequestWindow
+from mock_server.core.limits import RequestWindow, UnfinishedTasks
 from mock_server.core.service import MockService
 from mock_server.core.tasks import Task
 from mock_server.settings import Settings
@@ -191,4 +191,6 @@ def test_a_key_with_no_unfinished_task_left_costs_nothing(make: Make) -> None:
     finish_all(service)
 
     assert service.account(KEY)["unfinished"] == 0
-    assert KEY not in service._unfinished._open
+    unfinished = service._unfinished
+    assert isinstance(unfinished, UnfinishedTasks)
+    assert KEY not in unfinished._open
