@@ -21,6 +21,21 @@ CORE = PACKAGE / "core"
 # What the core may import besides itself and the standard library: no HTTP, no shell.
 CORE_THIRD_PARTY = {"yaml", "PIL", "av", "jsonschema", "jsonschema_rs", "referencing"}
 NETWORK_STDLIB = {"http", "socket", "ssl", "wsgiref", "urllib.request", "xmlrpc"}
+# State lives behind the service: nothing outside the core names a store.
+STORES = "mock_server.core.stores"
+STORE_CLASSES = {
+    "mock_server.core.tasks.TaskStore",
+    "mock_server.core.accounts.Accounts",
+    "mock_server.core.limits.RequestWindow",
+    "mock_server.core.limits.UnfinishedTasks",
+    "mock_server.core.journal.Journal",
+    "mock_server.core.scenarios.RuleBook",
+}
+SHELL = sorted(
+    path
+    for path in [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "contract_tests").rglob("*.py")]
+    if CORE not in path.parents
+)
 MUTABLE_CALLS = {"dict", "list", "set", "deque", "defaultdict", "OrderedDict", "Counter"}
 MUTABLE_NODES = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)
 
@@ -38,8 +53,8 @@ def test_importing_the_core_loads_no_http_library() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def imported_modules(path: Path, source: str | None = None) -> list[str]:
-    """Every module `path` (or `source` placed there) imports, relative ones made absolute."""
+def imported_names(path: Path, source: str | None = None) -> list[str]:
+    """Every module and every name `path` imports, as absolute dotted names."""
     package = path.relative_to(PACKAGE.parent).parts[:-1]
     text = path.read_text(encoding="utf-8") if source is None else source
     found: list[str] = []
@@ -49,8 +64,13 @@ def imported_modules(path: Path, source: str | None = None) -> list[str]:
         elif isinstance(node, ast.ImportFrom):
             base = list(package[: len(package) - node.level + 1]) if node.level else []
             module = ".".join([*base, *([node.module] if node.module else [])])
-            found += [module] if node.module else [f"{module}.{a.name}" for a in node.names]
+            found += [module, *(f"{module}.{alias.name}" for alias in node.names)]
     return found
+
+
+def names_a_store(name: str) -> bool:
+    """Whether an imported name is a store (the package, a module in it, or a store class)."""
+    return name == STORES or name.startswith(STORES + ".") or name in STORE_CLASSES
 
 
 def outside_the_core(module: str) -> bool:
@@ -65,14 +85,32 @@ def outside_the_core(module: str) -> bool:
 
 @pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
 def test_the_core_imports_neither_the_shell_nor_http(path: Path) -> None:
-    assert [m for m in imported_modules(path) if outside_the_core(m)] == []
+    assert [name for name in imported_names(path) if outside_the_core(name)] == []
 
 
 def test_the_import_check_sees_relative_imports_of_the_shell() -> None:
     source = "from ..settings import Settings\nfrom . import clock\nimport flask\n"
-    modules = imported_modules(CORE / "probe.py", source)
-    assert modules == ["mock_server.settings", "mock_server.core.clock", "flask"]
-    assert [m for m in modules if outside_the_core(m)] == ["mock_server.settings", "flask"]
+    names = imported_names(CORE / "probe.py", source)
+    assert [name for name in names if outside_the_core(name)] == [
+        "mock_server.settings",
+        "mock_server.settings.Settings",
+        "flask",
+    ]
+
+
+@pytest.mark.parametrize("path", SHELL, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_nothing_outside_the_core_touches_a_store(path: Path) -> None:
+    assert [name for name in imported_names(path) if names_a_store(name)] == []
+
+
+def test_the_store_check_sees_a_store_imported_by_name() -> None:
+    source = "from ..core.tasks import Task, TaskStore\nfrom ..core.stores import memory\n"
+    names = imported_names(PACKAGE / "web" / "probe.py", source)
+    assert [name for name in names if names_a_store(name)] == [
+        "mock_server.core.tasks.TaskStore",
+        "mock_server.core.stores",
+        "mock_server.core.stores.memory",
+    ]
 
 
 def module_level_mutables(path: Path) -> list[str]:
