@@ -135,7 +135,6 @@ class MockService:
         """Start-up state over the stores as they are (shared ones are not wiped)."""
         self._apply(settings)
         self._accounts.defaults(to_micros(settings.balance), _limits(settings))
-        self._sequence = 0
         if settings.scenario:
             self.use_scenario(resolve_scenario(settings.scenario))
 
@@ -264,13 +263,13 @@ class MockService:
             self._settle()
             cap = self._accounts.limits(key).max_unfinished
             self._unfinished.admit(key, cap, now)
-            rng = task_rng(self.seed, self._sequence + 1)
+            sequence = self.tasks.last_sequence() + 1
+            rng = task_rng(self.seed, sequence)
             timeline = self._timeline(now, rng, decision.effect)
             failure = decision.effect.fail.failure if decision.effect.fail else None
             charge = self._price_micros * request.num_images
             # Charged last, once nothing else can refuse: a refusal never costs money.
             self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
-            self._sequence += 1
             task = Task(
                 task_id(rng if self.base_config.seed is not None else None),
                 key,
@@ -278,7 +277,7 @@ class MockService:
                 timeline,
                 failure,
                 (self.settings.public_url or origin).rstrip("/"),
-                self._sequence,
+                sequence,
                 charge,
                 decision.reason,
                 scenario,

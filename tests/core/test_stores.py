@@ -146,3 +146,16 @@ def test_rule_counters_live_in_their_store() -> None:
     assert (counters.see(("s", "r")), counters.fired(("s", "r"))) == (4, 2)
     book.activate(Scenario("s", (Rule("r", Match(), times=2),)))  # fresh counters
     assert counters.fired(("s", "r")) == 0
+
+
+def test_services_sharing_stores_number_their_tasks_as_one() -> None:
+    stores = Stores.in_memory(CoreConfig())
+    one, two = make(stores), make(stores)
+    submitted = [
+        service.submit(KEY, BODY, "application/json", "http://127.0.0.1").task
+        for service in (one, two, one)
+    ]
+    assert [task.sequence for task in submitted] == [1, 2, 3]
+    assert len({task.task_id for task in submitted}) == 3  # seeded alike, yet no clash
+    one.reset()
+    assert stores.tasks.last_sequence() == 0

@@ -37,6 +37,13 @@ class TaskStore(Protocol):
     def add(self, task: Task) -> None:
         """Keep a new task; its id must be unused (`KeyError` otherwise)."""
 
+    def last_sequence(self) -> int:
+        """The highest `sequence` of any task added since the last `clear` (0: none).
+
+        Read inside the admission transaction, so that processes sharing the
+        store number (and, when seeded, name) their tasks as one server would.
+        """
+
     def get(self, task_id: str) -> Task | None:
         """The task with this id, whoever owns it."""
 
