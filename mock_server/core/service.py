@@ -83,7 +83,9 @@ class MockService:
         self._accounts = stores.accounts
         self.results = ResultCache()
         self.rules = RuleBook(seed=self.seed, loader=_load_shipped, counters=stores.rule_counters)
-        self.callbacks = CallbackDispatcher(self.clock, sender, _policy(config), seed=self.seed)
+        self.callbacks = CallbackDispatcher(
+            self.clock, sender, _policy(config), seed=self.seed, attempts=stores.attempts
+        )
         self._fetcher = fetcher
         self._fetch_pool: ThreadPoolExecutor | None = None
         # One transaction over every store: admission, settling and admin writes.

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.core.callbacks import SendResult
+from mock_server.core.callbacks import Attempt, SendResult
 from mock_server.core.clock import MockClock
 from mock_server.core.config import CoreConfig
 from mock_server.core.errors import InsufficientCredits
@@ -26,7 +26,7 @@ from mock_server.core.stores import (
     UnfinishedStore,
     WindowStore,
 )
-from mock_server.core.stores.memory import MemoryClockState, MemoryRuleCounters
+from mock_server.core.stores.memory import AttemptLog, MemoryClockState, MemoryRuleCounters
 from mock_server.core.tasks import Task
 from mock_server.core.tasks import TaskStore as MemoryTaskStore
 
@@ -159,3 +159,31 @@ def test_services_sharing_stores_number_their_tasks_as_one() -> None:
     assert len({task.task_id for task in submitted}) == 3  # seeded alike, yet no clash
     one.reset()
     assert stores.tasks.last_sequence() == 0
+
+
+class ListedAttempts(AttemptLog):
+    """A second attempt log: the memory one, keeping a plain list beside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.appended: list[str] = []
+
+    def append(self, attempt: Attempt) -> None:
+        self.appended.append(attempt.task_id)
+        super().append(attempt)
+
+
+def test_callback_attempts_are_logged_in_the_bundles_attempt_log() -> None:
+    attempts = ListedAttempts()
+    stores = dataclasses.replace(Stores.in_memory(CoreConfig()), attempts=attempts)
+    service = make(stores, profile="instant")
+    callback = {"request_type": "callback", "callback_url": "http://127.0.0.1:9/hook"}
+    request = {"input": {"mode": "gpt-image-1", "prompt": "a fox"}, **callback}
+    with service:
+        task = service.submit(
+            KEY, json.dumps(request).encode(), "application/json", "http://x"
+        ).task
+        service.clock.advance(1_000)
+        assert service.callbacks.wait_idle(10.0)
+    assert attempts.appended == [task.task_id]
+    assert [a["outcome"] for a in service.callbacks.attempts(task.task_id)] == ["delivered"]

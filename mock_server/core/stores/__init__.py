@@ -23,6 +23,7 @@ from ..lifecycle import Failure, Timeline
 from ..limits import Limits, TaskFinished
 
 if TYPE_CHECKING:
+    from ..callback_policy import Attempt
     from ..config import CoreConfig
     from ..journal import Entry
     from ..tasks import Task
@@ -178,6 +179,19 @@ class RuleCounterStore(Protocol):
         """Drop every counter."""
 
 
+class AttemptLogStore(Protocol):
+    """The last callback attempts (POSTs), bounded; the dispatcher calls it under its lock."""
+
+    def append(self, attempt: Attempt) -> None:
+        """Log one attempt, dropping the oldest past the size."""
+
+    def for_task(self, task_id: str) -> list[Attempt]:
+        """Every logged attempt for `task_id`, oldest first."""
+
+    def clear(self) -> None:
+        """Forget every attempt."""
+
+
 class ClockStateStore(Protocol):
     """The mock clock's state: its offset from the wall clock and its frozen reading."""
 
@@ -204,6 +218,7 @@ class Stores:
     journal: JournalStore
     rule_counters: RuleCounterStore
     clock_state: ClockStateStore
+    attempts: AttemptLogStore
     admission: AbstractContextManager[Any]
 
     @classmethod

@@ -9,10 +9,12 @@ assembles the bundle.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..accounts import Accounts
+from ..callback_policy import Attempt
 from ..journal import Journal
 from ..limits import Limits, RequestWindow, UnfinishedTasks
 from ..money import to_micros
@@ -79,6 +81,25 @@ class MemoryClockState:
             return self.reading
 
 
+class AttemptLog:
+    """The last `size` callback attempts in a ring buffer; locked by the dispatcher."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._attempts: deque[Attempt] = deque(maxlen=size)
+
+    def append(self, attempt: Attempt) -> None:
+        """Log one attempt, dropping the oldest past the size."""
+        self._attempts.append(attempt)
+
+    def for_task(self, task_id: str) -> list[Attempt]:
+        """Every logged attempt for `task_id`, oldest first."""
+        return [a for a in self._attempts if a.task_id == task_id]
+
+    def clear(self) -> None:
+        """Forget every attempt."""
+        self._attempts.clear()
+
+
 def in_memory(config: CoreConfig) -> Stores:
     """Every store in memory, configured from `config`; one re-entrant lock for admission."""
     limits = Limits(rpm=config.rpm, max_unfinished=config.max_unfinished)
@@ -90,5 +111,6 @@ def in_memory(config: CoreConfig) -> Stores:
         journal=Journal(config.journal_size),
         rule_counters=MemoryRuleCounters(),
         clock_state=MemoryClockState(),
+        attempts=AttemptLog(),
         admission=threading.RLock(),
     )
