@@ -44,24 +44,23 @@ class RequestWindow:
 
     def admit(self, key: str, now: int, rpm: int) -> None:
         """Count a request, or raise `RateLimited` (with Retry-After) if the key is over `rpm`."""
+        # Inline under the lock, not a helper call: every request passes here.
         with self._lock:
-            self._admit(key, now, rpm)
-
-    def _admit(self, key: str, now: int, rpm: int) -> None:
-        times = self._times.pop(key, None)
-        self._free_idle(now)  # before this key is back in: it is never freed mid-request
-        if times is None:
-            times = deque()
-        self._times[key] = times  # re-inserted: now the most recently seen key
-        while times and times[0] <= now - WINDOW_MS:
-            times.popleft()
-        if len(times) >= rpm:
+            times = self._times.pop(key, None)
+            self._free_idle(now)  # before this key is back in: it is never freed mid-request
+            if times is None:
+                times = deque()
+            self._times[key] = times  # re-inserted: now the most recently seen key
+            while times and times[0] <= now - WINDOW_MS:
+                times.popleft()
+            if len(times) < rpm:
+                times.append(now)
+                return
             wait_ms = times[len(times) - rpm] + WINDOW_MS - now if rpm > 0 else WINDOW_MS
-            raise RateLimited(
-                f"Rate limit exceeded: more than {rpm} requests per minute",
-                retry_after_s=-(-wait_ms // 1000),
-            )
-        times.append(now)
+        raise RateLimited(
+            f"Rate limit exceeded: more than {rpm} requests per minute",
+            retry_after_s=-(-wait_ms // 1000),
+        )
 
     def _free_idle(self, now: int) -> None:
         """Drop the least recently seen keys whose last request has left the window."""
