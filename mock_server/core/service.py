@@ -1,8 +1,9 @@
 """MockService: the facade that owns the core's parts and answers the API's questions.
 
 The web layer calls one method per endpoint; every answer is either data or
-an `ApiError`. The lock here makes admission one step: the unfinished-task
-cap, the charge and the insert cannot interleave between threads.
+an `ApiError`. State lives in the injected `Stores` (in memory by default);
+their admission transaction makes admission one step: the unfinished-task
+cap, the charge and the insert cannot interleave between threads (or processes).
 """
 
 from __future__ import annotations
