@@ -57,7 +57,9 @@ def peak_mib() -> float:
 
 def run(tasks: int, settings: Settings) -> dict[str, float]:
     """Submit `tasks` tasks; the RSS before and after, the peak, and the tasks kept."""
-    service = MockService(settings, sender=NoSender(), clock=MockClock(lambda: START_MS))
+    service = MockService(
+        settings.core_config(), sender=NoSender(), clock=MockClock(lambda: START_MS)
+    )
     before = rss_mib()
     started = time.perf_counter()
     for n in range(tasks):

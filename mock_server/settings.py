@@ -18,18 +18,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
+from .core.config import LINK_LOCAL as LINK_LOCAL  # re-exported: tests and adapters use it
+from .core.config import CoreConfig, config_fields
 from .core.errors import ConfigError
 from .core.host_rules import HostRules
 from .core.money import to_micros
+from .core.yaml_files import read_yaml
 
 ENV_PREFIX = "APIXO_MOCK_"
 CONFIG_ENV = "APIXO_MOCK_CONFIG"
 _MILLION = Decimal(1_000_000)
 _PRICE = Decimal("0.35")  # the model page's price per gpt-image-1 image
-# Link-local: where cloud metadata services answer (169.254.169.254); never a receiver.
-LINK_LOCAL = ("169.254.0.0/16", "fe80::/10")
 
 
 def _setting(
@@ -184,6 +183,14 @@ class Settings:
         """A copy with some settings changed, checked like any other source."""
         return load_settings(base=self, flags=changes, source="arguments")
 
+    def core_config(self) -> CoreConfig:
+        """The core's configuration; its overrides are checked like `replace`'s."""
+        values = {name: getattr(self, name) for name in config_fields()}
+        return CoreConfig(**values, derive=self._derive, shell=self)
+
+    def _derive(self, changes: Mapping[str, Any]) -> CoreConfig:
+        return self.replace(**changes).core_config()
+
 
 def setting_names() -> list[str]:
     """Every setting's name, in declaration order."""
@@ -236,16 +243,6 @@ def source_of(
     if config and name in _from_file(Path(config)):
         return str(config)
     return "default"
-
-
-def read_yaml(path: Path) -> Any:
-    """A YAML file's document, or `ConfigError` naming the file and what is wrong with it."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), "", f"not valid YAML ({exc})") from None
 
 
 def is_loopback(host: str) -> bool:

@@ -65,7 +65,7 @@ def sender() -> RecordingSender:
 @pytest.fixture
 def service(settings: Settings, clock: MockClock, sender: RecordingSender) -> Iterator[MockService]:
     """A service on the frozen clock; background threads not started."""
-    svc = MockService(settings, sender=sender, clock=clock)
+    svc = MockService(settings.core_config(), sender=sender, clock=clock)
     yield svc
     svc.close()
 

@@ -17,6 +17,25 @@ from mock_server.settings import Settings
 from mock_server.web.app import create_app
 
 PACKAGE = Path(__file__).parents[1] / "mock_server"
+CORE = PACKAGE / "core"
+# What the core may import besides itself and the standard library: no HTTP, no shell.
+CORE_THIRD_PARTY = {"yaml", "PIL", "av", "jsonschema", "jsonschema_rs", "referencing"}
+NETWORK_STDLIB = {"http", "socket", "ssl", "wsgiref", "urllib.request", "xmlrpc"}
+# State lives behind the service: nothing outside the core names a store.
+STORES = "mock_server.core.stores"
+STORE_CLASSES = {
+    "mock_server.core.tasks.TaskStore",
+    "mock_server.core.accounts.Accounts",
+    "mock_server.core.limits.RequestWindow",
+    "mock_server.core.limits.UnfinishedTasks",
+    "mock_server.core.journal.Journal",
+    "mock_server.core.scenarios.RuleBook",
+}
+SHELL = sorted(
+    path
+    for path in [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "contract_tests").rglob("*.py")]
+    if CORE not in path.parents
+)
 MUTABLE_CALLS = {"dict", "list", "set", "deque", "defaultdict", "OrderedDict", "Counter"}
 MUTABLE_NODES = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)
 
@@ -32,6 +51,68 @@ def test_importing_the_core_loads_no_http_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def imported_names(path: Path, source: str | None = None) -> list[str]:
+    """Every module and every name `path` imports, as absolute dotted names."""
+    package = path.relative_to(PACKAGE.parent).parts[:-1]
+    text = path.read_text(encoding="utf-8") if source is None else source
+    found: list[str] = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found += [module, *(f"{module}.{alias.name}" for alias in node.names)]
+    return found
+
+
+def names_a_store(name: str) -> bool:
+    """Whether an imported name is a store (the package, a module in it, or a store class)."""
+    return name == STORES or name.startswith(STORES + ".") or name in STORE_CLASSES
+
+
+def outside_the_core(module: str) -> bool:
+    """Whether the core may not import `module`: the shell, HTTP, or an unlisted library."""
+    top = module.split(".")[0]
+    if top == "mock_server":
+        # The version is a constant the health view reports, not part of the shell.
+        inside = module == "mock_server.core" or module.startswith("mock_server.core.")
+        return not (inside or module.startswith("mock_server.version"))
+    if top in sys.stdlib_module_names:
+        return any(module == n or module.startswith(n + ".") for n in NETWORK_STDLIB)
+    return top not in CORE_THIRD_PARTY
+
+
+@pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
+def test_the_core_imports_neither_the_shell_nor_http(path: Path) -> None:
+    assert [name for name in imported_names(path) if outside_the_core(name)] == []
+
+
+def test_the_import_check_sees_relative_imports_of_the_shell() -> None:
+    source = "from ..settings import Settings\nfrom . import clock\nimport flask\n"
+    names = imported_names(CORE / "probe.py", source)
+    assert [name for name in names if outside_the_core(name)] == [
+        "mock_server.settings",
+        "mock_server.settings.Settings",
+        "flask",
+    ]
+
+
+@pytest.mark.parametrize("path", SHELL, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_nothing_outside_the_core_touches_a_store(path: Path) -> None:
+    assert [name for name in imported_names(path) if names_a_store(name)] == []
+
+
+def test_the_store_check_sees_a_store_imported_by_name() -> None:
+    source = "from ..core.tasks import Task, TaskStore\nfrom ..core.stores import memory\n"
+    names = imported_names(PACKAGE / "web" / "probe.py", source)
+    assert [name for name in names if names_a_store(name)] == [
+        "mock_server.core.tasks.TaskStore",
+        "mock_server.core.stores",
+        "mock_server.core.stores.memory",
+    ]
 
 
 def module_level_mutables(path: Path) -> list[str]:
@@ -100,7 +181,7 @@ SERVICE_NAMES = {"svc", "service", "_service"}
 ALLOWED: set[str] = set()
 
 
-def outside_the_core() -> list[Path]:
+def shell_modules() -> list[Path]:
     """Every module that must reach the service through its facade only."""
     shell = [p for p in PACKAGE.rglob("*.py") if PACKAGE / "core" not in p.parents]
     suite = sorted((ROOT / "contract_tests").rglob("*.py"))
@@ -152,7 +233,7 @@ def test_the_checker_finds_every_way_into_the_service() -> None:
     ]
 
 
-@pytest.mark.parametrize("path", outside_the_core(), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", shell_modules(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_only_the_core_reaches_into_the_service(path: Path) -> None:
     name = str(path.relative_to(ROOT))
     assert service_internals(path.read_text(encoding="utf-8"), name) == []

@@ -53,7 +53,7 @@ def test_one_handle_advance_delivers_every_retry_that_falls_due() -> None:
     settings = Settings(seed=7, frozen=True, access_log=False)
     with (
         CallbackReceiver() as receiver,
-        MockService(settings, sender=HttpCallbackSender()) as service,
+        MockService(settings.core_config(), sender=HttpCallbackSender()) as service,
     ):
         handle = MockHandle(service)
         receiver.respond_with(status=500, times=3)

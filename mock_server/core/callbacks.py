@@ -19,7 +19,6 @@ import heapq
 import logging
 import operator
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -42,6 +41,7 @@ from .callback_policy import (
 )
 from .callback_queue import Batch, Delivery, Due, Send, SendQueue, Work
 from .clock import MockClock
+from .stores import AttemptLogStore, memory
 
 # The value types live in callback_policy.py; they are re-exported here, the
 # module that users of callbacks import.
@@ -81,7 +81,7 @@ class CallbackDispatcher:
         *,
         seed: int = 0,
         log: logging.Logger | None = None,
-        attempt_log_size: int = 10_000,
+        attempts: AttemptLogStore | None = None,
     ) -> None:
         self._clock = clock
         self._sender = sender
@@ -94,7 +94,7 @@ class CallbackDispatcher:
         self._heap: list[tuple[int, int, Due | Send | Batch]] = []
         self._seq = 0
         self._deliveries: dict[str, Delivery] = {}
-        self._attempts: deque[Attempt] = deque(maxlen=attempt_log_size)
+        self._attempts = attempts if attempts is not None else memory.AttemptLog()
         self._batch: Batch | None = None  # the reorder batch being collected
         self._busy = 0  # work items queued or in flight
         self._queue = SendQueue(per_origin=max(1, policy.senders // 2))
@@ -227,7 +227,7 @@ class CallbackDispatcher:
     def attempts(self, task_id: str) -> list[dict[str, Any]]:
         """Every logged attempt (JSON-ready) for `task_id`, oldest first."""
         with self._lock:
-            return [a.to_json() for a in self._attempts if a.task_id == task_id]
+            return [a.to_json() for a in self._attempts.for_task(task_id)]
 
     def pending_count(self) -> int:
         """Deliveries not yet finished: scheduled or delivering."""

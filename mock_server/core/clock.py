@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .errors import InvalidRequest
+from .stores import ClockReading, ClockStateStore
+from .stores.memory import MemoryClockState
 
 Listener = Callable[[], None]
 
@@ -60,30 +62,43 @@ class MockClock:
 
     `wall` is injectable so that the clock itself can be tested without the
     system clock. Moving the clock never goes backwards past a frozen reading
-    unless `set` is asked to, because tasks derive their state from it.
+    unless `set` is asked to, because tasks derive their state from it. The
+    offset and the frozen reading live in a `ClockStateStore` (in memory by
+    default), so that several processes can share one mock time.
     """
 
-    __slots__ = ("_frozen_at", "_listeners", "_lock", "_offset_ms", "_wall")
+    __slots__ = ("_listeners", "_lock", "_state", "_wall")
 
-    def __init__(self, wall: Callable[[], int] = wall_ms, *, frozen: bool = False) -> None:
+    def __init__(
+        self,
+        wall: Callable[[], int] = wall_ms,
+        *,
+        frozen: bool = False,
+        state: ClockStateStore | None = None,
+    ) -> None:
         self._wall = wall
-        self._lock = threading.Lock()
-        self._offset_ms = 0
-        self._frozen_at: int | None = wall() if frozen else None
+        self._lock = threading.Lock()  # guards the listeners; the state guards itself
+        self._state: ClockStateStore = state if state is not None else MemoryClockState()
         self._listeners: list[Listener] = []
+        if frozen:
+            self._state.update(lambda r: r if r[1] is not None else (r[0], self._at(r)))
 
     def now_ms(self) -> int:
         """The mock's current time in Unix milliseconds."""
-        frozen_at = self._frozen_at
+        offset, frozen_at = self._state.reading
         if frozen_at is not None:
             return frozen_at
         # Wall time running on from a clock set near MAX_MS must not pass it.
-        return min(self._wall() + self._offset_ms, MAX_MS)
+        return min(self._wall() + offset, MAX_MS)
+
+    def _at(self, reading: ClockReading) -> int:
+        offset, frozen_at = reading
+        return frozen_at if frozen_at is not None else min(self._wall() + offset, MAX_MS)
 
     @property
     def frozen(self) -> bool:
         """Whether time stands still until advanced."""
-        return self._frozen_at is not None
+        return self._state.reading[1] is not None
 
     @property
     def offset_ms(self) -> int:
@@ -98,17 +113,17 @@ class MockClock:
         if isinstance(ms, int) and not isinstance(ms, bool) and ms < 0:
             raise ClockOutOfRange("ms: the clock only advances forwards")
         checked_ms(ms)
-        with self._lock:
-            now = self.now_ms()
+
+        def forward(reading: ClockReading) -> ClockReading:
+            now = self._at(reading)
             if now + ms > MAX_MS:
                 raise ClockOutOfRange(
                     f"ms: advancing {ms} from {now} passes {MAX_MS}, what JSON keeps exact"
                 )
-            if self._frozen_at is not None:
-                self._frozen_at += ms
-            else:
-                self._offset_ms += ms
-            now = self.now_ms()
+            offset, frozen_at = reading
+            return (offset, frozen_at + ms) if frozen_at is not None else (offset + ms, None)
+
+        now = self._at(self._state.update(forward))
         self._notify()
         return now
 
@@ -118,38 +133,26 @@ class MockClock:
         `ClockOutOfRange` if `ms` is not an int in 0..MAX_MS.
         """
         checked_ms(ms)
-        with self._lock:
-            if self._frozen_at is not None:
-                self._frozen_at = ms
-            else:
-                self._offset_ms = ms - self._wall()
+        self._state.update(lambda r: (r[0], ms) if r[1] is not None else (ms - self._wall(), None))
         self._notify()
         return ms
 
     def freeze(self) -> int:
         """Stop time at its current reading; returns that reading."""
-        with self._lock:
-            if self._frozen_at is None:
-                self._frozen_at = self.now_ms()
-            now = self._frozen_at
+        now = self._at(self._state.update(lambda r: r if r[1] is not None else (r[0], self._at(r))))
         self._notify()
         return now
 
     def unfreeze(self) -> int:
         """Let time run again from the frozen reading; returns the current time."""
-        with self._lock:
-            if self._frozen_at is not None:
-                self._offset_ms = self._frozen_at - self._wall()
-                self._frozen_at = None
-            now = self.now_ms()
+        self._state.update(lambda r: (r[1] - self._wall(), None) if r[1] is not None else r)
+        now = self.now_ms()
         self._notify()
         return now
 
     def reset(self, *, frozen: bool = False) -> None:
         """Back to wall time with no offset, frozen or running."""
-        with self._lock:
-            self._offset_ms = 0
-            self._frozen_at = self._wall() if frozen else None
+        self._state.update(lambda _: (0, self._wall() if frozen else None))
         self._notify()
 
     def subscribe(self, listener: Listener) -> None:

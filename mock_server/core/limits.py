@@ -1,12 +1,15 @@
 """Per-key throttling on the mock's clock: requests per minute and unfinished tasks.
 
-Both checks are made under the caller's lock together with the admission they
-guard, so concurrent requests can never slip past a cap.
+The request window locks itself (every request passes it, and it need not wait
+for a submit's admission); the unfinished count is checked under the caller's
+admission lock together with the admission it guards, so concurrent requests
+can never slip past a cap.
 """
 
 from __future__ import annotations
 
 import heapq
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,24 +39,28 @@ class RequestWindow:
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._times: dict[str, deque[int]] = {}
 
     def admit(self, key: str, now: int, rpm: int) -> None:
         """Count a request, or raise `RateLimited` (with Retry-After) if the key is over `rpm`."""
-        times = self._times.pop(key, None)
-        self._free_idle(now)  # before this key is back in: it is never freed mid-request
-        if times is None:
-            times = deque()
-        self._times[key] = times  # re-inserted: now the most recently seen key
-        while times and times[0] <= now - WINDOW_MS:
-            times.popleft()
-        if len(times) >= rpm:
+        # Inline under the lock, not a helper call: every request passes here.
+        with self._lock:
+            times = self._times.pop(key, None)
+            self._free_idle(now)  # before this key is back in: it is never freed mid-request
+            if times is None:
+                times = deque()
+            self._times[key] = times  # re-inserted: now the most recently seen key
+            while times and times[0] <= now - WINDOW_MS:
+                times.popleft()
+            if len(times) < rpm:
+                times.append(now)
+                return
             wait_ms = times[len(times) - rpm] + WINDOW_MS - now if rpm > 0 else WINDOW_MS
-            raise RateLimited(
-                f"Rate limit exceeded: more than {rpm} requests per minute",
-                retry_after_s=-(-wait_ms // 1000),
-            )
-        times.append(now)
+        raise RateLimited(
+            f"Rate limit exceeded: more than {rpm} requests per minute",
+            retry_after_s=-(-wait_ms // 1000),
+        )
 
     def _free_idle(self, now: int) -> None:
         """Drop the least recently seen keys whose last request has left the window."""
@@ -69,7 +76,8 @@ class RequestWindow:
 
     def clear(self) -> None:
         """Forget every request."""
-        self._times.clear()
+        with self._lock:
+            self._times.clear()
 
 
 class UnfinishedTasks:

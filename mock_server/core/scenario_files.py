@@ -14,7 +14,6 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from ..settings import read_yaml
 from .callbacks import CallbackEffect
 from .errors import ConfigError
 from .lifecycle import Failure
@@ -22,6 +21,7 @@ from .scenario_problems import Finding, JsonPath, Problem, ScenarioInvalid, line
 from .scenarios import Effect, FailEffect, Match, Reject, Rule, Scenario, TimelineOverride
 from .schemas import data_dir, validator
 from .validation import document_position, errors_in_order, unexpected_keys
+from .yaml_files import read_yaml
 
 
 def shipped_scenarios() -> dict[str, Path]:

@@ -21,6 +21,8 @@ from urllib.parse import unquote
 from .callbacks import CallbackEffect
 from .errors import ApiError, InvalidRequest
 from .lifecycle import FailCode, Failure
+from .stores import RuleCounterStore
+from .stores.memory import MemoryRuleCounters
 from .validation import SubmitRequest
 
 ENDPOINTS = ("submit", "status", "balance")
@@ -223,7 +225,8 @@ class RuleBook:
     """The active rules, the library of named scenarios, and each rule's counters.
 
     Counting (every Nth, times) and seeded probability live here, under one
-    lock, so concurrent requests draw a deterministic sequence per rule.
+    lock, so concurrent requests draw a deterministic sequence per rule; the
+    counts themselves are kept in a `RuleCounterStore` (in memory by default).
     """
 
     def __init__(
@@ -232,14 +235,14 @@ class RuleBook:
         *,
         seed: int = 0,
         loader: Callable[[str], Scenario | None] | None = None,
+        counters: RuleCounterStore | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self._library = dict(library or {})
         self._loader = loader
         self._seed = seed
         self._active = Scenario("none")
-        self._seen: dict[tuple[str, str], int] = {}
-        self._fired: dict[tuple[str, str], int] = {}
+        self._counters = counters if counters is not None else MemoryRuleCounters()
 
     @property
     def active(self) -> Scenario:
@@ -273,7 +276,7 @@ class RuleBook:
         with self._lock:
             self._library.setdefault(scenario.name, scenario)
             self._active = scenario
-            self._forget(scenario.name)
+            self._counters.forget(scenario.name)
 
     def add_rule(self, rule: Rule, index: int | None = None) -> None:
         """Insert a rule into the active scenario (at the end by default)."""
@@ -296,8 +299,7 @@ class RuleBook:
         """No active rules."""
         with self._lock:
             self._active = Scenario("none")
-            self._seen.clear()
-            self._fired.clear()
+            self._counters.clear()
 
     def decide(self, ctx: Context, scenario: str | None = None) -> Decision:
         """The first matching rule of `scenario` (default: the active one) decides."""
@@ -314,32 +316,22 @@ class RuleBook:
         """How many more times a rule with `times` will fire."""
         if rule.times is None:
             return None
-        return max(0, rule.times - self._fired.get((scenario, rule.name), 0))
+        return max(0, rule.times - self._counters.fired((scenario, rule.name)))
 
     def _applies(self, scenario: str, rule: Rule, ctx: Context) -> bool:
         if not rule.match.fits(ctx):
             return False
         slot = (scenario, rule.name)
-        seen = self._seen.get(slot, 0) + 1
-        self._seen[slot] = seen
+        seen = self._counters.see(slot)
         if rule.match.every_nth and seen % rule.match.every_nth != 0:
             return False
         if rule.match.probability is not None and self._draw(slot, seen) >= rule.match.probability:
             return False
-        fired = self._fired.get(slot, 0)
-        if rule.times is not None and fired >= rule.times:
-            return False
-        self._fired[slot] = fired + 1
-        return True
+        return self._counters.fire(slot, rule.times)
 
     def _draw(self, slot: tuple[str, str], seen: int) -> float:
         text = f"{self._seed}:{slot[0]}:{slot[1]}:{seen}".encode()
         return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") / 2**64
-
-    def _forget(self, scenario: str) -> None:
-        for counters in (self._seen, self._fired):
-            for slot in [s for s in counters if s[0] == scenario]:
-                del counters[slot]
 
 
 def _with_rules(scenario: Scenario, rules: Sequence[Rule]) -> Scenario:

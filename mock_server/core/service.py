@@ -1,8 +1,9 @@
 """MockService: the facade that owns the core's parts and answers the API's questions.
 
 The web layer calls one method per endpoint; every answer is either data or
-an `ApiError`. The lock here makes admission one step: the unfinished-task
-cap, the charge and the insert cannot interleave between threads.
+an `ApiError`. State lives in the injected `Stores` (in memory by default);
+their admission transaction makes admission one step: the unfinished-task
+cap, the charge and the insert cannot interleave between threads (or processes).
 """
 
 from __future__ import annotations
@@ -10,14 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..settings import Settings
 from ..version import __version__
-from .accounts import Accounts
 from .auth import KeyRing
 from .callbacks import (
     DELIVERY_STATES,
@@ -28,10 +26,11 @@ from .callbacks import (
     check_callback_url,
 )
 from .clock import MockClock
+from .config import ConfigSource, CoreConfig
 from .errors import InvalidRequest, NotFound, TaskNotFound, Unavailable
-from .journal import Entry, Journal
+from .journal import Entry
 from .lifecycle import Failure, State, Timeline
-from .limits import Limits, RequestWindow, UnfinishedTasks
+from .limits import Limits
 from .models import ModelRegistry
 from .models.catalogue import manifest, summary
 from .models.submission import ServedModels, image_references
@@ -52,7 +51,8 @@ from .scenarios import (
     reject_error,
     trigger_decision,
 )
-from .tasks import Task, TaskStore, ended_now
+from .stores import Stores
+from .tasks import Task, ended_now
 from .timing import PROFILES, Timing, task_id, task_rng, within_clock
 from .validation import GPT_IMAGE_1, Dialect, SubmitRequest, SubmitValidator
 from .views import (
@@ -84,38 +84,47 @@ class MockService:
 
     def __init__(
         self,
-        settings: Settings,
+        config: CoreConfig | ConfigSource,
         *,
         sender: CallbackSender,
         fetcher: Fetcher | None = None,
         clock: MockClock | None = None,
         models: ModelRegistry | None = None,
+        stores: Stores | None = None,
     ) -> None:
-        self.base_settings = settings
-        self.seed = (
-            settings.seed if settings.seed is not None else int.from_bytes(os.urandom(4), "big")
-        )
-        self.clock = clock or MockClock(frozen=settings.frozen)
+        # Settings (or anything with core_config()) will do: the core never imports them.
+        config = config if isinstance(config, CoreConfig) else config.core_config()
+        stores = stores or Stores.in_memory(config)
+        self.base_config = config
+        self.seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "big")
+        self.clock = clock or MockClock(frozen=config.frozen, state=stores.clock_state)
         # reset() returns the clock to how it started, whoever built it.
         self._clock_starts_frozen = self.clock.frozen
-        self.keys = KeyRing(settings.keys)
-        self.tasks = TaskStore(settings.max_tasks, settings.task_ttl_s * 1000)
-        self.journal = Journal(settings.journal_size)
+        self.keys = KeyRing(config.keys)
+        self.tasks = stores.tasks
+        self.journal = stores.journal
+        self._window, self._unfinished = stores.windows, stores.unfinished
+        self._accounts = stores.accounts
         self.results = ResultCache()
         self.files = ResultFiles()
-        self.models = ServedModels.of(settings.models_dir, models)
-        self.rules = RuleBook(seed=self.seed, loader=_load_shipped)
-        self.callbacks = CallbackDispatcher(self.clock, sender, _policy(settings), seed=self.seed)
+        self.models = ServedModels.of(config.models_dir, models)
+        self.rules = RuleBook(seed=self.seed, loader=_load_shipped, counters=stores.rule_counters)
+        self.callbacks = CallbackDispatcher(
+            self.clock, sender, _policy(config), seed=self.seed, attempts=stores.attempts
+        )
         self._fetcher = fetcher
         self._fetch_pool: ThreadPoolExecutor | None = None
-        self._lock = threading.RLock()
-        self._window_lock = threading.Lock()
-        self._validator = SubmitValidator(
-            Dialect(settings.accept_nvariants, settings.strict_fields)
-        )
+        # One transaction over every store: admission, settling and admin writes.
+        self._lock = stores.admission
+        self._validator = SubmitValidator(Dialect(config.accept_nvariants, config.strict_fields))
         self._checks: dict[str, Future[Failure | None]] = {}
         self._closed = False
-        self._reset_state(settings)
+        self._start(config)
+
+    @property
+    def base_settings(self) -> Any:
+        """The shell's settings this service was configured from (the core never reads them)."""
+        return self.base_config.shell
 
     # -- life cycle -------------------------------------------------------
 
@@ -142,26 +151,24 @@ class MockService:
     def reset(self) -> None:
         """Back to the start-up state: tasks, clock, accounts, scenarios, journal, callbacks."""
         with self._lock:
-            self.tasks.clear()
-            self.journal.clear()
+            for store in (self.tasks, self.journal, self._window, self._unfinished, self._accounts):
+                store.clear()
             self.results.clear()
             self.files.clear()
             self.callbacks.reset()
             self.rules.clear()
             self._checks.clear()
             self.clock.reset(frozen=self._clock_starts_frozen)
-            self._reset_state(self.base_settings)
+            self._start(self.base_config)
 
-    def _reset_state(self, settings: Settings) -> None:
+    def _start(self, settings: CoreConfig) -> None:
+        """Start-up state over the stores as they are (shared ones are not wiped)."""
         self._apply(settings)
-        self._window = RequestWindow()
-        self._unfinished = UnfinishedTasks()
-        self._accounts = Accounts(to_micros(settings.balance), _limits(settings))
-        self._sequence = 0
+        self._accounts.defaults(to_micros(settings.balance), _limits(settings))
         if settings.scenario:
             self.use_scenario(resolve_scenario(settings.scenario))
 
-    def _apply(self, settings: Settings) -> None:
+    def _apply(self, settings: CoreConfig) -> None:
         """Make `settings` current, with what submits derive from them worked out once.
 
         A timing the settings cannot make is refused here, before it is in force,
@@ -180,11 +187,8 @@ class MockService:
 
     def admit(self, key: str) -> None:
         """Count one authenticated request against the key's per-minute limit."""
-        # Its own plain lock: every request passes here, and it need not wait
-        # for a submit's admission (which holds the service lock longer).
-        with self._window_lock:
-            rpm = self._accounts.limits(key).rpm
-            self._window.admit(key, self.clock.now_ms(), rpm)
+        # Atomic in the window store itself: no wait for a submit's admission.
+        self._window.admit(key, self.clock.now_ms(), self._accounts.limits(key).rpm)
 
     def decide(self, endpoint: str, key: str, task: Task | None = None) -> Decision:
         """The rule that applies to a status or balance request (latency, reject, faults)."""
@@ -303,21 +307,21 @@ class MockService:
             self._settle()
             cap = self._accounts.limits(key).max_unfinished
             self._unfinished.admit(key, cap, now)
-            rng = task_rng(self.seed, self._sequence + 1)
+            sequence = self.tasks.last_sequence() + 1
+            rng = task_rng(self.seed, sequence)
             timeline = self._timeline(now, rng, decision.effect, self._timing_of(request))
             failure = decision.effect.fail.failure if decision.effect.fail else None
             charge = self._charge_of(request)
             # Charged last, once nothing else can refuse: a refusal never costs money.
             self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
-            self._sequence += 1
             task = Task(
-                task_id(rng if self.base_settings.seed is not None else None),
+                task_id(rng if self.base_config.seed is not None else None),
                 key,
                 request,
                 timeline,
                 failure,
                 (self.settings.public_url or origin).rstrip("/"),
-                self._sequence,
+                sequence,
                 charge,
                 decision.reason,
                 scenario,
@@ -450,9 +454,7 @@ class MockService:
         with self._lock:
             self._settle()  # what fell due under the old caps settles under them
             overrides = dict(scenario.settings)
-            self._apply(
-                self.base_settings.replace(**overrides) if overrides else self.base_settings
-            )
+            self._apply(self.base_config.replace(**overrides) if overrides else self.base_config)
             self._accounts.defaults(to_micros(self.settings.balance), _limits(self.settings))
             self.rules.activate(scenario)
 
@@ -461,7 +463,7 @@ class MockService:
         with self._lock:
             self._settle()
             self.rules.clear()
-            self._apply(self.base_settings)
+            self._apply(self.base_config)
             self._accounts.defaults(to_micros(self.settings.balance), _limits(self.settings))
 
     def force(self, task_id: str, state: str, failure: Failure | None = None) -> Task:
@@ -771,11 +773,11 @@ def _no_callback(task_id: str) -> TaskNotFound:
     return TaskNotFound(data={"error": f"taskId: no callback was scheduled for {task_id}"})
 
 
-def _limits(settings: Settings) -> Limits:
+def _limits(settings: CoreConfig) -> Limits:
     return Limits(rpm=settings.rpm, max_unfinished=settings.max_unfinished)
 
 
-def _policy(settings: Settings) -> CallbackPolicy:
+def _policy(settings: CoreConfig) -> CallbackPolicy:
     return CallbackPolicy(
         timeout_s=settings.callback_timeout_s,
         retries=settings.callback_retries,
@@ -793,7 +795,7 @@ def _load_shipped(name: str) -> Scenario | None:
     return load_scenario_file(path) if path is not None else None
 
 
-def timing_of(settings: Settings, model_timing: Timing | None = None) -> Timing:
+def timing_of(settings: CoreConfig, model_timing: Timing | None = None) -> Timing:
     """The profile's durations (or a model's under it), with any explicit ones in place.
 
     A maximum given alone below the profile's minimum pulls the minimum down

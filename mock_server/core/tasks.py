@@ -54,6 +54,7 @@ class TaskStore:
         self._retired: deque[tuple[int, str]] = deque()  # (ended at, task_id), oldest first
         self._max_kept = max_kept  # 0: no limit
         self._ttl_ms = ttl_ms  # 0: no age limit
+        self._last_sequence = 0
 
     def add(self, task: Task) -> None:
         """Keep a new task; its id must be unused."""
@@ -61,6 +62,11 @@ class TaskStore:
             if task.task_id in self._tasks:
                 raise KeyError(f"duplicate taskId {task.task_id}")
             self._tasks[task.task_id] = task
+            self._last_sequence = max(self._last_sequence, task.sequence)
+
+    def last_sequence(self) -> int:
+        """The highest `sequence` of any task added since the last `clear` (0: none)."""
+        return self._last_sequence
 
     def get(self, task_id: str) -> Task | None:
         """The task with this id, whoever owns it."""
@@ -117,6 +123,7 @@ class TaskStore:
         with self._lock:
             self._tasks.clear()
             self._retired.clear()
+            self._last_sequence = 0
 
 
 def ended_now(timeline: Timeline, now: int) -> Timeline:

@@ -37,7 +37,7 @@ def build_service(settings: Settings) -> MockService:
     fetcher = ImageFetcher(
         rules=HostRules.of(settings.image_allow_hosts, settings.image_deny_hosts)
     )
-    return MockService(settings, sender=sender, fetcher=fetcher)
+    return MockService(settings.core_config(), sender=sender, fetcher=fetcher)
 
 
 def create_app(settings: Settings | None = None, *, service: MockService | None = None) -> Flask:

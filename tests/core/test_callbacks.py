@@ -22,6 +22,7 @@ from mock_server.core.callbacks import (
     sign,
 )
 from mock_server.core.clock import MockClock
+from mock_server.core.stores.memory import AttemptLog
 
 START = 1_700_000_000_000
 URL = "http://receiver.test/hook"
@@ -706,7 +707,7 @@ def test_summaries_and_attempts_are_json_ready(make: MakeDispatcher) -> None:
 
 
 def test_the_attempt_log_is_bounded(clock: MockClock, sender: FakeSender) -> None:
-    with CallbackDispatcher(clock, sender, CallbackPolicy(), attempt_log_size=3) as dispatcher:
+    with CallbackDispatcher(clock, sender, CallbackPolicy(), attempts=AttemptLog(3)) as dispatcher:
         for i in range(5):
             dispatcher.schedule(f"t{i}", URL, START, body_of(f"t{i}"))
         settle(dispatcher)

@@ -12,7 +12,7 @@ import pytest
 from mock_server.core.callbacks import SendResult
 from mock_server.core.clock import MockClock
 from mock_server.core.errors import RateLimited, TaskNotFound
-from mock_server.core.limits import RequestWindow
+from mock_server.core.limits import RequestWindow, UnfinishedTasks
 from mock_server.core.service import MockService
 from mock_server.core.tasks import Task
 from mock_server.settings import Settings
@@ -39,7 +39,9 @@ def make() -> Iterator[Make]:
         settings = Settings(
             **{"seed": 7, "frozen": True, "access_log": False, "profile": "instant", **changes}
         )
-        service = MockService(settings, sender=NullSender(), clock=MockClock(wall=lambda: START))
+        service = MockService(
+            settings.core_config(), sender=NullSender(), clock=MockClock(wall=lambda: START)
+        )
         made.append(service)
         return service
 
@@ -189,4 +191,6 @@ def test_a_key_with_no_unfinished_task_left_costs_nothing(make: Make) -> None:
     finish_all(service)
 
     assert service.account(KEY)["unfinished"] == 0
-    assert KEY not in service._unfinished._open
+    unfinished = service._unfinished
+    assert isinstance(unfinished, UnfinishedTasks)
+    assert KEY not in unfinished._open

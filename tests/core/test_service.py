@@ -116,7 +116,9 @@ def make_service() -> Iterator[MakeService]:
     ) -> MockService:
         settings = Settings(**{"seed": 7, "frozen": True, "access_log": False, **changes})
         clock = MockClock(wall=lambda: START, frozen=True)
-        service = MockService(settings, sender=sender or FakeSender(), clock=clock, fetcher=fetcher)
+        service = MockService(
+            settings.core_config(), sender=sender or FakeSender(), clock=clock, fetcher=fetcher
+        )
         made.append(service)
         return service
 
@@ -519,7 +521,7 @@ def test_scenario_settings_apply_while_active_and_clear_restores(service: MockSe
     service.clear_scenario()
     service.admit(KEY)
     submit(service)
-    assert service.settings == service.base_settings
+    assert service.settings == service.base_config
 
 
 def test_scenario_can_switch_off_the_pending_state(service: MockService) -> None:
@@ -749,7 +751,7 @@ def test_reset_puts_the_clock_back_on_the_wall(service: MockService) -> None:
 
 def test_reset_keeps_an_injected_frozen_clock_frozen() -> None:
     clock = MockClock(wall=lambda: START, frozen=True)
-    service = MockService(Settings(seed=1), sender=FakeSender(), clock=clock)
+    service = MockService(Settings(seed=1).core_config(), sender=FakeSender(), clock=clock)
     try:
         service.reset()
         assert clock.frozen

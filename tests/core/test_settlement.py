@@ -30,7 +30,9 @@ def service() -> Iterator[MockService]:
     settings = Settings(
         seed=7, frozen=True, access_log=False, balance=Decimal("1"), price_per_image=Decimal("0.35")
     )
-    svc = MockService(settings, sender=NullSender(), clock=MockClock(wall=lambda: START))
+    svc = MockService(
+        settings.core_config(), sender=NullSender(), clock=MockClock(wall=lambda: START)
+    )
     yield svc
     svc.close()
 

@@ -33,7 +33,7 @@ def services() -> Iterator[list[MockService]]:
 
 def ids_of(services: list[MockService], seed: int | None, count: int = 5) -> list[str]:
     service = MockService(
-        Settings(seed=seed, frozen=True, access_log=False),
+        Settings(seed=seed, frozen=True, access_log=False).core_config(),
         sender=NullSender(),
         clock=MockClock(wall=lambda: START),
     )

@@ -201,7 +201,9 @@ def test_journal_records_and_filters(client: FlaskClient) -> None:
 
 
 def admin_app(clock: MockClock, sender: RecordingSender, **settings: Any) -> FlaskClient:
-    service = MockService(Settings(seed=1).replace(**settings), sender=sender, clock=clock)
+    service = MockService(
+        Settings(seed=1).replace(**settings).core_config(), sender=sender, clock=clock
+    )
     return create_app(service=service).test_client()
 
 

@@ -16,7 +16,7 @@ from tests.conftest import AUTH, BALANCE, STATUS, SUBMIT, RecordingSender, submi
 @pytest.fixture
 def strict_client(clock: MockClock, sender: RecordingSender) -> FlaskClient:
     service = MockService(
-        Settings(keys=("good-key", "other-key"), seed=1), sender=sender, clock=clock
+        Settings(keys=("good-key", "other-key"), seed=1).core_config(), sender=sender, clock=clock
     )
     return create_app(service=service).test_client()
 
@@ -101,7 +101,9 @@ def test_unknown_model_beats_wrong_method(client: FlaskClient) -> None:
 
 
 def _limited_app(clock: MockClock, sender: RecordingSender, **settings: object) -> Flask:
-    service = MockService(Settings(seed=1).replace(**settings), sender=sender, clock=clock)
+    service = MockService(
+        Settings(seed=1).replace(**settings).core_config(), sender=sender, clock=clock
+    )
     return create_app(service=service)
 
 

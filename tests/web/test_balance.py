@@ -42,7 +42,9 @@ def test_failed_task_is_refunded(client: FlaskClient, clock: MockClock) -> None:
 
 
 def test_money_stays_exact_over_many_charges(clock: MockClock, sender: RecordingSender) -> None:
-    service = MockService(Settings(seed=1, balance=Decimal("3.5")), sender=sender, clock=clock)
+    service = MockService(
+        Settings(seed=1, balance=Decimal("3.5")).core_config(), sender=sender, clock=clock
+    )
     client = create_app(service=service).test_client()
     for _ in range(10):
         assert client.post(SUBMIT, json=submit_body(), headers=AUTH).status_code == 200
@@ -53,7 +55,9 @@ def test_money_stays_exact_over_many_charges(clock: MockClock, sender: Recording
 
 def test_insufficient_credits_status_dialect_402(clock: MockClock, sender: RecordingSender) -> None:
     settings = Settings(seed=1, balance=Decimal("0.5"), insufficient_credits_status=402)
-    client = create_app(service=MockService(settings, sender=sender, clock=clock)).test_client()
+    client = create_app(
+        service=MockService(settings.core_config(), sender=sender, clock=clock)
+    ).test_client()
     refused = client.post(SUBMIT, json=submit_body(num_images=2), headers=AUTH)
     assert refused.status_code == 402
     assert refused.get_json()["code"] == 402

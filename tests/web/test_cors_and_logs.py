@@ -16,7 +16,9 @@ from tests.conftest import AUTH, BALANCE, SUBMIT, RecordingSender
 
 
 def app_with(clock: MockClock, sender: RecordingSender, **settings: object) -> FlaskClient:
-    service = MockService(Settings(seed=1).replace(**settings), sender=sender, clock=clock)
+    service = MockService(
+        Settings(seed=1).replace(**settings).core_config(), sender=sender, clock=clock
+    )
     return create_app(service=service).test_client()
 
 

@@ -56,7 +56,9 @@ def test_lone_surrogates_are_400(client: FlaskClient, raw: str) -> None:
 def test_a_maximum_alone_below_the_profile_minimum_still_serves(
     clock: MockClock, sender: RecordingSender
 ) -> None:
-    service = MockService(Settings(seed=1, processing_max_ms=100), sender=sender, clock=clock)
+    service = MockService(
+        Settings(seed=1, processing_max_ms=100).core_config(), sender=sender, clock=clock
+    )
     client = create_app(service=service).test_client()
     task_id = client.post(SUBMIT, json=submit_body(), headers=AUTH).get_json()["data"]["taskId"]
     task = service.tasks.get(task_id)
@@ -103,6 +105,8 @@ def test_admin_balance_past_json_precision_is_400(client: FlaskClient) -> None:
 
 def test_largest_exact_balance_round_trips(clock: MockClock, sender: RecordingSender) -> None:
     settings = Settings(seed=1, balance=Decimal("999999999.999999"))
-    client = create_app(service=MockService(settings, sender=sender, clock=clock)).test_client()
+    client = create_app(
+        service=MockService(settings.core_config(), sender=sender, clock=clock)
+    ).test_client()
     raw = client.get(BALANCE, headers=AUTH).data
     assert json.loads(raw, parse_float=Decimal)["data"] == Decimal("999999999.999999")

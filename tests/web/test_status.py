@@ -93,7 +93,9 @@ def test_bad_task_id(client: FlaskClient, query: dict[str, str], code: int) -> N
 def test_without_pending_state_tasks_start_processing(
     clock: MockClock, sender: RecordingSender
 ) -> None:
-    service = MockService(Settings(seed=2, pending_state=False), sender=sender, clock=clock)
+    service = MockService(
+        Settings(seed=2, pending_state=False).core_config(), sender=sender, clock=clock
+    )
     client = create_app(service=service).test_client()
     assert status(client, submit(client))["state"] == "processing"
 
@@ -113,7 +115,7 @@ def test_two_apps_share_nothing(clock: MockClock, sender: RecordingSender) -> No
 
 def test_a_forgotten_task_reads_as_task_not_found(clock: MockClock) -> None:
     service = MockService(
-        Settings(seed=7, access_log=False, profile="instant", max_tasks=1),
+        Settings(seed=7, access_log=False, profile="instant", max_tasks=1).core_config(),
         sender=RecordingSender(),
         clock=clock,
     )

@@ -1,0 +1,229 @@
+"""Where the core keeps state: small interfaces (Protocols), one per kind of state.
+
+The service reaches every piece of state through these, so a second
+implementation (shared state for several processes, e.g. Redis) replaces the
+in-memory one (`memory.py`, the default) without touching the web layer,
+the admin API or the plugin. Each method is one atomic step of its store.
+
+Admission (the unfinished-task cap, the charge and the insert) and settling
+span several stores; the service runs them inside `Stores.admission`, one
+transaction over the whole bundle: a lock in memory, a transaction or Lua
+script in Redis. Reads on the hot paths (a task by id, a key's caps, the
+clock) take no such transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..lifecycle import Failure, Timeline
+from ..limits import Limits, TaskFinished
+
+if TYPE_CHECKING:
+    from ..callback_policy import Attempt
+    from ..config import CoreConfig
+    from ..journal import Entry
+    from ..tasks import Task
+
+# The clock's state: (offset from the wall clock in ms, the frozen reading or None).
+ClockReading = tuple[int, "int | None"]
+
+
+class TaskStore(Protocol):
+    """Tasks by id, kept until they have finished, settled and aged out."""
+
+    def add(self, task: Task) -> None:
+        """Keep a new task; its id must be unused (`KeyError` otherwise)."""
+
+    def last_sequence(self) -> int:
+        """The highest `sequence` of any task added since the last `clear` (0: none).
+
+        Read inside the admission transaction, so that processes sharing the
+        store number (and, when seeded, name) their tasks as one server would.
+        """
+
+    def get(self, task_id: str) -> Task | None:
+        """The task with this id, whoever owns it."""
+
+    def owned(self, task_id: str, key: str) -> Task | None:
+        """The task if `key` created it: another key's task does not exist for it."""
+
+    def retime(
+        self, task_id: str, timeline: Timeline, failure: Failure | None, reason: str
+    ) -> Task:
+        """Give an unfinished task a new end (and outcome); returns the updated task."""
+
+    def retire(self, task_id: str, ended_at: int) -> None:
+        """The task has finished and been settled: it may be evicted from now on."""
+
+    def evict(self, now: int) -> int:
+        """Forget retired tasks past the store's count or age limit; returns how many."""
+
+    def all(self) -> Iterator[Task]:
+        """A snapshot of every task, oldest first."""
+
+    def __len__(self) -> int:
+        """How many tasks are kept."""
+
+    def clear(self) -> None:
+        """Forget every task."""
+
+
+class AccountStore(Protocol):
+    """Every key's balance (micro-USD) and cap overrides, opened on first write."""
+
+    def defaults(self, balance_micros: int, limits: Limits) -> None:
+        """New defaults: the balance for keys opened from now on, the caps for all."""
+
+    def balance_micros(self, key: str) -> int:
+        """The key's balance (the default for a key with no account; opens none)."""
+
+    def limits(self, key: str) -> Limits:
+        """The caps in force for `key` (opens no account; called on every request)."""
+
+    def charge(self, key: str, micros: int, status: int = 400) -> None:
+        """Take `micros` or raise `InsufficientCredits` (with `status`)."""
+
+    def refund(self, key: str, micros: int) -> None:
+        """Give `micros` back (a failed task's charge)."""
+
+    def set_balance(self, key: str, micros: int) -> None:
+        """Set a key's balance outright (`ValueError` if negative)."""
+
+    def set_limits(
+        self, key: str, *, rpm: int | None = None, max_unfinished: int | None = None
+    ) -> None:
+        """Override a key's caps; `None` leaves a cap as it is."""
+
+    def opened(self) -> list[str]:
+        """Every key with an account."""
+
+    def clear(self) -> None:
+        """Forget every account."""
+
+
+class WindowStore(Protocol):
+    """Each key's requests in the last minute; `admit` is atomic on its own."""
+
+    def admit(self, key: str, now: int, rpm: int) -> None:
+        """Count a request, or raise `RateLimited` (with Retry-After) past `rpm`."""
+
+    def __len__(self) -> int:
+        """How many keys have requests in their window."""
+
+    def clear(self) -> None:
+        """Forget every request."""
+
+
+class UnfinishedStore(Protocol):
+    """Which tasks of each key have not finished, settled lazily against the clock."""
+
+    def add(self, key: str, task_id: str, done_at: int | None) -> None:
+        """Track a new unfinished task (`done_at=None`: it never ends by itself)."""
+
+    def retime(self, key: str, task_id: str, done_at: int) -> None:
+        """The task now ends at `done_at`."""
+
+    def settle(self, now: int, is_finished: TaskFinished) -> list[tuple[str, str]]:
+        """Drop tasks that have ended by `now`; returns their (key, task_id) pairs."""
+
+    def count(self, key: str) -> int:
+        """Unfinished tasks of `key` as of the last `settle`."""
+
+    def admit(self, key: str, cap: int, now: int | None = None) -> None:
+        """Raise `RateLimited` if `key` already has `cap` unfinished tasks."""
+
+    def clear(self) -> None:
+        """Forget every task."""
+
+
+class JournalStore(Protocol):
+    """The last requests the server answered, newest last, bounded."""
+
+    def record(self, entry: Entry) -> None:
+        """Keep one entry, dropping the oldest past the size."""
+
+    def entries(
+        self,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        task_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """Entries matching every filter given (path by prefix), oldest first."""
+
+    def clear(self) -> None:
+        """Forget every entry."""
+
+
+class RuleCounterStore(Protocol):
+    """Per rule (scenario name, rule name): requests seen and times fired."""
+
+    def see(self, slot: tuple[str, str]) -> int:
+        """Count one matching request; returns the new count (1 for the first)."""
+
+    def fire(self, slot: tuple[str, str], times: int | None) -> bool:
+        """Count one firing unless `times` firings are counted already; whether it fired."""
+
+    def fired(self, slot: tuple[str, str]) -> int:
+        """How many times the rule has fired."""
+
+    def forget(self, scenario: str) -> None:
+        """Drop every counter of `scenario`'s rules."""
+
+    def clear(self) -> None:
+        """Drop every counter."""
+
+
+class AttemptLogStore(Protocol):
+    """The last callback attempts (POSTs), bounded; the dispatcher calls it under its lock."""
+
+    def append(self, attempt: Attempt) -> None:
+        """Log one attempt, dropping the oldest past the size."""
+
+    def for_task(self, task_id: str) -> list[Attempt]:
+        """Every logged attempt for `task_id`, oldest first."""
+
+    def clear(self) -> None:
+        """Forget every attempt."""
+
+
+class ClockStateStore(Protocol):
+    """The mock clock's state: its offset from the wall clock and its frozen reading."""
+
+    @property
+    def reading(self) -> ClockReading:
+        """The current (offset_ms, frozen_at); read on every request, so keep it cheap."""
+
+    def update(self, change: Callable[[ClockReading], ClockReading]) -> ClockReading:
+        """Apply `change` to the state atomically; returns the new state."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """Every store a `MockService` keeps state in, and the transaction that spans them.
+
+    `admission` is entered (re-entrantly) for every step that must see and
+    change several stores at once: admission, settling, admin writes.
+    """
+
+    tasks: TaskStore
+    accounts: AccountStore
+    windows: WindowStore
+    unfinished: UnfinishedStore
+    journal: JournalStore
+    rule_counters: RuleCounterStore
+    clock_state: ClockStateStore
+    attempts: AttemptLogStore
+    admission: AbstractContextManager[Any]
+
+    @classmethod
+    def in_memory(cls, config: CoreConfig) -> Stores:
+        """The default: everything in this process's memory, one lock for admission."""
+        from .memory import in_memory
+
+        return in_memory(config)

@@ -1,0 +1,116 @@
+"""The in-memory stores: the default, for one process.
+
+Tasks, accounts, unfinished counts and the journal are the classes beside
+their concepts (`tasks.TaskStore`, `accounts.Accounts`, `limits.UnfinishedTasks`,
+`journal.Journal`); this module adds the stores that have no other home and
+assembles the bundle.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..accounts import Accounts
+from ..callback_policy import Attempt
+from ..journal import Journal
+from ..limits import Limits, RequestWindow, UnfinishedTasks
+from ..money import to_micros
+from ..tasks import TaskStore
+from . import ClockReading, Stores
+
+if TYPE_CHECKING:
+    from ..config import CoreConfig
+
+
+class MemoryRuleCounters:
+    """Rule counters in two dicts; the rule book calls them under its own lock."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], int] = {}
+        self._fired: dict[tuple[str, str], int] = {}
+
+    def see(self, slot: tuple[str, str]) -> int:
+        """Count one matching request; returns the new count."""
+        seen = self._seen.get(slot, 0) + 1
+        self._seen[slot] = seen
+        return seen
+
+    def fire(self, slot: tuple[str, str], times: int | None) -> bool:
+        """Count one firing unless `times` are counted already."""
+        fired = self._fired.get(slot, 0)
+        if times is not None and fired >= times:
+            return False
+        self._fired[slot] = fired + 1
+        return True
+
+    def fired(self, slot: tuple[str, str]) -> int:
+        """How many times the rule has fired."""
+        return self._fired.get(slot, 0)
+
+    def forget(self, scenario: str) -> None:
+        """Drop every counter of `scenario`'s rules."""
+        for counters in (self._seen, self._fired):
+            for slot in [s for s in counters if s[0] == scenario]:
+                del counters[slot]
+
+    def clear(self) -> None:
+        """Drop every counter."""
+        self._seen.clear()
+        self._fired.clear()
+
+
+class MemoryClockState:
+    """The clock's (offset, frozen reading) as one tuple, swapped whole.
+
+    `reading` is a plain attribute: a read (on every request) is one load, no lock.
+    """
+
+    __slots__ = ("_lock", "reading")
+
+    def __init__(self, reading: ClockReading = (0, None)) -> None:
+        self._lock = threading.Lock()
+        self.reading = reading
+
+    def update(self, change: Callable[[ClockReading], ClockReading]) -> ClockReading:
+        """Apply `change` under the lock; returns the new state."""
+        with self._lock:
+            self.reading = change(self.reading)
+            return self.reading
+
+
+class AttemptLog:
+    """The last `size` callback attempts in a ring buffer; locked by the dispatcher."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._attempts: deque[Attempt] = deque(maxlen=size)
+
+    def append(self, attempt: Attempt) -> None:
+        """Log one attempt, dropping the oldest past the size."""
+        self._attempts.append(attempt)
+
+    def for_task(self, task_id: str) -> list[Attempt]:
+        """Every logged attempt for `task_id`, oldest first."""
+        return [a for a in self._attempts if a.task_id == task_id]
+
+    def clear(self) -> None:
+        """Forget every attempt."""
+        self._attempts.clear()
+
+
+def in_memory(config: CoreConfig) -> Stores:
+    """Every store in memory, configured from `config`; one re-entrant lock for admission."""
+    limits = Limits(rpm=config.rpm, max_unfinished=config.max_unfinished)
+    return Stores(
+        tasks=TaskStore(config.max_tasks, config.task_ttl_s * 1000),
+        accounts=Accounts(to_micros(config.balance), limits),
+        windows=RequestWindow(),
+        unfinished=UnfinishedTasks(),
+        journal=Journal(config.journal_size),
+        rule_counters=MemoryRuleCounters(),
+        clock_state=MemoryClockState(),
+        attempts=AttemptLog(),
+        admission=threading.RLock(),
+    )
