@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import NotFound
 
 from ..core.service import MockService
 from ..settings import Settings
@@ -94,6 +95,13 @@ def _json_only_routing(app: Flask) -> None:
     """
     app.url_map.merge_slashes = False
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+
+    @app.before_request
+    def leading_doubled_slash() -> None:
+        # Routing (and waitress, in PATH_INFO) strips leading slashes, so `//api/...`
+        # would be served as `/api/...`; waitress keeps the raw path in REQUEST_URI.
+        if any(request.environ.get(k, "").startswith("//") for k in ("PATH_INFO", "REQUEST_URI")):
+            raise NotFound()
 
 
 def _enable_cors(app: Flask, origin: str) -> None:
