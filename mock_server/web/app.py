@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from ..core.service import MockService
 from ..settings import Settings
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     app.json = NumberJSONProvider(app)
     _json_only_routing(app)
     app.config["MAX_CONTENT_LENGTH"] = svc.base_settings.max_body_bytes
+    app.before_request(_refuse_declared_overflow)
     app.extensions[EXTENSION] = svc
     errors.register(app)
     app.register_blueprint(index.bp)
@@ -82,6 +83,13 @@ def _replaying(wsgi_app: Any, svc: MockService) -> Any:
     except (OSError, RecordingError) as exc:
         raise ConfigError("settings", "replay", str(exc)) from None
     return ReplayMiddleware(wsgi_app, index, svc.clock.now_ms)
+
+
+def _refuse_declared_overflow() -> None:
+    """A declared Content-Length over the cap is a 413, unread, on routes that read no body too."""
+    length = request.content_length
+    if length is not None and length > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise RequestEntityTooLarge()
 
 
 def _json_only_routing(app: Flask) -> None:
