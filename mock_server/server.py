@@ -8,6 +8,7 @@ reads tasks, exactly as the plugin's `apixo_mock` fixture does.
 
 from __future__ import annotations
 
+import json
 import math
 import socket
 import threading
@@ -16,7 +17,7 @@ from typing import Any
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
-from waitress.task import WSGITask
+from waitress.task import ErrorTask, WSGITask
 
 from .core.service import MockService
 from .handle import DEFAULT_API_KEY, MockHandle, ScenarioSpec
@@ -42,8 +43,29 @@ class _DroppableTask(WSGITask):
         self.close_on_finish = True
 
 
+class _EnvelopeErrorTask(ErrorTask):
+    """waitress's own refusals (a malformed request, a body over the cap) as envelopes."""
+
+    def execute(self) -> None:
+        request: Any = self.request  # waitress's stubs type it as the error itself
+        error = request.error
+        message = error.reason
+        if error.code == 413:  # the app's wording
+            cap = self.channel.adj.max_request_body_size
+            message = f"Request body too large: at most {cap} bytes"
+        envelope = {"code": error.code, "message": message, "data": None}
+        body = json.dumps(envelope, separators=(",", ":")).encode()
+        self.status = f"{error.code} {error.reason}"
+        headers: Any = self.response_headers
+        headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
 class _DroppableChannel(HTTPChannel):
     task_class = _DroppableTask
+    error_task_class = _EnvelopeErrorTask
 
 
 class MockServer(MockHandle):
@@ -147,6 +169,8 @@ def _slow_client_limits(settings: Settings) -> dict[str, Any]:
     timeout_s = max(1, math.ceil(settings.header_timeout_s))
     return {
         "connection_limit": settings.connection_limit,
+        # waitress reads a whole body before the app sees it: refuse one over the cap unread.
+        "max_request_body_size": settings.max_body_bytes,
         "channel_timeout": timeout_s,
         "cleanup_interval": timeout_s,  # how often silent connections are looked for
         "asyncore_use_poll": True,

@@ -11,6 +11,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from types import FrameType
@@ -163,12 +164,36 @@ def _run_granian(settings: Settings, address: str, source: Source, stopper: _Sto
         server = granian_server(settings, address, port)
         if stopper.requested.is_set():  # stopped while starting
             return 0
-        log.info(_banner(url(settings.host, port), "granian", settings))
+        banner = _banner(url(settings.host, port), "granian", settings)
+        _announce_once_accepting(address, port, banner, stopper)
         server.on_startup(lambda: _take_over_signals(server, stopper))
         server.serve(target_loader=_worker_loader(app, stopper.pid))
     finally:
         holder.close()
     return 0
+
+
+def _announce_once_accepting(address: str, port: int, banner: str, stopper: _Stopper) -> None:
+    """Print the start-up line once the port accepts connections, not before.
+
+    On Linux granian's worker opens the listening socket itself, after the
+    parent said "Listening at"; a client that connected on the start-up line
+    was refused for a moment.
+    """
+
+    def announce() -> None:
+        tick = threading.Event()
+        for _ in range(600):  # 30 s, then the line goes out anyway
+            if stopper.requested.is_set():
+                return
+            try:
+                socket.create_connection((address, port), timeout=1).close()
+                break
+            except OSError:
+                tick.wait(0.05)
+        log.info(banner)
+
+    threading.Thread(target=announce, name="apixo-mock-banner", daemon=True).start()
 
 
 def _take_over_signals(server: Any, stopper: _Stopper) -> None:

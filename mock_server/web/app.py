@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from ..core.service import MockService
 from ..settings import Settings
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     app.json = NumberJSONProvider(app)
     _json_only_routing(app)
     app.config["MAX_CONTENT_LENGTH"] = svc.base_settings.max_body_bytes
+    app.before_request(_refuse_declared_overflow)
     app.extensions[EXTENSION] = svc
     errors.register(app)
     app.register_blueprint(index.bp)
@@ -80,6 +82,13 @@ def _replaying(wsgi_app: Any, svc: MockService) -> Any:
     return ReplayMiddleware(wsgi_app, index, svc.now_ms)
 
 
+def _refuse_declared_overflow() -> None:
+    """A declared Content-Length over the cap is a 413, unread, on routes that read no body too."""
+    length = request.content_length
+    if length is not None and length > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise RequestEntityTooLarge()
+
+
 def _json_only_routing(app: Flask) -> None:
     """Routing that never answers by itself: Werkzeug's and Flask's own answers are HTML.
 
@@ -91,6 +100,13 @@ def _json_only_routing(app: Flask) -> None:
     """
     app.url_map.merge_slashes = False
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+
+    @app.before_request
+    def leading_doubled_slash() -> None:
+        # Routing (and waitress, in PATH_INFO) strips leading slashes, so `//api/...`
+        # would be served as `/api/...`; waitress keeps the raw path in REQUEST_URI.
+        if any(request.environ.get(k, "").startswith("//") for k in ("PATH_INFO", "REQUEST_URI")):
+            raise NotFound()
 
 
 def _enable_cors(app: Flask, origin: str) -> None:

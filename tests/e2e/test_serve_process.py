@@ -169,6 +169,15 @@ def test_port_0_prints_the_port_actually_bound(server_name: str) -> None:
         assert serving.stop() == 0
 
 
+@pytest.mark.parametrize("server_name", SERVERS)
+def test_the_port_accepts_connections_once_the_start_up_line_is_out(server_name: str) -> None:
+    # A script that waits for "serving on" connects at once; granian used to
+    # print it before its socket listened (a refused connection).
+    with served(server_name, "--no-access-log") as serving:
+        socket.create_connection(("127.0.0.1", serving.port), timeout=DEADLINE_S).close()
+        assert serving.stop() == 0
+
+
 # -- signals ------------------------------------------------------------------
 
 

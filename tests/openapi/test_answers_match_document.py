@@ -63,7 +63,7 @@ def test_submit_and_status_in_every_state_match(openapi: OpenAPI, served: MockSe
 def test_a_failed_task_matches(openapi: OpenAPI, served: MockServer) -> None:
     task_id = submit(served, GPT_IMAGE_1).json()["data"]["taskId"]
     url = f"{served.base_url}/__admin/tasks/{task_id}/fail"
-    failed = requests.post(url, json={}, timeout=TIMEOUT_S)
+    failed = requests.post(url, json={}, timeout=TIMEOUT_S)  # admin writes send JSON
     assert failed.status_code == 200, failed.text
     answer = checked(openapi, status(served, task_id), 200)["data"]
     assert answer["state"] == "failed"

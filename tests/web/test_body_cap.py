@@ -108,3 +108,22 @@ def test_the_default_cap_is_one_mebibyte(client: FlaskClient) -> None:
     response = client.post(SUBMIT, data=b" " * (1024 * 1024 + 1), headers=headers)
     assert response.status_code == 413
     assert Settings().max_body_bytes == 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/__admin/reset"), ("POST", "/__admin/clock/freeze"), ("GET", "/__admin/health")],
+    ids=["reset", "freeze", "health"],
+)
+def test_a_route_that_reads_no_body_refuses_a_declared_length_over_the_cap(
+    clock: MockClock, sender: RecordingSender, method: str, path: str
+) -> None:
+    stream = CountingStream(CAP + 1)
+    response = capped(clock, sender).open(
+        path,
+        method=method,
+        headers={"Content-Type": "application/json"},
+        environ_overrides={"wsgi.input": stream, "CONTENT_LENGTH": str(CAP + 1)},
+    )
+    assert_413(response)
+    assert stream.read_bytes == 0

@@ -127,3 +127,15 @@ def test_admin_index_is_guarded_and_absent_without_admin(
     plain = app_with(clock, sender, admin=False).test_client()
     assert plain.get("/__admin").status_code == 404
     assert plain.get("/").get_json()["data"]["admin"] is None
+
+
+def test_a_leading_doubled_slash_is_an_unknown_path(client: FlaskClient) -> None:
+    # A base URL ending in `/` sends `//api/...`; routing alone strips leading slashes
+    # and would serve it (the test client's URL parser reads `//api` as a host, so
+    # the served path is set directly, as granian passes it, and as waitress does:
+    # PATH_INFO stripped, the raw path in REQUEST_URI).
+    for path in ("//api/v1/apikeys/current-balance", "//openapi.json", "//__admin/health", "//"):
+        for served in ({"PATH_INFO": path}, {"PATH_INFO": path[1:], "REQUEST_URI": path}):
+            response = client.get("/", headers=AUTH, environ_overrides=served)
+            assert response.status_code == 404, served
+            assert response.get_json() == {"code": 404, "message": "Not found", "data": None}
