@@ -24,7 +24,7 @@ import urllib3
 from waitress.server import create_server
 from werkzeug.wrappers import Request, Response
 
-from ..server import _stop_loop, _wait_until_accepting
+from ..testing.server import _stop_loop, _wait_until_accepting
 from .exchange import (
     body_value,
     header_secrets,
