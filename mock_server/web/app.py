@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from ..core.service import MockService
 from ..settings import Settings
-from . import admin, api, errors, files, index
+from . import admin, api, errors, files, index, openapi
 from .context import EXTENSION
 from .recorder import RequestRecorder
 
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     app.register_blueprint(index.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
+    app.register_blueprint(openapi.bp)
     if svc.base_settings.admin:
         app.register_blueprint(admin.create_blueprint(), url_prefix=index.ADMIN_PREFIX)
     if svc.base_settings.replay:
