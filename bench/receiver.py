@@ -16,7 +16,7 @@ import http.client
 import time
 from urllib.parse import urlsplit
 
-from mock_server.receiver import CallbackReceiver
+from mock_server.testing.receiver import CallbackReceiver
 
 
 def round_trips_s(receiver: CallbackReceiver, count: int) -> float:

@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 
-from mock_server.server import MockServer
+from mock_server.testing.server import MockServer
 
 _BALANCE = "/api/v1/apikeys/current-balance"
 

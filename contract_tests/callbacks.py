@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from mock_server.receiver import CallbackReceiver, ReceivedCallback
+from mock_server.testing.receiver import CallbackReceiver, ReceivedCallback
 
 
 def deliveries_to(

@@ -27,7 +27,7 @@ from contract_tests.options import read_options
 from contract_tests.polling import Poller
 from contract_tests.profiles import Profile, choose
 from contract_tests.target import Admin, Target, open_target
-from mock_server.receiver import CallbackReceiver
+from mock_server.testing.receiver import CallbackReceiver
 
 # Checked on every answer by the transport, whichever test sent the request.
 ENVELOPE_RULES = ("envelope.json", "envelope.code-equals-status", "envelope.content-type")

@@ -194,8 +194,8 @@ def open_target(options: Mapping[str, Any], session: requests.Session) -> Iterat
 @contextmanager
 def in_process_mock(api_key: str, other_api_key: str) -> Iterator[str]:
     """The mock on a free loopback port, with exactly these two keys; yields its base URL."""
-    from mock_server.server import MockServer  # imported here: only this target needs Flask
     from mock_server.settings import Settings
+    from mock_server.testing.server import MockServer  # imported here: only this target needs Flask
 
     settings = Settings(
         host="127.0.0.1",

@@ -10,7 +10,7 @@ from contract_tests.callbacks import deliveries_to
 from contract_tests.checks import ContractViolation, parsed
 from contract_tests.fleet import CALLBACK_PATH, FAILED_CALLBACK_PATH, Fleet
 from contract_tests.target import Target
-from mock_server.receiver import CallbackReceiver
+from mock_server.testing.receiver import CallbackReceiver
 
 MOCK_DELIVERY_S = 15.0
 

@@ -18,7 +18,7 @@ from image_client import (
 )
 
 from mock_server import MockServer
-from mock_server.receiver import CallbackReceiver
+from mock_server.testing.receiver import CallbackReceiver
 
 FIFTEEN_DAYS_S = 15 * 24 * 3600
 

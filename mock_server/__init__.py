@@ -20,7 +20,7 @@ __all__ = ("MockServer", "Settings", "__version__", "create_app")
 
 _LAZY = MappingProxyType(
     {
-        "MockServer": ("mock_server.server", "MockServer"),
+        "MockServer": ("mock_server.testing.server", "MockServer"),
         "Settings": ("mock_server.settings", "Settings"),
         "create_app": ("mock_server.web.app", "create_app"),
     }

@@ -305,7 +305,7 @@ def _ms(seconds: float) -> int:
 
 
 def _run_waitress(settings: Settings, stopper: _Stopper) -> int:
-    from .server import MockServer
+    from .testing.server import MockServer
 
     with MockServer(settings) as server:
         log.info(_banner(server.base_url, "waitress", settings))

@@ -15,15 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from .core.config import LINK_LOCAL as LINK_LOCAL  # re-exported: tests and adapters use it
 from .core.config import CoreConfig, config_fields
 from .core.errors import ConfigError
 from .core.host_rules import HostRules
-from .core.money import to_micros
 from .core.yaml_files import read_yaml
+from .setting_kinds import CONVERTERS
 
 ENV_PREFIX = "APIXO_MOCK_"
 CONFIG_ENV = "APIXO_MOCK_CONFIG"
@@ -303,7 +302,7 @@ def coerce(name: str, value: Any, source: str) -> Any:
     """Turn a value from a file, variable or flag into the setting's type, or `ConfigError`."""
     meta = _field(name).metadata
     try:
-        result = _CONVERTERS[meta["kind"]](value)
+        result = CONVERTERS[meta["kind"]](value)
     except (TypeError, ValueError, InvalidOperation) as exc:
         raise ConfigError(source, name, str(exc) or f"invalid value {value!r}") from None
     _check_range(name, meta, result, source)
@@ -328,92 +327,6 @@ def _field(name: str) -> dataclasses.Field[Any]:
         if item.name == name:
             return item
     raise ConfigError("settings", name, "unknown setting")
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{value!r} is not a boolean (use true or false)")
-
-
-def _to_int(value: Any) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError(f"{value!r} is not an integer")
-    try:
-        return int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not an integer") from None
-
-
-def _to_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a number") from None
-
-
-def _to_money(value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not an amount of USD")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not an amount of USD") from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.000001")):
-        raise ValueError(f"{value!r} is not an amount of USD with at most 6 decimals")
-    to_micros(amount)  # the same limits as every other amount of money
-    return amount
-
-
-def _to_list(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    return tuple(str(item).strip() for item in items if str(item).strip())
-
-
-def _to_floats(value: Any) -> tuple[float, ...]:
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    numbers = tuple(_to_float(item) for item in items if str(item).strip())
-    if not numbers or min(numbers) < 0:
-        raise ValueError(f"{value!r} must be one or more non-negative numbers")
-    return numbers
-
-
-def _to_choice(value: Any) -> Any:
-    return _to_int(value) if str(value).strip().isdigit() else str(value).strip()
-
-
-def _optional(convert: Any) -> Any:
-    def optional(value: Any) -> Any:
-        return (
-            None if value is None or str(value).strip() in ("", "none", "null") else convert(value)
-        )
-
-    return optional
-
-
-_CONVERTERS: Mapping[str, Any] = MappingProxyType(
-    {
-        "str": lambda value: str(value),
-        "optstr": _optional(str),
-        "int": _to_int,
-        "optint": _optional(_to_int),
-        "float": _to_float,
-        "bool": _to_bool,
-        "money": _to_money,
-        "list": _to_list,
-        "floats": _to_floats,
-        "choice": _to_choice,
-    }
-)
 
 
 def reference_table() -> str:

@@ -18,7 +18,7 @@ import pytest
 from mock_server.core.callbacks import CallbackDispatcher, CallbackEffect, CallbackPolicy
 from mock_server.core.clock import MockClock
 from mock_server.outbound import HttpCallbackSender
-from mock_server.receiver import CallbackReceiver
+from mock_server.testing.receiver import CallbackReceiver
 
 START = 1_700_000_000_000
 WAIT_S = 5.0

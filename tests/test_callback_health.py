@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 from mock_server.core.callbacks import CallbackEffect
 from mock_server.core.clock import MockClock
 from mock_server.core.service import MockService
-from mock_server.handle import MockHandle
 from mock_server.outbound import HttpCallbackSender
-from mock_server.receiver import CallbackReceiver
 from mock_server.settings import Settings
+from mock_server.testing.handle import MockHandle
+from mock_server.testing.receiver import CallbackReceiver
 from tests.conftest import RecordingSender
 
 WAIT_S = 5.0

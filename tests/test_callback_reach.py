@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from mock_server.core.service import MockService
-from mock_server.receiver import CallbackReceiver
 from mock_server.settings import Settings
+from mock_server.testing.receiver import CallbackReceiver
 from mock_server.web.app import build_service, create_app
 
 AUTH = {"Authorization": "Bearer test-key-1234"}

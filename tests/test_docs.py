@@ -15,8 +15,8 @@ import yaml
 from contract_tests.runner import translate
 from contract_tests.target import OPTIONS
 from mock_server.core.scenario_files import scenario_from_document
-from mock_server.server import MockServer
 from mock_server.settings import Settings, load_settings
+from mock_server.testing.server import MockServer
 
 ROOT = Path(__file__).parents[1]
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)

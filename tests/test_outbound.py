@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 
 from mock_server.outbound import FetchResult, HttpCallbackSender, ImageFetcher, read_answer
-from mock_server.receiver import CallbackReceiver
+from mock_server.testing.receiver import CallbackReceiver
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 WAIT_S = 5.0

@@ -15,9 +15,9 @@ import pytest
 
 from mock_server.core.host_rules import HostRules
 from mock_server.outbound import HttpCallbackSender, ImageFetcher
-from mock_server.reach import _ends_here
-from mock_server.receiver import CallbackReceiver
+from mock_server.outbound.reach import _ends_here
 from mock_server.settings import LINK_LOCAL
+from mock_server.testing.receiver import CallbackReceiver
 
 HEADERS = {"Content-Type": "application/json"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mock_server import receiver as receiver_module
-from mock_server.receiver import CallbackReceiver
+from mock_server.testing import receiver as receiver_module
+from mock_server.testing.receiver import CallbackReceiver
 
 WAIT_S = 5.0
 

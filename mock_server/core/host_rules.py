@@ -1,6 +1,6 @@
 """Which hosts and addresses outbound requests (callbacks, reference fetches) may reach.
 
-Only matching lives here; resolving is the adapters' job (mock_server/reach.py):
+Only matching lives here; resolving is the adapters' job (mock_server/outbound/reach.py):
 they resolve a host when they connect, ask `refuse_address` about each address,
 and connect to the very address that passed, so a DNS answer cannot change
 between the check and the connection.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .callback_policy import Attempt
+from .callbacks.policy import Attempt
 from .money import usd_number
 from .scenarios import Scenario
 from .tasks import Task

@@ -24,7 +24,7 @@ import urllib3
 from waitress.server import create_server
 from werkzeug.wrappers import Request, Response
 
-from ..server import _stop_loop, _wait_until_accepting
+from ..testing.server import _stop_loop, _wait_until_accepting
 from .exchange import (
     body_value,
     header_secrets,
@@ -110,7 +110,7 @@ class Recorder:
         self._sequence = 0
         self._callbacks: dict[str, dict[str, str | None]] = {}
         self._downloaded: set[str] = set()
-        self._server: Any = None  # waitress's stubs lag its code, as in server.py
+        self._server: Any = None  # waitress's stubs lag its code, as in testing/server.py
         self._thread: threading.Thread | None = None
         self.paths: list[Path] = []
 

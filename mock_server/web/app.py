@@ -11,7 +11,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from ..core.service import MockService
 from ..settings import Settings
-from . import admin, api, errors, files, index
+from . import admin, api, errors, files, index, openapi
 from .context import EXTENSION
 from .recorder import RequestRecorder
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     app.register_blueprint(index.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(files.bp)
+    app.register_blueprint(openapi.bp)
     if svc.base_settings.admin:
         app.register_blueprint(admin.create_blueprint(), url_prefix=index.ADMIN_PREFIX)
     if svc.base_settings.replay:

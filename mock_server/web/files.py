@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from ..core.errors import NotFound
 from .context import service
@@ -30,17 +30,3 @@ def result_file(task_id: str, index: int, extension: str) -> Response:
     response = Response(found[0], status=200, mimetype=found[1])
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
-
-
-@bp.get("/openapi.json")
-def openapi() -> Response:
-    """The bundled OpenAPI document, its server set to the host that asked."""
-    from ..core.openapi import bundled_document
-    from ..core.wire import dumps
-
-    settings = service().base_settings
-    registry = service().model_registry()
-    document = bundled_document(
-        request.host_url.rstrip("/"), admin=settings.admin, registry=registry
-    )
-    return Response(dumps(document), status=200, mimetype="application/json")

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from mock_server.server import MockServer
 from mock_server.settings import Settings
+from mock_server.testing.server import MockServer
 
 THREADS = 100
 AUTH = {"Authorization": "Bearer race-key-0001"}

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from mock_server.server import MockServer
 from mock_server.settings import Settings
+from mock_server.testing.server import MockServer
 
 IMAGES = Path(__file__).parents[2] / "fixtures" / "images"
 AUTH = {"Authorization": "Bearer fetch-key-0001"}

@@ -17,8 +17,8 @@ import pytest
 import requests
 from PIL import Image
 
-from mock_server.server import MockServer
 from mock_server.settings import Settings
+from mock_server.testing.server import MockServer
 
 ROOT = Path(__file__).parents[2]
 AUTH = {"Authorization": "Bearer YOUR_API_KEY"}

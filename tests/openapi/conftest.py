@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from mock_server.core.models import ModelRegistry
-from mock_server.server import MockServer
+from mock_server.testing.server import MockServer
 from tests.models.conftest import make_pack  # noqa: F401 (the fixture, for tests here too)
 
 API_KEY = "openapi-key"

@@ -12,7 +12,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from mock_server.core.models import ModelRegistry
-from mock_server.server import MockServer
+from mock_server.testing.server import MockServer
 from tests.conftest import BALANCE, STATUS, SUBMIT
 from tests.openapi.conftest import API_KEY, BROKE_KEY
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from mock_server.core.models import ModelRegistry
 from mock_server.core.openapi_packs import request_component
-from mock_server.server import MockServer
+from mock_server.testing.server import MockServer
 from tests.openapi.conftest import API_KEY, Generated
 
 

@@ -10,7 +10,7 @@ import requests
 
 from mock_server.core.models import ModelRegistry
 from mock_server.core.openapi_packs import request_component
-from mock_server.server import MockServer
+from mock_server.testing.server import MockServer
 from tests.conftest import BALANCE, STATUS, SUBMIT
 from tests.openapi.conftest import API_KEY, Generated
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from mock_server.handle import MockHandle
+from mock_server.testing.handle import MockHandle
 
 SUBMIT = "/api/v1/generateTask/gpt-image-1"
 STATUS = "/api/v1/statusTask/gpt-image-1"

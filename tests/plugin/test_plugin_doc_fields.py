@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mock_server.core.journal import Entry
-from mock_server.handle import CallbackInfo, TaskInfo
+from mock_server.testing.handle import CallbackInfo, TaskInfo
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "pytest-plugin.md"
 TABLES = {

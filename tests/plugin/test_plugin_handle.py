@@ -10,9 +10,9 @@ import requests
 
 from mock_server.core.errors import ConfigError
 from mock_server.core.scenarios import Scenario
-from mock_server.handle import StateUnreachable
-from mock_server.receiver import CallbackReceiver
-from mock_server.server import MockServer
+from mock_server.testing.handle import StateUnreachable
+from mock_server.testing.receiver import CallbackReceiver
+from mock_server.testing.server import MockServer
 
 from .helpers import BALANCE, callback_submit, post_submit, status, submit
 

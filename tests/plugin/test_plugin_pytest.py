@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mock_server.pytest_plugin import MARKER
+from mock_server.testing.pytest_plugin import MARKER
 
 SHARED_SERVER_TESTS = """
     seen = []
@@ -206,8 +206,8 @@ def test_the_options_are_listed_in_help(pytester: pytest.Pytester) -> None:
 
 def test_loading_the_plugin_imports_no_server() -> None:
     code = (
-        "import sys, mock_server.pytest_plugin\n"
-        "heavy = ('flask', 'werkzeug', 'PIL', 'waitress', 'mock_server.server',\n"
+        "import sys, mock_server.testing.pytest_plugin\n"
+        "heavy = ('flask', 'werkzeug', 'PIL', 'waitress', 'mock_server.testing.server',\n"
         "         'mock_server.core')\n"
         "print(sorted(name for name in heavy if name in sys.modules))"
     )
@@ -227,7 +227,7 @@ def test_a_run_that_uses_no_fixture_imports_no_server(pytester: pytest.Pytester)
         def test_nothing_heavy_loaded(pytestconfig):
             assert pytestconfig.pluginmanager.has_plugin("apixo_mock")
             assert "flask" not in sys.modules and "PIL" not in sys.modules
-            assert "mock_server.server" not in sys.modules
+            assert "mock_server.testing.server" not in sys.modules
         """
     )
     others = ["-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:anyio"]

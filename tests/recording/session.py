@@ -16,9 +16,9 @@ from pathlib import Path
 
 import requests
 
-from mock_server.receiver import CallbackReceiver
 from mock_server.recording.proxy import Recorder
-from mock_server.server import MockServer
+from mock_server.testing.receiver import CallbackReceiver
+from mock_server.testing.server import MockServer
 
 SUBMIT = "/api/v1/generateTask/gpt-image-1"
 STATUS = "/api/v1/statusTask/gpt-image-1"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from mock_server.server import MockServer
+from mock_server.testing.server import MockServer
 
 from .conftest import documents
 from .test_proxy import free_port

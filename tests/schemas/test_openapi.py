@@ -14,8 +14,8 @@ from openapi_spec_validator import validate
 
 from mock_server.core.openapi import bundled_document, source_document
 from mock_server.core.schemas import schema_dir
-from mock_server.server import MockServer
 from mock_server.settings import Settings
+from mock_server.testing.server import MockServer
 
 
 def external_refs(node: Any) -> list[str]:

@@ -26,8 +26,8 @@ import requests
 
 from contract_tests.plugin import report_of
 from contract_tests.report import Outcome, RuleReport
-from mock_server.server import MockServer
 from mock_server.settings import Settings
+from mock_server.testing.server import MockServer
 
 SUITE = Path(__file__).resolve().parents[2] / "contract_tests"
 KEYS = ("K1", "K2")

@@ -14,7 +14,7 @@ import pytest
 
 from contract_tests.options import OPTIONS
 from contract_tests.report import Outcome
-from mock_server.server import MockServer
+from mock_server.testing.server import MockServer
 from tests.suite.harness import (
     LIMIT_KEY,
     LOW_BALANCE_KEY,

@@ -14,8 +14,8 @@ from contract_tests.budget import Budget, largest_count
 from contract_tests.client import AdminApi
 from contract_tests.profiles import PROFILES, choose
 from contract_tests.target import OPTIONS, Admin, probe, read_options, resolve
-from mock_server.server import MockServer
 from mock_server.settings import Settings, is_loopback
+from mock_server.testing.server import MockServer
 
 
 def options(**given: Any) -> dict[str, Any]:

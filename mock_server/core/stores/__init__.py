@@ -23,7 +23,7 @@ from ..lifecycle import Failure, Timeline
 from ..limits import Limits, TaskFinished
 
 if TYPE_CHECKING:
-    from ..callback_policy import Attempt
+    from ..callbacks.policy import Attempt
     from ..config import CoreConfig
     from ..journal import Entry
     from ..tasks import Task

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..accounts import Accounts
-from ..callback_policy import Attempt
 from ..journal import Journal
 from ..limits import Limits, RequestWindow, UnfinishedTasks
 from ..money import to_micros
@@ -22,6 +21,8 @@ from ..tasks import TaskStore
 from . import ClockReading, Stores
 
 if TYPE_CHECKING:
+    # Annotations only: importing the callbacks package here would be circular.
+    from ..callbacks.policy import Attempt
     from ..config import CoreConfig
 
 

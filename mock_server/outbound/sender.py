@@ -1,4 +1,4 @@
-"""The real callback sender that the core is given (the image fetcher is in fetcher.py).
+"""The real callback sender that the core is given (the image fetcher is fetcher.py beside it).
 
 The callback sender's design is a measured choice. POSTing a 90-byte callback
 to one loopback granian receiver from 8 threads on this 2-core machine
@@ -37,17 +37,9 @@ from typing import Final
 from mock_server.core.callbacks import SendResult
 from mock_server.core.host_rules import HostRules
 
-from .fetcher import FetchResult, ImageFetcher
 from .reach import OPEN, Target, describe_error, open_socket
 
-# The fetcher and the error texts moved out; their old home still offers them.
-__all__ = (
-    "FetchResult",
-    "HttpCallbackSender",
-    "ImageFetcher",
-    "describe_error",
-    "read_answer",
-)
+__all__ = ("HttpCallbackSender", "read_answer")
 
 _STALE_ERRORS: Final = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 _DRAIN_BYTES: Final = 64 * 1024  # a longer answer body is not read: the connection is dropped

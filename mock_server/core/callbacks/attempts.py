@@ -1,6 +1,6 @@
 """One callback attempt as a sender thread performs it: body, headers, POST, log line.
 
-Internal to the callback dispatcher (callbacks.py), which owns the bookkeeping:
+Internal to the callback dispatcher (dispatcher.py), which owns the bookkeeping:
 an attempt's result goes back to it through `settle`.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from .background import BackgroundThreads
-from .callback_policy import (
+from ..background import BackgroundThreads
+from ..clock import MockClock
+from .policy import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     Attempt,
@@ -20,8 +21,7 @@ from .callback_policy import (
     redact_url,
     sign,
 )
-from .callback_queue import Send, Work
-from .clock import MockClock
+from .queue import Send, Work
 
 Settle = Callable[[Send, SendResult], Attempt | None]
 

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
-from .core.errors import TaskNotFound
-from .core.journal import Entry
-from .core.lifecycle import State
-from .core.scenario_files import resolve_scenario, scenario_from_document
-from .core.scenarios import Scenario
-from .core.service import MockService
-from .core.validation import SubmitRequest
-from .core.views import TaskView
+from ..core.errors import TaskNotFound
+from ..core.journal import Entry
+from ..core.lifecycle import State
+from ..core.scenario_files import resolve_scenario, scenario_from_document
+from ..core.scenarios import Scenario
+from ..core.service import MockService
+from ..core.validation import SubmitRequest
+from ..core.views import TaskView
 
 DEFAULT_API_KEY: Final = "test-key"
 CALLBACK_WAIT_S: Final = 5.0  # how long advance() lets due callbacks finish

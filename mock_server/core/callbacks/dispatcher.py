@@ -23,42 +23,23 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from .background import BackgroundThreads
-from .callback_attempts import AttemptRunner
-from .callback_policy import (
+from ..background import BackgroundThreads
+from ..clock import MockClock
+from ..stores import AttemptLogStore, memory
+from .attempts import AttemptRunner
+from .policy import (
     DELIVERY_STATES,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
     Abortable,
     Attempt,
     CallbackEffect,
     CallbackPolicy,
     CallbackSender,
     SendResult,
-    check_callback_url,
-    sign,
     spread,
 )
-from .callback_queue import Batch, Delivery, Due, Send, SendQueue, Work
-from .clock import MockClock
-from .stores import AttemptLogStore, memory
+from .queue import Batch, Delivery, Due, Send, SendQueue, Work
 
-# The value types live in callback_policy.py; they are re-exported here, the
-# module that users of callbacks import.
-__all__ = (
-    "DELIVERY_STATES",
-    "SIGNATURE_HEADER",
-    "TIMESTAMP_HEADER",
-    "Abortable",
-    "Attempt",
-    "CallbackDispatcher",
-    "CallbackEffect",
-    "CallbackPolicy",
-    "CallbackSender",
-    "SendResult",
-    "check_callback_url",
-    "sign",
-)
+__all__ = ("CallbackDispatcher",)
 
 _REORDER_LANE: Final = ""  # pseudo-origin of reordered batches in the send queue
 _TAKE_AT_ONCE: Final = 16  # callbacks a sender takes per visit to the queue
@@ -87,7 +68,8 @@ class CallbackDispatcher:
         self._sender = sender
         self._policy = policy
         self._seed = seed
-        self._log = log or logging.getLogger(__name__)
+        # The package's name, as before the split: log configurations name it.
+        self._log = log or logging.getLogger("mock_server.core.callbacks")
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)  # the scheduler waits here
         self._idle = threading.Condition(self._lock)  # wait_idle waits here

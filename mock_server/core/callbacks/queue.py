@@ -1,6 +1,6 @@
 """The dispatcher's bookkeeping: one delivery's counters, heap entries, and the send queue.
 
-Internal to the callback dispatcher (callbacks.py); nothing here is locked by
+Internal to the callback dispatcher (dispatcher.py); nothing here is locked by
 itself except `SendQueue`, which the sender threads share.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .callback_policy import CallbackEffect, SendResult
+from .policy import CallbackEffect, SendResult
 
 
 @dataclass(slots=True, eq=False)

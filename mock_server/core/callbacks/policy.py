@@ -1,7 +1,7 @@
 """Callback delivery's value types: the policy, a scenario's effect, results, signing.
 
 Kept apart from the dispatcher so that scenarios, the service and adapters can
-use them without the machinery (see callbacks.py).
+use them without the machinery (see dispatcher.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
-from .host_rules import HostRules
+from ..host_rules import HostRules
 
 DELIVERY_STATES: Final = ("scheduled", "delivering", "delivered", "failed", "dropped")
 TIMESTAMP_HEADER: Final = "X-Apixo-Mock-Timestamp"

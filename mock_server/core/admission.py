@@ -1,0 +1,252 @@
+"""MockService's submit steps and the bookkeeping derived from the clock.
+
+A mixin of the facade, kept apart by concept: admitting a task (callback URL,
+scenario decision, charge, timeline) and settling what the clock has finished,
+including the reference checks of fetch mode. Only MockService uses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .callbacks import (
+    CallbackEffect,
+    check_callback_url,
+)
+from .config import CoreConfig
+from .errors import InvalidRequest, Unavailable
+from .lifecycle import Failure, State, Timeline
+from .models.submission import image_references
+from .money import to_micros
+from .references import check_by_fetching, judge_offline
+from .scenarios import (
+    Context,
+    Decision,
+    Effect,
+    FailEffect,
+    trigger_decision,
+)
+from .service_parts import ServiceParts
+from .tasks import Task
+from .timing import PROFILES, Timing, task_id, task_rng, within_clock
+from .validation import GPT_IMAGE_1, SubmitRequest
+from .wire import status_envelope
+
+log = logging.getLogger("apixo_mock")
+
+
+class Admission(ServiceParts):
+    """The submit steps and derived bookkeeping of MockService (see service.py)."""
+
+    # -- submit, step by step ---------------------------------------------
+
+    def _apply(self, settings: CoreConfig) -> None:
+        """Make `settings` current, with what submits derive from them worked out once.
+
+        A timing the settings cannot make is refused here, before it is in force,
+        never halfway through a submit.
+        """
+        timing = timing_of(settings)
+        self.settings = settings
+        self._timing = timing
+        self._price_micros = to_micros(settings.price_per_image)
+
+    def _check_callback(self, request: SubmitRequest) -> None:
+        if request.request_type == "callback" and request.callback_url is not None:
+            problem = check_callback_url(request.callback_url, self.callbacks.policy)
+            if problem is not None:
+                raise InvalidRequest(problem)
+
+    def _decide_submit(self, key: str, request: SubmitRequest, scenario: str | None) -> Decision:
+        if self.settings.triggers:
+            decision = trigger_decision(request)
+            if decision is not None:
+                return decision
+            failure = judge_offline(request.image_urls)
+            if failure is not None:
+                return Decision(Effect(fail=FailEffect(failure)), "trigger .invalid host")
+        return self.rules.decide(Context("submit", key, request), scenario)
+
+    def _admit_task(
+        self,
+        key: str,
+        request: SubmitRequest,
+        decision: Decision,
+        origin: str,
+        scenario: str | None,
+    ) -> Task:
+        with self._lock:
+            if self._closed:
+                raise Unavailable("The mock is shutting down")
+            now = self.clock.now_ms()
+            self._settle()
+            cap = self._accounts.limits(key).max_unfinished
+            self._unfinished.admit(key, cap, now)
+            sequence = self.tasks.last_sequence() + 1
+            rng = task_rng(self.seed, sequence)
+            timeline = self._timeline(now, rng, decision.effect, self._timing_of(request))
+            failure = decision.effect.fail.failure if decision.effect.fail else None
+            charge = self._charge_of(request)
+            # Charged last, once nothing else can refuse: a refusal never costs money.
+            self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
+            task = Task(
+                task_id(rng if self.base_config.seed is not None else None),
+                key,
+                request,
+                timeline,
+                failure,
+                (self.settings.public_url or origin).rstrip("/"),
+                sequence,
+                charge,
+                decision.reason,
+                scenario,
+            )
+            self.tasks.add(task)
+            self._unfinished.add(key, task.task_id, timeline.done_at)
+            if self._needs_check(task):
+                # Registered before the lock is let go, so no settle can count the
+                # task as a success before its reference images have been judged.
+                self._start_check(task)
+            return task
+
+    def _charge_of(self, request: SubmitRequest) -> int:
+        if request.model == GPT_IMAGE_1:
+            return self._price_micros * request.num_images
+        return self.models.price_micros(request)
+
+    def _timing_of(self, request: SubmitRequest) -> Timing:
+        if request.model == GPT_IMAGE_1:
+            return self._timing
+        return timing_of(self.settings, self.models.timing(request.model, self.settings.profile))
+
+    def _timeline(self, now: int, rng: Any, effect: Effect, timing: Timing) -> Timeline:
+        timeline = timing.timeline(now, rng, pending_state=self.settings.pending_state)
+        override = effect.timeline
+        if override is not None:
+            pending = override.pending_ms
+            start = now + pending if pending is not None else timeline.processing_at
+            processing = override.processing_ms
+            length = (
+                processing
+                if processing is not None
+                else (timeline.done_at or start) - timeline.processing_at
+            )
+            timeline = Timeline(now, start, None if override.never_finish else start + length)
+        fail = effect.fail
+        if fail is not None and fail.after_ms is not None:
+            end = now + fail.after_ms
+            timeline = Timeline(now, min(timeline.processing_at, end), end)
+        return within_clock(timeline)
+
+    def _after_submit(self, task: Task, effect: Effect) -> None:
+        self._schedule_callback(task, effect.callback)
+
+    def _schedule_callback(self, task: Task, effect: CallbackEffect | None = None) -> None:
+        request, done_at = task.request, task.timeline.done_at
+        if request.request_type != "callback" or not request.callback_url or done_at is None:
+            return
+        self.callbacks.schedule(
+            task.task_id,
+            request.callback_url,
+            done_at,
+            lambda: self.status_body(task),
+            effect or CallbackEffect(),
+        )
+
+    # -- derived bookkeeping ---------------------------------------------
+
+    def status_body(self, task: Task) -> bytes:
+        """The status envelope of `task` now (also the callback body)."""
+        if task.final_body is not None:
+            return task.final_body
+        now = self.clock.now_ms()
+        self._resolve_check(task, now)
+        body = status_envelope(task, now)
+        if task.state(now).terminal:
+            task.final_body = body
+        return body
+
+    def _settle(self) -> None:
+        """Account for tasks that have ended: they leave the cap, failed ones are refunded.
+
+        Only then may a finished task be forgotten (`max_tasks`, `task_ttl_s`).
+        """
+        now = self.clock.now_ms()
+        for _key, ended_id in self._unfinished.settle(now, self._finished):
+            task = self.tasks.get(ended_id)
+            if task is None:
+                continue
+            if task.state(now) is State.FAILED:
+                self._accounts.refund(task.key, task.charge_micros)
+            self.tasks.retire(ended_id, task.timeline.done_at or now)
+        self.tasks.evict(now)
+
+    def _finished(self, task_id: str, now: int) -> bool:
+        task = self.tasks.get(task_id)
+        if task is None:
+            return True
+        pending = self._checks.get(task_id)
+        if pending is not None and not pending.done() and task.timeline.finished_by(now):
+            # Runs under the admission lock: never wait for a download here. The
+            # verdict's callback (_check_done) puts the task back in line to settle.
+            return False
+        self._resolve_check(task, now)
+        return task.timeline.finished_by(now)
+
+    def _needs_check(self, task: Task) -> bool:
+        fetch_mode = self.settings.image_mode == "fetch" and self._fetcher is not None
+        return fetch_mode and bool(image_references(task.request)) and task.failure is None
+
+    def _start_check(self, task: Task) -> None:
+        """Judge the task's reference images in the background (called under the lock)."""
+        assert self._fetcher is not None
+        if self._fetch_pool is None:
+            self._fetch_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="apixo-fetch")
+        fetcher, timeout = self._fetcher, self.settings.image_timeout_s
+        future = self._fetch_pool.submit(
+            check_by_fetching, image_references(task.request), fetcher, timeout
+        )
+        self._checks[task.task_id] = future
+        future.add_done_callback(lambda _: self._check_done(task))
+
+    def _check_done(self, task: Task) -> None:
+        """The verdict is in: let the next settle account for the task at its real end."""
+        done_at = task.timeline.done_at
+        if done_at is not None:
+            with self._lock:
+                self._unfinished.retime(task.key, task.task_id, done_at)
+
+    def _resolve_check(self, task: Task, now: int) -> None:
+        """A fetch-mode task's outcome is settled before anyone sees it end."""
+        future = self._checks.get(task.task_id)
+        if future is None or not task.timeline.finished_by(now):
+            return
+        try:
+            failure = future.result(timeout=self.settings.image_timeout_s * 6)
+        except Exception as exc:  # the check itself broke: the download failed
+            log.warning("reference check of %s failed: %s", task.task_id, exc)
+            failure = Failure.of("IMAGE_DOWNLOAD_FAILED")
+        with self._lock:
+            # Record the verdict before forgetting the check: a reader that finds no
+            # check must find the outcome already in place.
+            if task.task_id in self._checks and failure is not None:
+                self.tasks.retime(task.task_id, task.timeline, failure, "reference image check")
+            self._checks.pop(task.task_id, None)
+
+
+def timing_of(settings: CoreConfig, model_timing: Timing | None = None) -> Timing:
+    """The profile's durations (or a model's under it), with any explicit ones in place.
+
+    A maximum given alone below the profile's minimum pulls the minimum down
+    with it (and the other way round), so any single setting is usable.
+    """
+    profile = PROFILES[settings.profile] if model_timing is None else model_timing
+    low, high = settings.processing_min_ms, settings.processing_max_ms
+    low_ms = profile.processing_min_ms if low is None else low
+    if low is None and high is not None:
+        low_ms = min(low_ms, high)
+    high_ms = max(profile.processing_max_ms, low_ms) if high is None else high
+    pending = profile.pending_ms if settings.pending_ms is None else settings.pending_ms
+    return Timing(pending, low_ms, high_ms, profile.jitter)

@@ -1,0 +1,38 @@
+"""Callback delivery: POST a finished task's status envelope to its callback_url.
+
+dispatcher.py schedules deliveries on the mock clock and runs the sender
+threads; policy.py holds the value types (policy, effect, attempt, result) and
+the signing; queue.py is the send queue of due work; attempts.py runs one
+delivery's attempt chain with its retries. The names users of callbacks import
+are re-exported here.
+"""
+
+from .dispatcher import CallbackDispatcher
+from .policy import (
+    DELIVERY_STATES,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Abortable,
+    Attempt,
+    CallbackEffect,
+    CallbackPolicy,
+    CallbackSender,
+    SendResult,
+    check_callback_url,
+    sign,
+)
+
+__all__ = (
+    "DELIVERY_STATES",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "Abortable",
+    "Attempt",
+    "CallbackDispatcher",
+    "CallbackEffect",
+    "CallbackPolicy",
+    "CallbackSender",
+    "SendResult",
+    "check_callback_url",
+    "sign",
+)
