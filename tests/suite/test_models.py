@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from contract_tests.models import case, selected, shipped, units
 from contract_tests.report import Outcome
+from mock_server.core.models import default_root
 from mock_server.server import MockServer
 from mock_server.settings import Settings
 from tests.suite.harness import KEYS, SUITE, Outcomes
@@ -68,8 +71,8 @@ class Passed:
             self.ids.append(report.nodeid)
 
 
-@pytest.fixture
-def instant_mock() -> Iterator[str]:
+@pytest.fixture(scope="module")
+def instant_server() -> Iterator[MockServer]:
     """The mock with admin API (the suite moves its clock), instant profile, keys K1 and K2."""
     settings = Settings(
         host="127.0.0.1",
@@ -82,7 +85,14 @@ def instant_mock() -> Iterator[str]:
         seed=20_240_601,
     )
     with MockServer(settings) as server:
-        yield server.base_url
+        yield server
+
+
+@pytest.fixture
+def instant_mock(instant_server: MockServer) -> str:
+    """The instant mock's URL, reset to its start-up state."""
+    instant_server.reset()
+    return instant_server.base_url
 
 
 def test_every_pack_passes_the_model_rules_with_model_all(
@@ -105,3 +115,31 @@ def test_every_pack_passes_the_model_rules_with_model_all(
     }
     # 5 tests a model, plus the two refused bodies (ids `[name-model]`).
     assert {model: len(ids) for model, ids in per_model.items()} == dict.fromkeys(per_model, 5)
+
+
+EXAMPLES = sorted(default_root().glob("*/examples/*.request.json"))
+
+
+@pytest.mark.parametrize(
+    "path", EXAMPLES, ids=lambda path: f"{path.parent.parent.name}/{path.name.split('.')[0]}"
+)
+def test_a_served_mock_answers_every_packs_example_request(
+    instant_server: MockServer, path: Path
+) -> None:
+    """Over HTTP (the handle's submit): 200, then success with one URL per output."""
+    model = path.parent.parent.name
+    body = json.loads(path.read_text(encoding="utf-8"))
+    task = instant_server.wait_for(instant_server.submit(model, body), "success")
+    assert len(task.result_urls) == len(case(model).outputs(body))
+
+
+def test_gpt_image_1_rules_skip_for_another_model_saying_why(instant_mock: str) -> None:
+    """`--apixo-model nano-banana`: the gpt-image-1 tests skip with the reason, nothing fails."""
+    outcomes = Outcomes()
+    argv = [str(SUITE), "-q", "-p", "no:cacheprovider", "--apixo-base-url", instant_mock]
+    argv += ["--apixo-api-key", KEYS[0], "--apixo-model", "nano-banana", "-k", "test_envelope"]
+    assert pytest.main(argv, [outcomes]) == 0, "\n\n".join(outcomes.failures)
+    assert outcomes.report is not None
+    state = outcomes.report.states["envelope.content-type"]
+    assert state.outcome is Outcome.SKIPPED
+    assert any("a gpt-image-1 rule" in detail for detail in state.details)
