@@ -17,8 +17,9 @@ from typing import Any
 
 import requests
 
-SUBMIT_PATH = "/api/v1/generateTask/gpt-image-1"
-STATUS_PATH = "/api/v1/statusTask/gpt-image-1"
+DEFAULT_MODEL = "gpt-image-1"
+SUBMIT_PATH = f"/api/v1/generateTask/{DEFAULT_MODEL}"
+STATUS_PATH = f"/api/v1/statusTask/{DEFAULT_MODEL}"
 BALANCE_PATH = "/api/v1/apikeys/current-balance"
 ADMIN_TOKEN_HEADER = "X-Apixo-Mock-Admin-Token"
 TIMEOUT_S = (10.0, 60.0)
@@ -92,23 +93,36 @@ class Transport:
 class ApiClient:
     """Talks to the public API with one key (`with_key` gives a sibling with another)."""
 
-    def __init__(self, base_url: str, key: str, transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        transport: Transport | None = None,
+        model: str = DEFAULT_MODEL,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.key = key
         self.transport = transport or Transport()
+        self.model = model
 
     def with_key(self, key: str) -> ApiClient:
         """The same client speaking for another key."""
-        return ApiClient(self.base_url, key, self.transport)
+        return ApiClient(self.base_url, key, self.transport, self.model)
+
+    def with_model(self, model: str) -> ApiClient:
+        """The same client submitting to and reading from another model's paths."""
+        return ApiClient(self.base_url, self.key, self.transport, model)
 
     def submit(self, body: Any, **options: Any) -> ApiResponse:
-        """POST a JSON body to the submit endpoint."""
-        return self.request("POST", SUBMIT_PATH, json_body=body, **options)
+        """POST a JSON body to the model's submit endpoint."""
+        path = f"/api/v1/generateTask/{self.model}"
+        return self.request("POST", path, json_body=body, **options)
 
     def status(self, task_id: str | None, **options: Any) -> ApiResponse:
-        """GET a task's status (`None`: no taskId parameter at all)."""
+        """GET a task's status under the model's path (`None`: no taskId parameter at all)."""
         params = None if task_id is None else {"taskId": task_id}
-        return self.request("GET", STATUS_PATH, params=params, **options)
+        path = f"/api/v1/statusTask/{self.model}"
+        return self.request("GET", path, params=params, **options)
 
     def balance(self, **options: Any) -> ApiResponse:
         """GET the key's balance."""

@@ -21,8 +21,9 @@ from contract_tests.checks import (
     check_drift,
     check_envelope,
 )
-from contract_tests.client import SUBMIT_PATH, AdminApi, ApiClient, ApiResponse, Transport
+from contract_tests.client import DEFAULT_MODEL, AdminApi, ApiClient, ApiResponse, Transport
 from contract_tests.fleet import CALLBACK_PATH, Fleet, launch, plan
+from contract_tests.models import selected
 from contract_tests.options import read_options
 from contract_tests.polling import Poller
 from contract_tests.profiles import Profile, choose
@@ -36,6 +37,35 @@ ENVELOPE_RULES = ("envelope.json", "envelope.code-equals-status", "envelope.cont
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     """Load the plugin (options, markers, report) unless `-p contract_tests.plugin` did."""
     plugin.register(pluginmanager, plugin)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test once per model --apixo-model selects; the model is part of each test id."""
+    if "apixo_model" not in metafunc.fixturenames:
+        return
+    options = read_options(lambda dest: metafunc.config.getoption(dest, default=None))
+    try:
+        models = selected(options["model"])
+    except ValueError as error:
+        raise pytest.UsageError(f"apixo contract suite: {error}") from None
+    metafunc.parametrize("apixo_model", models, indirect=True, ids=models)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests not marked any_model check gpt-image-1's own rules: other models skip them."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        model = callspec.params.get("apixo_model") if callspec is not None else None
+        if model in (None, DEFAULT_MODEL) or item.get_closest_marker("any_model") is not None:
+            continue
+        reason = f"a {DEFAULT_MODEL} rule (aliases, sizes, num_images billing): not for {model}"
+        item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def apixo_model(request: pytest.FixtureRequest) -> str:
+    """The model this test runs for (parametrized from --apixo-model)."""
+    return str(getattr(request, "param", DEFAULT_MODEL))
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +113,7 @@ def unasked_429(client: ApiClient, answer: ApiResponse) -> None:
     Which limit: a 429 on a submit is the unfinished-task cap if a balance read
     right after it goes through, else (and anywhere else) the request rate.
     """
-    on_submit = answer.method == "POST" and SUBMIT_PATH in answer.url
+    on_submit = answer.method == "POST" and "/api/v1/generateTask/" in answer.url
     capped = on_submit and client.balance(retry_429=False).status != 429
     rule = "limits.unfinished-tasks-429" if capped else "limits.requests-per-minute-429"
     raise ContractViolation(rule, f"{answer.brief()}: throttled far below the documented limits")

@@ -46,6 +46,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("api-key", "APIXO_API_KEY", "API key the suite uses", metavar="KEY"),
     Option(
+        "model",
+        "APIXO_MODEL",
+        "model the suite checks: a pack id, or `all` for every pack (default gpt-image-1)",
+        metavar="ID",
+    ),
+    Option(
         "other-api-key", "APIXO_OTHER_API_KEY", "a second key (task isolation tests)", metavar="KEY"
     ),
     Option(

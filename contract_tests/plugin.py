@@ -25,6 +25,7 @@ MARKERS = (
     "rule(*ids): the docs/contract.md rules a test checks (ids from contract_tests/rules.py)",
     "billable(images=N): spends credits on the target (capped by --apixo-max-images)",
     "mock_only: needs the mock's admin API; skipped against other targets",
+    "any_model: holds for every model --apixo-model selects (others check gpt-image-1 only)",
 )
 
 

@@ -1,0 +1,149 @@
+"""Which models the suite checks (`--apixo-model`) and what each model's pack promises.
+
+The packs are the ones shipped with apixo-mock (schemas/models/<id>/): they
+say how a valid body looks (the bundled per-mode request schemas hypothesis
+draws from, and the docs' example requests), what a task costs (its price
+rule) and which files it produces (`outputs_for`). `all` selects every
+shipped pack, whatever the target is: a target that serves fewer models
+fails the rules of the ones it lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from mock_server.core.models import (
+    ModelPack,
+    ModelRegistry,
+    OutputFile,
+    condition_domains,
+    outputs_for,
+    price_micros,
+    strategy_schema,
+)
+
+from .client import DEFAULT_MODEL
+
+if TYPE_CHECKING:  # hypothesis is imported when bodies are drawn, not when conftest loads
+    from hypothesis.strategies import SearchStrategy
+
+ALL = "all"
+MICROS_PER_USD = Decimal(1_000_000)
+# The Content-Type a result file of each kind must download with (images: any image/*).
+CONTENT_TYPES: Mapping[str, str] = MappingProxyType(
+    {"image": "image/", "video": "video/mp4", "audio": "audio/mpeg"}
+)
+# Drawn bodies must not steer the mock (trigger words) or name hosts that never resolve.
+_UNWANTED = ("mock:", ".invalid")
+
+
+@cache
+def shipped() -> ModelRegistry:
+    """The packs shipped with apixo-mock (loaded once: compiling them takes a moment)."""
+    return ModelRegistry.load()
+
+
+def selected(value: str | None, registry: ModelRegistry | None = None) -> tuple[str, ...]:
+    """The model ids `--apixo-model` names: one id, or every pack for `all`."""
+    registry = registry or shipped()
+    name = (value or DEFAULT_MODEL).strip()
+    if name == ALL:
+        return registry.ids()
+    if name not in registry:
+        known = ", ".join(registry.ids())
+        raise ValueError(f"--apixo-model {name!r} is no model pack apixo-mock knows ({known}, all)")
+    return (name,)
+
+
+def units(micros: int, price: Decimal) -> int:
+    """A charge in budget units: images at `price` USD each (--apixo-price), rounded up."""
+    return max(1, math.ceil(Decimal(micros) / MICROS_PER_USD / price))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCase:
+    """One model under test: its pack and what a body of it costs and produces."""
+
+    pack: ModelPack
+    registry: ModelRegistry
+
+    @property
+    def id(self) -> str:
+        """The model id (the last segment of its API paths)."""
+        return self.pack.id
+
+    def examples(self) -> tuple[dict[str, Any], ...]:
+        """The docs' example requests of the pack (examples/*.request.json), sorted by name."""
+        paths = sorted((self.pack.folder / "examples").glob("*.request.json"))
+        return tuple(json.loads(path.read_text(encoding="utf-8")) for path in paths)
+
+    def cost_micros(self, body: Mapping[str, Any]) -> int:
+        """What a valid body costs by the pack's price rule, in micro-USD."""
+        return price_micros(self.pack, body)
+
+    def outputs(self, body: Mapping[str, Any]) -> tuple[OutputFile, ...]:
+        """The result files a valid body produces, in resultUrls order."""
+        return outputs_for(self.pack, body)
+
+    def other_model(self) -> str:
+        """Another model's id (its paths must not show this model's tasks)."""
+        return next(model for model in self.registry.ids() if model != self.id)
+
+    def invalid_bodies(self) -> Mapping[str, dict[str, Any]]:
+        """Bodies every pack refuses with 400, built from the first example."""
+        example = self.examples()[0] if self.examples() else {"input": {}}
+        return MappingProxyType(
+            {
+                "input-not-object": {**example, "input": "not an object"},
+                "unknown-mode": {**example, "input": {**example["input"], "mode": "no-such-mode"}},
+            }
+        )
+
+    def bodies(self) -> SearchStrategy[dict[str, Any]]:
+        """Valid bodies drawn from the pack's bundled per-mode request schemas."""
+        return _bodies(self.id).filter(_harmless)
+
+
+def case(model: str) -> ModelCase:
+    """The shipped pack of `model` as a case."""
+    return ModelCase(shipped().get(model), shipped())
+
+
+def _harmless(body: dict[str, Any]) -> bool:
+    text = json.dumps(body)
+    return not any(word in text for word in _UNWANTED)
+
+
+@cache
+def _bodies(model: str) -> SearchStrategy[dict[str, Any]]:
+    from hypothesis import strategies as st
+    from hypothesis_jsonschema import from_schema
+
+    registry = shipped()
+    pack = registry.get(model)
+    # Compiling a branch is slow (hypothesis-jsonschema canonicalises it): once per session.
+    branches: dict[str, SearchStrategy[Any]] = {}
+
+    def branch(mode: str, pins: dict[str, Any]) -> SearchStrategy[Any]:
+        key = repr((mode, sorted(pins.items())))
+        if key not in branches:
+            schema = strategy_schema(pack, mode, registry.schema_registry, pins)
+            branches[key] = from_schema(schema)
+        return branches[key]
+
+    @st.composite
+    def draw(data: st.DrawFn) -> dict[str, Any]:
+        mode = data(st.sampled_from(sorted(pack.modes)))
+        domains = condition_domains(pack, mode, registry.schema_registry)
+        pins = {name: data(st.sampled_from(values)) for name, values in sorted(domains.items())}
+        body: dict[str, Any] = data(branch(mode, pins))
+        return body
+
+    return draw()
