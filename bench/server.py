@@ -94,7 +94,11 @@ def wait_ready(port: int, deadline_s: float = 60.0) -> float:
 @contextmanager
 def serving(command: list[str], port: int) -> Iterator[int]:
     """Run a server until the block ends; yields its pid."""
+    # The bare app is imported from bench/; an installed apixo-mock (this build or
+    # another's, mock@PATH) must import its own package, never this checkout's.
     env = {**os.environ, "PYTHONPATH": str(ROOT / "bench") + os.pathsep + str(ROOT)}
+    if "apixo-mock" in Path(command[0]).name:
+        env.pop("PYTHONPATH")
     with subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
     ) as process:
@@ -233,8 +237,9 @@ def measure(name: str, args: argparse.Namespace, scratch: Path) -> dict[str, Run
         ids = mock_task_ids(base) if name.startswith("mock") else list(CANNED_IDS)
         status_paths = [f"{STATUS_PATH}?taskId={task_id}" for task_id in ids]
         bodies = [json.dumps(SMALL_BODY), json.dumps(TYPICAL_BODY)]
-        status = rotating_script(str(scratch), f"{name}-status", "GET", status_paths, [])
-        submit = rotating_script(str(scratch), f"{name}-submit", "POST", [SUBMIT_PATH], bodies)
+        label = re.sub(r"\W+", "-", name)
+        status = rotating_script(str(scratch), f"{label}-status", "GET", status_paths, [])
+        submit = rotating_script(str(scratch), f"{label}-submit", "POST", [SUBMIT_PATH], bodies)
         results = {}
         for endpoint, script in (("status", status), ("submit", submit)):
             wrk(base, script, args.warmup, pid)
