@@ -123,12 +123,16 @@ def _harmless(body: dict[str, Any]) -> bool:
 
 @cache
 def _bodies(model: str) -> SearchStrategy[dict[str, Any]]:
+    registry = shipped()
+    return pack_bodies(registry.get(model), registry)
+
+
+def pack_bodies(pack: ModelPack, registry: ModelRegistry) -> SearchStrategy[dict[str, Any]]:
+    """Submit bodies for any mode of `pack`, one schema branch (mode and pinned fields) per draw."""
     from hypothesis import strategies as st
     from hypothesis_jsonschema import from_schema
 
-    registry = shipped()
-    pack = registry.get(model)
-    # Compiling a branch is slow (hypothesis-jsonschema canonicalises it): once per session.
+    # Compiling a branch is slow (hypothesis-jsonschema canonicalises it): once per strategy.
     branches: dict[str, SearchStrategy[Any]] = {}
 
     def branch(mode: str, pins: dict[str, Any]) -> SearchStrategy[Any]:

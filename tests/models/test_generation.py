@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
-from hypothesis_jsonschema import from_schema
 
+from contract_tests.models import pack_bodies
 from mock_server.core.models import (
     MISSING,
     ModelPack,
@@ -36,26 +35,8 @@ FEW = settings(
 
 
 def bodies(pack: ModelPack, registry: ModelRegistry) -> SearchStrategy[dict[str, Any]]:
-    """Submit bodies for any mode of `pack`, one schema branch per draw."""
-    # hypothesis-jsonschema canonicalises on every from_schema call: build each branch once.
-    branches: dict[str, SearchStrategy[Any]] = {}
-
-    def branch(mode: str, pins: dict[str, Any]) -> SearchStrategy[Any]:
-        key = repr((mode, sorted(pins.items())))
-        if key not in branches:
-            schema = strategy_schema(pack, mode, registry.schema_registry, pins)
-            branches[key] = from_schema(schema)
-        return branches[key]
-
-    @st.composite
-    def draw(data: st.DrawFn) -> dict[str, Any]:
-        mode = data(st.sampled_from(sorted(pack.modes)))
-        domains = condition_domains(pack, mode, registry.schema_registry)
-        pins = {field: data(st.sampled_from(values)) for field, values in sorted(domains.items())}
-        body: dict[str, Any] = data(branch(mode, pins))
-        return body
-
-    return draw()
+    """Submit bodies for any mode of `pack`: the contract suite's own strategy."""
+    return pack_bodies(pack, registry)
 
 
 @pytest.mark.parametrize("model_id", INDEXED_MODELS)
