@@ -269,12 +269,24 @@ def models() -> None:
 
 @models.command("list")
 @_MODELS_DIR
-def models_list(folders: tuple[str, ...]) -> None:
-    """Every model: id, category, modes and price rule."""
+@click.option(
+    "--model-prices",
+    "prices",
+    default=None,
+    help=f"Price overrides as for serve. [env: {env_var('model_prices')}]",
+)
+def models_list(folders: tuple[str, ...], prices: str | None) -> None:
+    """Every model: id, category, modes and the price in force (settings from the environment)."""
     from .core.models.catalogue import summary
+    from .core.models.pricing import parse_prices, price_in_force
+    from .core.money import to_micros
 
-    for pack in _registry_or_exit(folders):
-        about = summary(pack)
+    flags = {"model_prices": prices, "models_dir": ",".join(folders) or None}
+    settings = _settings_or_exit(None, flags)
+    overrides = parse_prices(settings.model_prices)
+    per_image = to_micros(settings.price_per_image)
+    for pack in _registry_or_exit(settings.models_dir):
+        about = summary(pack, price_in_force(pack, overrides, per_image))
         modes = ", ".join(about["modes"])
         click.echo(f"{pack.id:<22} {pack.category:<6} {about['price']['text']:<28} {modes}")
 

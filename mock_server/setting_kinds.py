@@ -64,6 +64,25 @@ def _to_list(value: Any) -> tuple[str, ...]:
     return tuple(str(item).strip() for item in items if str(item).strip())
 
 
+def _to_prices(value: Any) -> tuple[str, ...]:
+    """`MODEL=USD` / `MODEL:MODE=USD` entries, each amount checked as a `money` one."""
+    entries = []
+    for entry in _to_list(value):
+        target, equals, usd = entry.partition("=")
+        model, _, mode = target.strip().partition(":")
+        if not equals or not model.strip() or (":" in target and not mode.strip()):
+            raise ValueError(f"{entry!r} is not MODEL=USD or MODEL:MODE=USD")
+        try:
+            amount = _to_money(usd)
+        except ValueError as exc:
+            raise ValueError(f"{entry!r}: {exc}") from None
+        if amount < 0:
+            raise ValueError(f"{entry!r}: must not be negative")
+        key = f"{model.strip()}:{mode.strip()}" if mode.strip() else model.strip()
+        entries.append(f"{key}={amount}")
+    return tuple(entries)
+
+
 def _to_floats(value: Any) -> tuple[float, ...]:
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
     numbers = tuple(_to_float(item) for item in items if str(item).strip())
@@ -97,6 +116,7 @@ CONVERTERS: Mapping[str, Any] = MappingProxyType(
         "money": _to_money,
         "list": _to_list,
         "floats": _to_floats,
+        "prices": _to_prices,
         "choice": _to_choice,
     }
 )

@@ -140,6 +140,9 @@ class Settings:
     max_unfinished: int = _setting(1_000, "Unfinished tasks per key.", "int", minimum=1)
     balance: Decimal = _setting(_MILLION, "Starting balance of every key, USD.", "money")
     price_per_image: Decimal = _setting(_PRICE, "Price of one image, USD.", "money")
+    model_prices: tuple[str, ...] = _setting(
+        (), "Prices per model or mode, USD per the pack's unit: MODEL=USD,MODEL:MODE=USD.", "prices"
+    )
     insufficient_credits_status: int = _setting(
         400, "HTTP status for insufficient credits.", "choice", choices=(400, 402)
     )
@@ -295,7 +298,25 @@ def _build(base: Settings, values: dict[str, Any]) -> Settings:
             HostRules.of(deny=getattr(settings, name))
         except ValueError as exc:
             raise ConfigError("settings", name, str(exc)) from None
+    if settings.model_prices and settings.model_prices != base.model_prices:
+        _check_models(settings)
     return settings
+
+
+def _check_models(settings: Settings) -> None:
+    """Every model_prices entry names a served model (and one of its modes)."""
+    from .core.models import ModelPackError, ModelRegistry
+    from .core.models.pricing import unknown_price
+
+    try:
+        registry = ModelRegistry.load(extra=[Path(folder) for folder in settings.models_dir])
+    except (ModelPackError, FileNotFoundError):
+        return  # the service refuses the packs themselves, with their own message
+    problem = unknown_price(
+        {pack.id: tuple(pack.modes) for pack in registry}, settings.model_prices
+    )
+    if problem is not None:
+        raise ConfigError("settings", "model_prices", problem)
 
 
 def coerce(name: str, value: Any, source: str) -> Any:

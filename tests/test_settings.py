@@ -50,6 +50,7 @@ def sample(name: str) -> tuple[str, Any]:
         "money": ("12.5", Decimal("12.5")),
         "list": ("a, b", ("a", "b")),
         "floats": ("1, 2.5", (1.0, 2.5)),
+        "prices": ("suno=0.10, veo-3-1:fast=1", ("suno=0.10", "veo-3-1:fast=1")),
     }
     return samples[kind]
 

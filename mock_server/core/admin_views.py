@@ -23,6 +23,7 @@ from .lifecycle import Failure
 from .limits import Limits
 from .models import ModelRegistry
 from .models.catalogue import manifest, summary
+from .models.pricing import price_in_force
 from .money import to_micros, usd_number
 from .scenario_files import shipped_scenarios
 from .scenarios import (
@@ -357,7 +358,10 @@ class AdminViews(Admission):
 
     def model_summaries(self) -> list[dict[str, Any]]:
         """The catalogue: each served model's id, category, modes and price rule."""
-        return [summary(pack) for pack in self.models]
+        return [
+            summary(pack, price_in_force(pack, self._prices, self._price_micros))
+            for pack in self.models
+        ]
 
     def model_manifest(self, model_id: str) -> dict[str, Any]:
         """One served model's manifest, as its pack states it; NotFound for another id."""

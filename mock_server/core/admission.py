@@ -18,6 +18,7 @@ from .callbacks import (
 from .config import CoreConfig
 from .errors import InvalidRequest, Unavailable
 from .lifecycle import Failure, State, Timeline
+from .models.pricing import gpt_image_price, parse_prices
 from .models.submission import image_references
 from .money import to_micros
 from .references import check_by_fetching, judge_offline
@@ -52,6 +53,7 @@ class Admission(ServiceParts):
         self.settings = settings
         self._timing = timing
         self._price_micros = to_micros(settings.price_per_image)
+        self._prices = parse_prices(settings.model_prices)
 
     def _check_callback(self, request: SubmitRequest) -> None:
         if request.request_type == "callback" and request.callback_url is not None:
@@ -113,8 +115,9 @@ class Admission(ServiceParts):
 
     def _charge_of(self, request: SubmitRequest) -> int:
         if request.model == GPT_IMAGE_1:
-            return self._price_micros * request.num_images
-        return self.models.price_micros(request)
+            unit = gpt_image_price(self._prices, self._price_micros, request.mode)
+            return unit * request.num_images
+        return self.models.price_micros(request, self._prices)
 
     def _timing_of(self, request: SubmitRequest) -> Timing:
         if request.model == GPT_IMAGE_1:

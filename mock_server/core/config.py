@@ -47,6 +47,7 @@ class CoreConfig:
     max_unfinished: int = 1_000
     balance: Decimal = Decimal(1_000_000)
     price_per_image: Decimal = Decimal("0.35")
+    model_prices: tuple[str, ...] = ()
     insufficient_credits_status: int = 400
     accept_nvariants: bool = True
     strict_fields: bool = False

@@ -16,6 +16,7 @@ from .callbacks import CallbackDispatcher
 from .clock import MockClock
 from .config import CoreConfig
 from .lifecycle import Failure
+from .models.pricing import Prices
 from .models.submission import ServedModels
 from .outputs.files import ResultFiles
 from .references import Fetcher
@@ -53,3 +54,4 @@ class ServiceParts:
     _closed: bool
     _timing: Timing
     _price_micros: int
+    _prices: Prices  # model_prices, parsed once per settings change

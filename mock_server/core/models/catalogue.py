@@ -30,9 +30,12 @@ def price_text(price: PriceRule) -> str:
     return f"{_usd(price.micros)} / {unit}{overrides}"
 
 
-def summary(pack: ModelPack) -> dict[str, Any]:
-    """One model as `GET /__admin/models` lists it: id, category, modes and price rule."""
-    price = pack.price
+def summary(pack: ModelPack, price: PriceRule | None = None) -> dict[str, Any]:
+    """One model as `GET /__admin/models` lists it: id, category, modes and the price in force.
+
+    `price` is the rule after the `model_prices` setting (default: the pack's).
+    """
+    price = pack.price if price is None else price
     return {
         "id": pack.id,
         "name": pack.name,

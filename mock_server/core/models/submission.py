@@ -30,7 +30,7 @@ from ..timing import Timing
 from ..validation import GPT_IMAGE_1, SubmitRequest, describe, parse_json_object
 from .manifest import ModelPack, OutputSpec
 from .outputs import outputs_for
-from .pricing import price_micros
+from .pricing import Prices, price_micros
 from .registry import ModelRegistry
 
 _URL_SCHEMES = ("http://", "https://")
@@ -84,9 +84,9 @@ class ServedModels:
             raise InvalidRequest(explain(error, validator.schema))
         return build_request(pack, document)
 
-    def price_micros(self, request: SubmitRequest) -> int:
+    def price_micros(self, request: SubmitRequest, prices: Prices | None = None) -> int:
         """What a request to a model other than gpt-image-1 costs, by its pack's price rule."""
-        return price_micros(self.registry.get(request.model), {"input": request.input})
+        return price_micros(self.registry.get(request.model), {"input": request.input}, prices)
 
     def timing(self, model_id: str, profile: str) -> Timing:
         """The model's timing under the server's profile."""
