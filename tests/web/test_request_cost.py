@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -28,3 +29,24 @@ def test_handlers_are_inspected_once_per_app(monkeypatch: pytest.MonkeyPatch) ->
         assert answer.status_code == 200
     assert asked
     assert len(asked) == len(set(asked))
+
+
+def test_access_lines_are_logged_without_a_stack_walk(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The access line is the same record, but logging never searches the stack for its caller."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("findCaller on the request path")
+
+    monkeypatch.setattr(logging.Logger, "findCaller", refuse)
+    client = create_app(Settings()).test_client()
+    with caplog.at_level(logging.INFO, logger="apixo_mock.access"):
+        client.get("/api/v1/apikeys/current-balance", headers=AUTH)
+    records = [r for r in caplog.records if r.name == "apixo_mock.access"]
+    assert len(records) == 1
+    assert (
+        records[0].getMessage().startswith('127.0.0.1 "GET /api/v1/apikeys/current-balance" 200 ')
+    )
+    assert records[0].levelno == logging.INFO
+    assert records[0].funcName == "_record"
