@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,21 @@ class NumberJSONProvider(DefaultJSONProvider):
         return DefaultJSONProvider.default(o)
 
 
+class MockFlask(Flask):
+    """Flask, minus a per-call coroutine check on the three handlers of every request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's answer for `func`, computed once: it inspects `func` on every call otherwise."""
+        found = self._sync.get(func)
+        if found is None:
+            found = self._sync[func] = super().ensure_sync(func)
+        return found
+
+
 def build_service(settings: Settings) -> MockService:
     """A service with the real outbound adapters (callback sender, image fetcher)."""
     from ..core.host_rules import HostRules
@@ -48,7 +64,7 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     so that a server process can start them where it serves (granian: in its worker).
     """
     svc = service or build_service(settings or Settings())
-    app = Flask("apixo_mock", static_folder=None)  # no /static route: every answer is JSON
+    app = MockFlask("apixo_mock", static_folder=None)  # no /static route: every answer is JSON
     app.json = NumberJSONProvider(app)
     _json_only_routing(app)
     app.config["MAX_CONTENT_LENGTH"] = svc.base_settings.max_body_bytes

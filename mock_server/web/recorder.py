@@ -65,8 +65,17 @@ class RequestRecorder:
             environ.get(FACT_PREFIX + "reason"),
             keep=not path.startswith("/__admin"),
         )
-        if svc.base_settings.access_log:
-            access_log.info(_line(entry, environ, svc.base_settings.log_format))
+        if svc.base_settings.access_log and access_log.isEnabledFor(logging.INFO):
+            _log_access(_line(entry, environ, svc.base_settings.log_format))
+
+
+def _log_access(line: str) -> None:
+    # `Logger.info` walks the stack for the caller's file and line on every
+    # request; the caller is always this module, so the record names it directly.
+    record = access_log.makeRecord(
+        access_log.name, logging.INFO, __file__, 0, line, (), None, "_record"
+    )
+    access_log.handle(record)
 
 
 def _line(entry: Entry, environ: dict[str, Any], log_format: str) -> str:
