@@ -19,8 +19,6 @@ from .scenarios import Scenario
 from .tasks import Task
 from .validation import SubmitRequest
 
-DEFAULT_MODEL = "gpt-image-1"
-
 
 def frozen_map(data: Mapping[str, Any]) -> Mapping[str, Any]:
     """A read-only copy of `data`: a view is a snapshot nobody can change."""
@@ -58,7 +56,7 @@ class TaskView:
         return cls(
             task_id=task.task_id,
             key=task.key,
-            model=submitted.mode or DEFAULT_MODEL,
+            model=submitted.model,
             state=status["state"],
             reason=task.reason,
             scenario=task.scenario,
@@ -81,6 +79,7 @@ class TaskView:
         return {
             "taskId": self.task_id,
             "key": self.key,
+            "model": self.model,
             "state": self.state,
             "reason": self.reason,
             "scenario": self.scenario,

@@ -205,6 +205,14 @@ def test_a_task_read_under_another_models_path_is_404(api: FlaskClient) -> None:
     assert status(api, "veo-3-1", veo)["data"]["taskId"] == veo
 
 
+def test_the_admin_task_view_names_the_tasks_model(api: FlaskClient) -> None:
+    veo = task_of(api, "veo-3-1", {"input": {"mode": "fast", "prompt": "a hummingbird"}})
+    gpt = task_of(api, "gpt-image-1", submit_body())
+    for task_id, model in ((veo, "veo-3-1"), (gpt, "gpt-image-1")):
+        shown = api.get(f"/__admin/tasks/{task_id}").get_json()["data"]
+        assert shown["model"] == model
+
+
 def test_an_unknown_model_is_404_before_the_method_and_the_body(api: FlaskClient) -> None:
     for method in ("POST", "PUT"):
         response = api.open("/api/v1/generateTask/veo-9", method=method, data=b"[", headers=AUTH)
