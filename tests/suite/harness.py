@@ -123,22 +123,19 @@ class Rewriting:
         return [answer.body]
 
 
+def served_settings(**fields: Any) -> Settings:
+    """A mock for the suite to drive: waitress on a free loopback port, quiet, keys K1 and K2."""
+    base = Settings(host="127.0.0.1", port=0, server="waitress", threads=4, access_log=False)
+    return base.replace(**{"keys": KEYS, **fields})
+
+
 @contextmanager
 def broken_mock(
     rewrite: Rewrite | None = None, before: Before | None = None, **dialect: Any
 ) -> Iterator[str]:
     """The mock (admin on, keys K1 and K2), with dialect settings and/or a rewriting
     middleware; yields its URL."""
-    settings = Settings(
-        host="127.0.0.1",
-        port=0,
-        server="waitress",
-        threads=4,
-        access_log=False,
-        keys=KEYS,
-        profile="quick",
-        seed=7,
-    ).replace(**dialect)
+    settings = served_settings(profile="quick", seed=7).replace(**dialect)
     server = MockServer(settings)
     if rewrite is not None or before is not None:
         middleware = Rewriting(server.app, rewrite or _unchanged, before)
@@ -170,12 +167,7 @@ def keyed_mock(
     server (to reach its handle) and gives the middleware's rewrite; `before` may
     change each request first. Yields its URL.
     """
-    settings = Settings(
-        host="127.0.0.1",
-        port=0,
-        server="waitress",
-        threads=4,
-        access_log=False,
+    settings = served_settings(
         admin=False,
         keys=(*KEYS, LIMIT_KEY, LOW_BALANCE_KEY),
         pending_ms=0,

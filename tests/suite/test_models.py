@@ -14,8 +14,7 @@ from contract_tests.models import case, selected, shipped, units
 from contract_tests.report import Outcome
 from mock_server.core.models import default_root
 from mock_server.server import MockServer
-from mock_server.settings import Settings
-from tests.suite.harness import KEYS, SUITE, Outcomes
+from tests.suite.harness import KEYS, SUITE, Outcomes, served_settings
 
 MODEL_RULES = (
     "submit.accepts-valid",
@@ -74,17 +73,7 @@ class Passed:
 @pytest.fixture(scope="module")
 def instant_server() -> Iterator[MockServer]:
     """The mock with admin API (the suite moves its clock), instant profile, keys K1 and K2."""
-    settings = Settings(
-        host="127.0.0.1",
-        port=0,
-        server="waitress",
-        threads=4,
-        access_log=False,
-        keys=KEYS,
-        profile="instant",
-        seed=20_240_601,
-    )
-    with MockServer(settings) as server:
+    with MockServer(served_settings(profile="instant", seed=20_240_601)) as server:
         yield server
 
 
