@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 ARGS ?=
 
-.PHONY: setup serve test lint contract bench dist clean
+.PHONY: setup system-deps serve test lint contract bench dist clean
 
 setup: $(STAMP)
 
@@ -30,8 +30,21 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint system-deps
 	$(BIN)/python -m pytest -q $(ARGS)
+
+# Debian packages the tests run for real, as command:package; installed when missing.
+SYSTEM_TOOLS := redis-server:redis-server
+APT := $(if $(filter 0,$(shell id -u)),,sudo -n) env DEBIAN_FRONTEND=noninteractive apt-get
+
+system-deps:
+	@for pair in $(SYSTEM_TOOLS); do \
+		tool=$${pair%%:*}; package=$${pair#*:}; command -v $$tool >/dev/null && continue; \
+		echo "apixo-mock: installing $$package (Debian package) for the tests..."; \
+		$(APT) install -y -q $$package >/dev/null 2>&1 || \
+		{ $(APT) update -q >/dev/null 2>&1 && $(APT) install -y -q $$package >/dev/null 2>&1; } || \
+		echo "apixo-mock: could not install $$package: the tests that need it will be skipped"; \
+	done
 
 # Runs the contract suite against any target: make contract BASE_URL=... API_KEY=...
 contract: $(STAMP)
