@@ -283,3 +283,22 @@ def test_records_round_trip_and_foreign_pickles_are_refused() -> None:
     assert loads(dumps(request)).input == {"seconds": 8}
     with pytest.raises(RecordRefused):
         loads(pickle.dumps(print))
+
+
+def test_two_processes_settling_at_once_settle_each_task_once(redis_url: str) -> None:
+    config = CoreConfig(store=redis_url)
+    one, two = redis_stores(config).unfinished, redis_stores(config).unfinished
+    for n in range(50):
+        one.add(KEY, f"task_{n}", START)
+    first: list[tuple[str, str]] = []
+
+    def finished_once_the_other_has_looked(task_id: str, now: int) -> bool:
+        if not first:  # the other process sees every task due, mid-way through this settle
+            for n in range(50):
+                two.retime(KEY, f"task_{n}", START)
+            first.extend(two.settle(now, lambda *_: True))
+        return True
+
+    second = one.settle(START, finished_once_the_other_has_looked)
+    assert len(first) == 50
+    assert second == []

@@ -88,14 +88,24 @@ class RedisUnfinished:
         due = self._r.zrangebyscore(self._ends, "-inf", now)
         if not due:
             return []
-        self._r.zrem(self._ends, *due)
-        ended: list[tuple[str, str]] = []
-        for member in due:
-            task_id, key = member.decode().split("\n", 1)
-            if self._r.sismember(self._open + key, task_id) and is_finished(task_id, now):
-                self._r.srem(self._open + key, task_id)
-                ended.append((key, task_id))
-        return ended
+        pairs = [tuple(member.decode().split("\n", 1)) for member in due]
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zrem(self._ends, *due)
+        for task_id, key in pairs:
+            pipe.sismember(self._open + key, task_id)
+        still_open = pipe.execute()[1:]
+        done = [
+            (key, task_id)
+            for (task_id, key), is_open in zip(pairs, still_open, strict=True)
+            if is_open and is_finished(task_id, now)
+        ]
+        if not done:
+            return []
+        for key, task_id in done:
+            pipe.srem(self._open + key, task_id)
+        # Only a task this call took out of the set has ended here: even two
+        # settles at once (a lease run out) never settle, or refund, one task twice.
+        return [pair for pair, removed in zip(done, pipe.execute(), strict=True) if removed]
 
     def count(self, key: str) -> int:
         """Unfinished tasks of `key` as of the last `settle`."""
