@@ -17,7 +17,7 @@ from .callbacks import (
     DELIVERY_STATES,
 )
 from .config import CoreConfig
-from .errors import InvalidRequest, NotFound, TaskNotFound
+from .errors import InvalidRequest, NotFound, TaskNotFound, Unavailable
 from .journal import Entry
 from .lifecycle import Failure
 from .limits import Limits
@@ -344,9 +344,13 @@ class AdminViews(Admission):
 
         `key` is stored as given: the caller redacts it.
         """
-        entry = Entry(self.clock.now_ms(), method, path, status, latency_ms, key, task_id, reason)
-        if keep:
-            self.journal.record(entry)
+        entry = Entry(0, method, path, status, latency_ms, key, task_id, reason)
+        try:
+            entry.time = self.clock.now_ms()
+            if keep:
+                self.journal.record(entry)
+        except Unavailable:  # a shared store that is down: the answer (a 503) still goes out
+            pass
         return entry
 
     def now_ms(self) -> int:

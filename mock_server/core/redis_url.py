@@ -10,6 +10,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
+from redis.client import Pipeline
+
+from .errors import Unavailable
 
 SCHEMES = ("redis", "rediss", "unix")
 _CONNECT_TIMEOUT_S = 5.0
@@ -30,9 +33,45 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+class StoreUnavailable(Unavailable):
+    """Redis stopped answering while the mock runs: a 503 in the envelope, not a 500."""
+
+    message = "The mock's shared store (Redis) is unreachable"
+
+
+_DOWN = (redis.ConnectionError, redis.TimeoutError)
+
+
+class _Pipeline(Pipeline):
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except _DOWN as exc:
+            raise StoreUnavailable() from exc
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        try:
+            return super().execute(raise_on_error)
+        except _DOWN as exc:
+            raise StoreUnavailable() from exc
+
+
+class _Client(redis.Redis):
+    """redis-py's client, its connection failures turned into `StoreUnavailable`."""
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except _DOWN as exc:
+            raise StoreUnavailable() from exc
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
+        return _Pipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
 def connect(url: str) -> Any:
     """A client (a thread-safe connection pool) for `url`; connects on first use."""
-    return redis.Redis.from_url(
+    return _Client.from_url(
         url, socket_connect_timeout=_CONNECT_TIMEOUT_S, health_check_interval=30
     )
 
@@ -42,8 +81,10 @@ def reach_problem(url: str) -> str | None:
     client = connect(url)
     try:
         client.ping()
-    except redis.RedisError as exc:
-        return f"cannot reach Redis at {url}: {exc}"
+    except StoreUnavailable as exc:
+        return f"cannot reach Redis at {url}: {exc.__cause__}"
+    except redis.RedisError as exc:  # answers, but refuses (a password, a wrong database)
+        return f"cannot use Redis at {url}: {exc}"
     finally:
         client.close()
     return None
