@@ -1,6 +1,6 @@
 """Runs the project's benchmarks: `make bench` or `make bench ARGS="server --duration 5"`.
 
-    python bench/run.py [server|startup|callbacks|receiver|all] [extra arguments for that one]
+    python bench/run.py [server|startup|callbacks|receiver|store|all] [extra arguments for that one]
 
 Benchmarks measure; they never gate a build. Every one talks to loopback only,
 is bounded in time and stops what it starts.
@@ -18,6 +18,7 @@ SCRIPTS = {
     "startup": "startup.py",
     "callbacks": "callbacks.py",
     "receiver": "receiver.py",
+    "store": "store.py",
 }
 
 

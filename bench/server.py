@@ -159,9 +159,13 @@ end
     return str(path)
 
 
-def wrk(base: str, script: str, duration: int, pid: int) -> Run:
+def wrk(
+    base: str, script: str, duration: int, pid: int, threads: int = 2, connections: int = 50
+) -> Run:
     """One measured wrk run (2 threads, 50 connections) with the server's CPU time."""
-    command = ["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", "-s", script, base]
+    command = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script, base
+    ]  # fmt: skip
     cpu_before = tree_cpu_s(pid)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     cpu = tree_cpu_s(pid) - cpu_before

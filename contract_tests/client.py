@@ -105,9 +105,9 @@ class ApiClient:
         self.transport = transport or Transport()
         self.model = model
 
-    def with_key(self, key: str) -> ApiClient:
-        """The same client speaking for another key."""
-        return ApiClient(self.base_url, key, self.transport, self.model)
+    def with_key(self, key: str, base_url: str | None = None) -> ApiClient:
+        """The same client speaking for another key (at another origin of the target if given)."""
+        return ApiClient(base_url or self.base_url, key, self.transport, self.model)
 
     def with_model(self, model: str) -> ApiClient:
         """The same client submitting to and reading from another model's paths."""

@@ -130,7 +130,7 @@ def other_api(target: Target, api: ApiClient) -> ApiClient:
     """The API with a second key; skips without --apixo-other-api-key."""
     if not target.other_api_key:
         pytest.skip("needs a second key: --apixo-other-api-key (APIXO_OTHER_API_KEY)")
-    return api.with_key(target.other_api_key)
+    return api.with_key(target.other_api_key, target.other_base_url)
 
 
 @pytest.fixture

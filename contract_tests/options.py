@@ -55,6 +55,13 @@ OPTIONS: tuple[Option, ...] = (
         "other-api-key", "APIXO_OTHER_API_KEY", "a second key (task isolation tests)", metavar="KEY"
     ),
     Option(
+        "other-base-url",
+        "APIXO_OTHER_BASE_URL",
+        "origin the second key's requests go to (default: the base URL), e.g. a second"
+        " process of one mock",
+        metavar="URL",
+    ),
+    Option(
         "admin-token",
         "APIXO_ADMIN_TOKEN",
         "X-Apixo-Mock-Admin-Token for a mock's admin API",

@@ -67,6 +67,7 @@ class Target:
     limit_unfinished: int | None = None
     limit_rpm: int | None = None
     low_balance_key: str | None = None  # a key whose balance is below one image
+    other_base_url: str | None = None  # where the second key's requests go (another process)
 
     @property
     def speaks_dialects(self) -> bool:
@@ -169,6 +170,7 @@ def resolve(
         limit_unfinished=options.get("limit-unfinished"),
         limit_rpm=options.get("limit-rpm"),
         low_balance_key=options.get("low-balance-key"),
+        other_base_url=options.get("other-base-url"),
     )
 
 

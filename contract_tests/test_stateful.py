@@ -38,7 +38,9 @@ def test_any_interleaving_keeps_the_invariants(
     """A RuleBasedStateMachine over the public API (and the admin clock when there is one)."""
     if budget.remaining < 1:
         pytest.skip(budget.refusal(1))
-    other = api.with_key(target.other_api_key) if target.other_api_key else None
+    other = (
+        api.with_key(target.other_api_key, target.other_base_url) if target.other_api_key else None
+    )
     sink = CALLBACK_SINK if callback_base is None else callback_base + "/apixo-contract/machine"
     world = World(
         api, other, admin, poller, budget, sink, target.poll.interval_s, not target.speaks_dialects

@@ -40,6 +40,7 @@ def run(settings: Settings, source: Source = _default_source) -> int:
     configure_logging(settings)
     _check_scenario(settings, source)
     _check_replay(settings, source)
+    _check_store(settings, source)
     address = resolve_host(settings.host, source)
     probe_port(address, settings.port, settings.host, source)
     raise_file_limit(settings.connection_limit)
@@ -85,6 +86,28 @@ def _check_replay(settings: Settings, source: Source) -> None:
         ReplayIndex.load(settings.replay)
     except (OSError, RecordingError) as exc:
         raise ConfigError(source("replay"), "replay", str(exc)) from None
+
+
+def _check_store(settings: Settings, source: Source) -> None:
+    """A shared store that answers, before anything listens; several workers only with one."""
+    if settings.workers > 1 and settings.server == "waitress":
+        raise ConfigError(source("workers"), "workers", "waitress serves one process; use granian")
+    if settings.workers > 1 and settings.store is None:
+        raise ConfigError(
+            source("workers"),
+            "workers",
+            f"{settings.workers} workers need a shared store (--store redis://HOST:PORT/DB);"
+            " with the in-memory store each worker would be a separate mock",
+        )
+    if settings.store is None:
+        return
+    from .core.redis_url import reach_problem, url_problem
+
+    problem = url_problem(settings.store) or reach_problem(settings.store)
+    if problem is not None:
+        raise ConfigError(source("store"), "store", problem)
+    if not settings.store_prefix:
+        raise ConfigError(source("store_prefix"), "store_prefix", "must not be empty")
 
 
 def _check_scenario(settings: Settings, source: Source) -> None:
@@ -145,7 +168,7 @@ def granian_server(settings: Settings, address: str, port: int) -> Any:
         address=address,
         port=port,
         interface=Interfaces.WSGI,
-        workers=1,
+        workers=settings.workers,  # more than 1 only with a shared store (settings check)
         blocking_threads=settings.threads,
         backpressure=settings.connection_limit,
         http1_settings=HTTP1Settings(header_read_timeout=_ms(settings.header_timeout_s)),

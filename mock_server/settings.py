@@ -55,6 +55,9 @@ class Settings:
     # 4 by measurement on 2 cores: as fast as 8 (the GIL serialises the work), yet
     # enough that a rule's latency_ms does not hold every other request up.
     threads: int = _setting(4, "Threads serving requests.", "int", minimum=1)
+    workers: int = _setting(
+        1, "granian worker processes (more than 1 needs a shared --store).", "int", minimum=1
+    )
     # Slow clients each hold one connection: 10,000 leaves an honest client room
     # beside 5,000 of them (bench/slow_clients.py); the header timeout frees them.
     connection_limit: int = _setting(
@@ -111,6 +114,14 @@ class Settings:
         "Mock-clock seconds a finished task stays readable after it ends (0: forever).",
         "int",
         minimum=0,
+    )
+    store: str | None = _setting(
+        None,
+        "Where state lives: this process's memory (default, lost on exit) or redis://HOST:PORT/DB.",
+        "optstr",
+    )
+    store_prefix: str = _setting(
+        "apixo-mock:", "Prefix of every key in the shared store (mocks sharing one Redis).", "str"
     )
     triggers: bool = _setting(
         True, "Honour mock:fail:/mock:reject:/mock:hang prompts and .invalid hosts.", "bool"

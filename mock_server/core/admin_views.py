@@ -17,7 +17,7 @@ from .callbacks import (
     DELIVERY_STATES,
 )
 from .config import CoreConfig
-from .errors import InvalidRequest, NotFound, TaskNotFound
+from .errors import InvalidRequest, NotFound, TaskNotFound, Unavailable
 from .journal import Entry
 from .lifecycle import Failure
 from .limits import Limits
@@ -54,10 +54,14 @@ class AdminViews(Admission):
         """Make a scenario active, with the settings it overrides."""
         with self._lock:
             self._settle()  # what fell due under the old caps settles under them
-            overrides = dict(scenario.settings)
-            self._apply(self.base_config.replace(**overrides) if overrides else self.base_config)
-            self._accounts.defaults(to_micros(self.settings.balance), limits_of(self.settings))
+            self._follow_scenario(scenario)
             self.rules.activate(scenario)
+
+    def _follow_scenario(self, scenario: Scenario) -> None:
+        """The settings in force while `scenario` is active (also: another process made it so)."""
+        overrides = dict(scenario.settings)
+        self._apply(self.base_config.replace(**overrides) if overrides else self.base_config)
+        self._accounts.defaults(to_micros(self.settings.balance), limits_of(self.settings))
 
     def clear_scenario(self) -> None:
         """No active rules, and the start-up settings again."""
@@ -145,6 +149,7 @@ class AdminViews(Admission):
 
     def health(self) -> HealthView:
         """Up, with the version, the settings in force and the background error count."""
+        active = self.rules.active  # first: following another process may change the settings
         s = self.settings
         summary = {
             "profile": s.profile,
@@ -155,7 +160,7 @@ class AdminViews(Admission):
             "rpm": s.rpm,
             "maxUnfinished": s.max_unfinished,
             "pricePerImage": float(s.price_per_image),
-            "scenario": self.rules.active.name,
+            "scenario": active.name,
             "pendingState": s.pending_state,
             "insufficientCreditsStatus": s.insufficient_credits_status,
         }
@@ -339,9 +344,13 @@ class AdminViews(Admission):
 
         `key` is stored as given: the caller redacts it.
         """
-        entry = Entry(self.clock.now_ms(), method, path, status, latency_ms, key, task_id, reason)
-        if keep:
-            self.journal.record(entry)
+        entry = Entry(0, method, path, status, latency_ms, key, task_id, reason)
+        try:
+            entry.time = self.clock.now_ms()
+            if keep:
+                self.journal.record(entry)
+        except Unavailable:  # a shared store that is down: the answer (a 503) still goes out
+            pass
         return entry
 
     def now_ms(self) -> int:

@@ -59,6 +59,8 @@ class CoreConfig:
     callback_allow_hosts: tuple[str, ...] = ()
     callback_deny_hosts: tuple[str, ...] = LINK_LOCAL
     journal_size: int = 1_000
+    store: str | None = None  # None: in this process's memory; else a Redis URL
+    store_prefix: str = "apixo-mock:"
     # Injected by the shell: checks overrides like any other settings source.
     derive: Derive | None = field(default=None, compare=False, repr=False)
     # The shell's own settings object, carried for the shell's views (admin

@@ -21,8 +21,8 @@ from urllib.parse import unquote
 from .callbacks import CallbackEffect
 from .errors import ApiError, InvalidRequest
 from .lifecycle import FailCode, Failure
-from .stores import RuleCounterStore
-from .stores.memory import MemoryRuleCounters
+from .stores import RuleCounterStore, ScenarioStateStore
+from .stores.memory import MemoryRuleCounters, MemoryScenarioState
 from .validation import SubmitRequest
 
 ENDPOINTS = ("submit", "status", "balance")
@@ -227,6 +227,9 @@ class RuleBook:
     Counting (every Nth, times) and seeded probability live here, under one
     lock, so concurrent requests draw a deterministic sequence per rule; the
     counts themselves are kept in a `RuleCounterStore` (in memory by default).
+    The active scenario and the library are kept in a `ScenarioStateStore`,
+    which several processes may share: a change made by another process is
+    followed (and `on_change` told) the next time the active scenario is read.
     """
 
     def __init__(
@@ -236,6 +239,8 @@ class RuleBook:
         seed: int = 0,
         loader: Callable[[str], Scenario | None] | None = None,
         counters: RuleCounterStore | None = None,
+        state: ScenarioStateStore | None = None,
+        on_change: Callable[[Scenario], None] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self._library = dict(library or {})
@@ -243,25 +248,53 @@ class RuleBook:
         self._seed = seed
         self._active = Scenario("none")
         self._counters = counters if counters is not None else MemoryRuleCounters()
+        self._state: ScenarioStateStore = state if state is not None else MemoryScenarioState()
+        self._on_change = on_change
+        # Another process may have made a scenario active already: start from it.
+        self._seen, shared = self._state.active()
+        if shared is not None:
+            self._active = shared
 
     @property
     def active(self) -> Scenario:
         """The scenario whose rules apply to requests that name none."""
+        if self._state.version() != self._seen:
+            self._follow()
         return self._active
+
+    def _follow(self) -> None:
+        """Take the shared active scenario as this process's own, and tell `on_change`."""
+        with self._lock:
+            self._seen, shared = self._state.active()
+            self._active = shared if shared is not None else Scenario("none")
+            active = self._active
+        if self._on_change is not None:
+            self._on_change(active)
+
+    def _publish(self, scenario: Scenario) -> None:
+        """Make `scenario` active here and for every process sharing the state."""
+        self._active = scenario
+        self._seen = self._state.set_active(None if scenario.name == "none" else scenario)
 
     def library(self) -> dict[str, Scenario]:
         """Every scenario known by name."""
         with self._lock:
+            for name in self._state.names():
+                self._known(name)
             return dict(self._library)
+
+    def _known(self, name: str) -> Scenario | None:
+        scenario = self._library.get(name) or self._state.recall(name)
+        if scenario is None and self._loader is not None:
+            scenario = self._loader(name)
+        if scenario is not None:
+            self._library[name] = scenario
+        return scenario
 
     def named(self, name: str) -> Scenario:
         """A known scenario (loading a shipped one on first use), or `InvalidRequest`."""
         with self._lock:
-            scenario = self._library.get(name)
-            if scenario is None and self._loader is not None:
-                scenario = self._loader(name)
-                if scenario is not None:
-                    self._library[name] = scenario
+            scenario = self._known(name)
         if scenario is None:
             raise InvalidRequest(f"scenario: unknown scenario {name!r}")
         return scenario
@@ -270,43 +303,47 @@ class RuleBook:
         """Make a scenario known by its name (replacing one of the same name)."""
         with self._lock:
             self._library[scenario.name] = scenario
+            self._state.remember(scenario)
 
     def activate(self, scenario: Scenario) -> None:
         """Make `scenario` the active one, with fresh counters."""
         with self._lock:
-            self._library.setdefault(scenario.name, scenario)
-            self._active = scenario
+            if scenario.name not in self._library:
+                self._library[scenario.name] = scenario
+                self._state.remember(scenario)
+            self._publish(scenario)
             self._counters.forget(scenario.name)
 
     def add_rule(self, rule: Rule, index: int | None = None) -> None:
         """Insert a rule into the active scenario (at the end by default)."""
         with self._lock:
-            rules = list(self._active.rules)
+            rules = list(self.active.rules)
             if any(r.name == rule.name for r in rules):
                 raise InvalidRequest(f"rule: a rule named {rule.name!r} already exists")
             rules.insert(len(rules) if index is None else index, rule)
-            self._active = _with_rules(self._active, rules)
+            self._publish(_with_rules(self._active, rules))
 
     def remove_rule(self, name: str) -> None:
         """Remove the active scenario's rule called `name`."""
         with self._lock:
-            rules = [r for r in self._active.rules if r.name != name]
-            if len(rules) == len(self._active.rules):
+            active = self.active
+            rules = [r for r in active.rules if r.name != name]
+            if len(rules) == len(active.rules):
                 raise InvalidRequest(f"rule: no rule named {name!r}")
-            self._active = _with_rules(self._active, rules)
+            self._publish(_with_rules(active, rules))
 
     def clear(self) -> None:
         """No active rules."""
         with self._lock:
-            self._active = Scenario("none")
+            self._publish(Scenario("none"))
             self._counters.clear()
 
     def decide(self, ctx: Context, scenario: str | None = None) -> Decision:
         """The first matching rule of `scenario` (default: the active one) decides."""
-        if scenario is None and not self._active.rules:
+        if scenario is None and not self.active.rules:
             return NO_DECISION  # the common case, without taking the lock
         with self._lock:
-            chosen = self._active if scenario is None else self._library[scenario]
+            chosen = self._active if scenario is None else self.named(scenario)
             for rule in chosen.rules:
                 if self._applies(chosen.name, rule, ctx):
                     return Decision(rule.effect, f"rule {chosen.name}/{rule.name}")

@@ -71,9 +71,13 @@ class MockService(AdminViews):
     ) -> None:
         # Settings (or anything with core_config()) will do: the core never imports them.
         config = config if isinstance(config, CoreConfig) else config.core_config()
-        stores = stores or Stores.in_memory(config)
+        stores = stores or Stores.open(config)
         self.base_config = config
-        self.seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "big")
+        # An unseeded mock draws a seed; processes sharing the stores agree on the first drawn.
+        seed = config.seed
+        if seed is None:
+            seed = stores.scenario_state.claim_seed(int.from_bytes(os.urandom(4), "big"))
+        self.seed = seed
         self.clock = clock or MockClock(frozen=config.frozen, state=stores.clock_state)
         # reset() returns the clock to how it started, whoever built it.
         self._clock_starts_frozen = self.clock.frozen
@@ -85,7 +89,13 @@ class MockService(AdminViews):
         self.results = ResultCache()
         self.files = ResultFiles()
         self.models = ServedModels.of(config.models_dir, models)
-        self.rules = RuleBook(seed=self.seed, loader=_load_shipped, counters=stores.rule_counters)
+        self.rules = RuleBook(
+            seed=self.seed,
+            loader=_load_shipped,
+            counters=stores.rule_counters,
+            state=stores.scenario_state,
+            on_change=self._follow_scenario,
+        )
         self.callbacks = CallbackDispatcher(
             self.clock, sender, _policy(config), seed=self.seed, attempts=stores.attempts
         )
@@ -144,6 +154,8 @@ class MockService(AdminViews):
         self._accounts.defaults(to_micros(settings.balance), limits_of(settings))
         if settings.scenario:
             self.use_scenario(resolve_scenario(settings.scenario))
+        elif self.rules.active.rules or self.rules.active.settings:
+            self._follow_scenario(self.rules.active)  # made active by another process
 
     # -- the public API ---------------------------------------------------
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..callbacks.policy import Attempt
     from ..config import CoreConfig
     from ..journal import Entry
+    from ..scenarios import Scenario
     from ..tasks import Task
 
 # The clock's state: (offset from the wall clock in ms, the frozen reading or None).
@@ -179,6 +180,37 @@ class RuleCounterStore(Protocol):
         """Drop every counter."""
 
 
+class ScenarioStateStore(Protocol):
+    """What every process serving one mock must agree on besides the other stores.
+
+    The active scenario (its rules, and the settings it overrides), the
+    scenarios known by name, and the seed of an unseeded mock. Each write of
+    the active scenario gets a new version, so a process notices another's
+    change with one cheap read (`version`) and follows it.
+    """
+
+    def claim_seed(self, seed: int) -> int:
+        """The shared seed: `seed` if none is kept yet, else the one kept."""
+
+    def version(self) -> int:
+        """The active scenario's version; read on every request, so keep it cheap."""
+
+    def active(self) -> tuple[int, Scenario | None]:
+        """The active scenario (None: none) and its version."""
+
+    def set_active(self, scenario: Scenario | None) -> int:
+        """Make `scenario` the active one (None: none); returns the new version."""
+
+    def remember(self, scenario: Scenario) -> None:
+        """Make `scenario` known by its name (replacing one of the same name)."""
+
+    def recall(self, name: str) -> Scenario | None:
+        """The scenario known by `name`, or None."""
+
+    def names(self) -> list[str]:
+        """Every scenario's name known through `remember`."""
+
+
 class AttemptLogStore(Protocol):
     """The last callback attempts (POSTs), bounded; the dispatcher calls it under its lock."""
 
@@ -217,6 +249,7 @@ class Stores:
     unfinished: UnfinishedStore
     journal: JournalStore
     rule_counters: RuleCounterStore
+    scenario_state: ScenarioStateStore
     clock_state: ClockStateStore
     attempts: AttemptLogStore
     admission: AbstractContextManager[Any]
@@ -227,3 +260,12 @@ class Stores:
         from .memory import in_memory
 
         return in_memory(config)
+
+    @classmethod
+    def open(cls, config: CoreConfig) -> Stores:
+        """The stores `config.store` names: in memory (None) or a Redis URL."""
+        if config.store is None:
+            return cls.in_memory(config)
+        from .redis.stores import redis_stores
+
+        return redis_stores(config)

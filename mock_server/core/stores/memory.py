@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     # Annotations only: importing the callbacks package here would be circular.
     from ..callbacks.policy import Attempt
     from ..config import CoreConfig
+    from ..scenarios import Scenario
 
 
 class MemoryRuleCounters:
@@ -82,6 +83,54 @@ class MemoryClockState:
             return self.reading
 
 
+class MemoryScenarioState:
+    """The active scenario, the library and the seed, for one process: plain attributes."""
+
+    __slots__ = ("_active", "_library", "_lock", "_seed", "_version")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: Scenario | None = None
+        self._version = 0
+        self._library: dict[str, Scenario] = {}
+        self._seed: int | None = None
+
+    def claim_seed(self, seed: int) -> int:
+        """`seed`, unless one was claimed before."""
+        with self._lock:
+            if self._seed is None:
+                self._seed = seed
+            return self._seed
+
+    def version(self) -> int:
+        """The active scenario's version."""
+        return self._version
+
+    def active(self) -> tuple[int, Scenario | None]:
+        """The active scenario and its version."""
+        with self._lock:
+            return self._version, self._active
+
+    def set_active(self, scenario: Scenario | None) -> int:
+        """Make `scenario` the active one; returns the new version."""
+        with self._lock:
+            self._active = scenario
+            self._version += 1
+            return self._version
+
+    def remember(self, scenario: Scenario) -> None:
+        """Make `scenario` known by its name."""
+        self._library[scenario.name] = scenario
+
+    def recall(self, name: str) -> Scenario | None:
+        """The scenario known by `name`, or None."""
+        return self._library.get(name)
+
+    def names(self) -> list[str]:
+        """Every remembered scenario's name."""
+        return list(self._library)
+
+
 class AttemptLog:
     """The last `size` callback attempts in a ring buffer; locked by the dispatcher."""
 
@@ -111,6 +160,7 @@ def in_memory(config: CoreConfig) -> Stores:
         unfinished=UnfinishedTasks(),
         journal=Journal(config.journal_size),
         rule_counters=MemoryRuleCounters(),
+        scenario_state=MemoryScenarioState(),
         clock_state=MemoryClockState(),
         attempts=AttemptLog(),
         admission=threading.RLock(),

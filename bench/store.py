@@ -1,0 +1,132 @@
+"""Throughput of the mock on each store, side by side in one run, with wrk.
+
+    python bench/store.py [--duration 10] [--warmup 3] [--targets memory,redis,redis-2w,redis-2p]
+
+Targets (each `apixo-mock serve` with its limits raised out of the way):
+- memory: the default in-memory store, one process, one worker;
+- redis: `--store redis://...` on a throwaway redis-server (Debian's), one worker;
+- redis-2w: the same with `--workers 2`;
+- redis-2p: two separate `serve` processes on two ports sharing the Redis; wrk
+  drives both at once (1 thread, 25 connections each) and their rates add up.
+
+Status reads rotate over a finished, a processing and a pending task; submits
+over the smallest valid body and a typical one (as bench/server.py). wrk runs
+2 threads and 50 connections in all after a warm-up. Compare ratios from one
+run only: this machine is shared and noisy. Each target gets its own key prefix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+
+import server
+from server import SMALL_BODY, STATUS_PATH, SUBMIT_PATH, TYPICAL_BODY, Run
+
+from mock_server.testing.redis_server import redis_server
+
+TARGETS = ("memory", "redis", "redis-2w", "redis-2p")
+
+
+def serve_command(port: int, *flags: str) -> list[str]:
+    """`apixo-mock serve` on `port`, limits raised, with `flags`."""
+    binary = str(Path(sys.executable).parent / "apixo-mock")
+    raised = ["--rpm", "1000000000", "--max-unfinished", "1000000000", "--no-access-log"]
+    return [binary, "serve", "--port", str(port), *raised, *flags]
+
+
+def flags_of(name: str, url: str) -> tuple[int, list[str]]:
+    """How many processes a target runs, and their flags."""
+    store = ["--store", url, "--store-prefix", f"bench-{name}:"]
+    return {
+        "memory": (1, []),
+        "redis": (1, store),
+        "redis-2w": (1, [*store, "--workers", "2"]),
+        "redis-2p": (2, store),
+    }[name]
+
+
+def wrk_all(bases: list[str], script: str, duration: int, pids: list[int]) -> Run:
+    """wrk against every base at once, 2 threads and 50 connections split evenly; rates add."""
+    if len(bases) == 1:
+        return server.wrk(bases[0], script, duration, pids[0])
+    runs: list[Run] = []
+    threads = [
+        # One wrk thread and 25 connections per process: 2 and 50 in all, as for one target.
+        threading.Thread(
+            target=lambda b=b, p=p: runs.append(server.wrk(b, script, duration, p, 1, 25))
+        )
+        for b, p in zip(bases, pids, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cpu = sum(r.cpu_us * r.rps for r in runs) / max(sum(r.rps for r in runs), 1)
+    return Run(sum(r.rps for r in runs), runs[0].p50, runs[0].p99, sum(r.errors for r in runs), cpu)
+
+
+def measure(name: str, url: str, args: argparse.Namespace, scratch: Path) -> dict[str, Run]:
+    """Status and submit runs against one target, each after a warm-up."""
+    processes, flags = flags_of(name, url)
+    with ExitStack() as stack:
+        ports = [server.free_port() for _ in range(processes)]
+        pids = [stack.enter_context(server.serving(serve_command(p, *flags), p)) for p in ports]
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        ids = server.mock_task_ids(bases[0])
+        status_paths = [f"{STATUS_PATH}?taskId={task_id}" for task_id in ids]
+        bodies = [json.dumps(SMALL_BODY), json.dumps(TYPICAL_BODY)]
+        status = server.rotating_script(str(scratch), f"{name}-status", "GET", status_paths, [])
+        submit = server.rotating_script(
+            str(scratch), f"{name}-submit", "POST", [SUBMIT_PATH], bodies
+        )
+        results = {}
+        for endpoint, script in (("status", status), ("submit", submit)):
+            wrk_all(bases, script, args.warmup, pids)
+            results[endpoint] = wrk_all(bases, script, args.duration, pids)
+            print(name, endpoint, results[endpoint], flush=True)
+    return results
+
+
+def table(results: dict[str, dict[str, Run]]) -> list[str]:
+    """Markdown rows, with each rate as a multiple of the in-memory single worker's."""
+    lines = [
+        "| store | endpoint | req/s | p50 | p99 | errors | server CPU µs/req | x memory |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, runs in results.items():
+        for endpoint, run in runs.items():
+            base = results.get("memory", {}).get(endpoint)
+            ratio = f"{run.rps / base.rps:.2f}" if base is not None and base.rps else "-"
+            cells = [name, endpoint, f"{run.rps:,.0f}", run.p50, run.p99, str(run.errors)]
+            lines.append("| " + " | ".join([*cells, f"{run.cpu_us:,.0f}", ratio]) + " |")
+    return lines
+
+
+def main() -> int:
+    """Measure every target in one run and print the table."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--targets", default=",".join(TARGETS))
+    args = parser.parse_args()
+    for tool in ("wrk", "redis-server"):
+        if shutil.which(tool) is None:
+            print(f"{tool} is not installed (Debian: apt-get install {tool})", file=sys.stderr)
+            return 2
+    results: dict[str, dict[str, Run]] = {}
+    with tempfile.TemporaryDirectory() as directory, redis_server(Path(directory)) as redis:
+        for name in args.targets.split(","):
+            results[name] = measure(name, redis.url, args, Path(directory))
+    print("\n".join(table(results)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

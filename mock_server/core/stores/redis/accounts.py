@@ -1,0 +1,142 @@
+"""Accounts in Redis: a hash per key (balance in micro-USD, cap overrides), shared defaults.
+
+Money moves only in Lua scripts with integer arithmetic (HINCRBY), so a
+charge and the check before it are one server-side step: whatever number of
+processes charge one key at once, its balance never goes below zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import InsufficientCredits
+from ...limits import Limits
+
+# Opens the account (the default balance, first-opened order) if it has none yet.
+_OPEN = """
+local function open()
+  if redis.call('HEXISTS', KEYS[1], 'b') == 0 then
+    redis.call('HSET', KEYS[1], 'b', redis.call('HGET', KEYS[3], 'b') or ARGV[3])
+    redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[1])
+  end
+end
+"""
+# ARGV: key, micros, fallback default balance, -micros (a string: Lua would format a
+# big number lossily). Returns 0 if refused.
+_CHARGE = (
+    _OPEN
+    + """
+open()
+if tonumber(redis.call('HGET', KEYS[1], 'b')) < tonumber(ARGV[2]) then return 0 end
+redis.call('HINCRBY', KEYS[1], 'b', ARGV[4])
+return 1
+"""
+)
+_REFUND = (
+    _OPEN
+    + """
+open()
+return redis.call('HINCRBY', KEYS[1], 'b', ARGV[2])
+"""
+)
+# ARGV: key, balance or '', fallback, rpm or '', max_unfinished or ''.
+_SET = (
+    _OPEN
+    + """
+open()
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'b', ARGV[2]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'r', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[5]) end
+return 1
+"""
+)
+
+
+class RedisAccounts:
+    """Every key's account under `prefix`, opened on first write like the memory store's."""
+
+    def __init__(self, client: Any, prefix: str, balance_micros: int, limits: Limits) -> None:
+        self._r = client
+        self._account = prefix + "account:"
+        self._index = prefix + "accounts"
+        self._defaults = prefix + "accounts:defaults"
+        self._opened = prefix + "accounts:opened"
+        self._fallback = (balance_micros, limits)  # until `defaults` writes shared ones
+        self._charge = client.register_script(_CHARGE)
+        self._refund = client.register_script(_REFUND)
+        self._set = client.register_script(_SET)
+
+    def _keys(self, key: str) -> list[str]:
+        return [self._account + key, self._index, self._defaults, self._opened]
+
+    def defaults(self, balance_micros: int, limits: Limits) -> None:
+        """New shared defaults: the balance for keys opened from now on, the caps for all."""
+        self._fallback = (balance_micros, limits)
+        mapping = {"b": balance_micros, "r": limits.rpm, "u": limits.max_unfinished}
+        self._r.hset(self._defaults, mapping=mapping)
+
+    def balance_micros(self, key: str) -> int:
+        """The key's balance (the default for a key with no account; opens none)."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hget(self._account + key, "b")
+        pipe.hget(self._defaults, "b")
+        own, default = pipe.execute()
+        found = own if own is not None else default
+        return int(found) if found is not None else self._fallback[0]
+
+    def limits(self, key: str) -> Limits:
+        """The caps in force for `key` (opens no account)."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hmget(self._account + key, "r", "u")
+        pipe.hmget(self._defaults, "r", "u")
+        (rpm, cap), (base_rpm, base_cap) = pipe.execute()
+        fallback = self._fallback[1]
+        return Limits(
+            rpm=_first(rpm, base_rpm, fallback.rpm),
+            max_unfinished=_first(cap, base_cap, fallback.max_unfinished),
+        )
+
+    def charge(self, key: str, micros: int, status: int = 400) -> None:
+        """Take `micros` or raise `InsufficientCredits`; one step on the server."""
+        if not self._charge(keys=self._keys(key), args=[key, micros, self._fallback[0], -micros]):
+            raise InsufficientCredits(status=status)
+
+    def refund(self, key: str, micros: int) -> None:
+        """Give `micros` back (a failed task's charge)."""
+        self._refund(keys=self._keys(key), args=[key, micros, self._fallback[0]])
+
+    def set_balance(self, key: str, micros: int) -> None:
+        """Set a key's balance outright (`ValueError` if negative)."""
+        if micros < 0:
+            raise ValueError("a balance cannot be negative")
+        self._set(keys=self._keys(key), args=[key, micros, self._fallback[0], "", ""])
+
+    def set_limits(
+        self, key: str, *, rpm: int | None = None, max_unfinished: int | None = None
+    ) -> None:
+        """Override a key's caps; `None` leaves a cap as it is."""
+        if rpm is None and max_unfinished is None:
+            return  # nothing changes: no account to open
+        args = [key, "", self._fallback[0], _arg(rpm), _arg(max_unfinished)]
+        self._set(keys=self._keys(key), args=args)
+
+    def opened(self) -> list[str]:
+        """Every key with an account, first opened first."""
+        return [k.decode() for k in self._r.zrange(self._index, 0, -1)]
+
+    def clear(self) -> None:
+        """Forget every account (the defaults stay, as in memory)."""
+        keys = self.opened()
+        pipe = self._r.pipeline(transaction=True)
+        for start in range(0, len(keys), 500):
+            pipe.unlink(*(self._account + k for k in keys[start : start + 500]))
+        pipe.unlink(self._index, self._opened)
+        pipe.execute()
+
+
+def _first(*values: Any) -> int:
+    return int(next(v for v in values if v is not None))
+
+
+def _arg(value: int | None) -> str | int:
+    return "" if value is None else value

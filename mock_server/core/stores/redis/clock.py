@@ -1,0 +1,52 @@
+"""The mock clock's state in Redis: one string "offset,frozen", changed with WATCH/MULTI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from redis.exceptions import WatchError
+
+from .. import ClockReading
+
+_TRIES = 1_000  # optimistic retries under contention; each loses only to a real change
+
+
+class RedisClockState:
+    """One clock for every process sharing the prefix: moved through any, read by all."""
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._r = client
+        self._key = prefix + "clock"
+
+    @property
+    def reading(self) -> ClockReading:
+        """(offset_ms, frozen_at): one GET."""
+        return _parse(self._r.get(self._key))
+
+    def update(self, change: Callable[[ClockReading], ClockReading]) -> ClockReading:
+        """Apply `change` atomically: retried if another process moved the clock meanwhile."""
+        with self._r.pipeline(transaction=True) as pipe:
+            for _ in range(_TRIES):
+                try:
+                    pipe.watch(self._key)
+                    new = change(_parse(pipe.get(self._key)))
+                    pipe.multi()
+                    pipe.set(self._key, _format(new))
+                    pipe.execute()
+                    return new
+                except WatchError:
+                    continue
+        raise RuntimeError(f"the clock kept changing under {_TRIES} tries to move it")
+
+
+def _parse(data: bytes | None) -> ClockReading:
+    if data is None:
+        return (0, None)
+    offset, frozen = data.decode().split(",")
+    return (int(offset), int(frozen) if frozen else None)
+
+
+def _format(reading: ClockReading) -> str:
+    offset, frozen = reading
+    return f"{offset},{'' if frozen is None else frozen}"

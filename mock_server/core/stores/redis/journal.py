@@ -1,0 +1,52 @@
+"""The request journal in Redis: a capped list of JSON entries, newest last."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import astuple
+from typing import Any
+
+from ...journal import Entry
+
+
+class RedisJournal:
+    """The last `size` requests answered by any process sharing the prefix."""
+
+    def __init__(self, client: Any, prefix: str, size: int = 1000) -> None:
+        self._r = client
+        self._list = prefix + "journal"
+        self._size = size
+
+    def record(self, entry: Entry) -> None:
+        """Keep one entry, dropping the oldest past the size (one transaction)."""
+        if self._size <= 0:
+            return
+        pipe = self._r.pipeline(transaction=True)
+        pipe.rpush(self._list, json.dumps(astuple(entry)))
+        pipe.ltrim(self._list, -self._size, -1)
+        pipe.execute()
+
+    def entries(
+        self,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        task_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """Entries matching every filter given (path by prefix), oldest first."""
+        entries = [Entry(*json.loads(raw)) for raw in self._r.lrange(self._list, 0, -1)]
+        found = [
+            e
+            for e in entries
+            if (path is None or e.path.startswith(path))
+            and (status is None or e.status == status)
+            and (task_id is None or e.task_id == task_id)
+        ]
+        if limit is None:
+            return found
+        return found[-limit:] if limit > 0 else []
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._r.unlink(self._list)

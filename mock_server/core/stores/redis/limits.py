@@ -1,0 +1,142 @@
+"""Per-key throttling in Redis: the one-minute request window and the unfinished tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import RateLimited
+from ...limits import WINDOW_MS, TaskFinished
+
+# KEYS: the key's window, the member counter, the index of keys.
+# ARGV: now, rpm, window ms, key, now - window (exact: Lua formats big numbers lossily).
+# Returns -1 if admitted, else ms to wait.
+_ADMIT = """
+local now, rpm, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[5])
+local n = redis.call('ZCARD', KEYS[1])
+if n < rpm then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1] .. ':' .. redis.call('INCR', KEYS[2]))
+  redis.call('SADD', KEYS[3], ARGV[4])
+  return -1
+end
+if rpm <= 0 then return window end
+local oldest = redis.call('ZRANGE', KEYS[1], n - rpm, n - rpm, 'WITHSCORES')
+return tonumber(oldest[2]) + window - now
+"""
+
+
+class RedisWindows:
+    """Each key's requests in the last minute (a sorted set by time); `admit` is one script."""
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._r = client
+        self._window = prefix + "window:"
+        self._counter = prefix + "windows:n"
+        self._index = prefix + "windows"
+        self._admit = client.register_script(_ADMIT)
+
+    def admit(self, key: str, now: int, rpm: int) -> None:
+        """Count a request, or raise `RateLimited` (with Retry-After) past `rpm`."""
+        keys = [self._window + key, self._counter, self._index]
+        wait_ms = int(self._admit(keys=keys, args=[now, rpm, WINDOW_MS, key, now - WINDOW_MS]))
+        if wait_ms >= 0:
+            raise RateLimited(
+                f"Rate limit exceeded: more than {rpm} requests per minute",
+                retry_after_s=-(-wait_ms // 1000),
+            )
+
+    def __len__(self) -> int:
+        return int(self._r.scard(self._index))
+
+    def clear(self) -> None:
+        """Forget every request."""
+        keys = [k.decode() for k in self._r.smembers(self._index)]
+        pipe = self._r.pipeline(transaction=True)
+        for start in range(0, len(keys), 500):
+            pipe.unlink(*(self._window + k for k in keys[start : start + 500]))
+        pipe.unlink(self._index, self._counter)
+        pipe.execute()
+
+
+class RedisUnfinished:
+    """Each key's unfinished task ids (a set), and every known end (a sorted set by time).
+
+    Called inside the admission transaction, like the memory store.
+    """
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._r = client
+        self._open = prefix + "unfinished:"
+        self._ends = prefix + "unfinished:ends"
+        self._index = prefix + "unfinished"
+
+    def add(self, key: str, task_id: str, done_at: int | None) -> None:
+        """Track a new unfinished task (`done_at=None`: it never ends by itself)."""
+        pipe = self._r.pipeline(transaction=True)
+        pipe.sadd(self._open + key, task_id)
+        pipe.sadd(self._index, key)
+        if done_at is not None:
+            pipe.zadd(self._ends, {_member(key, task_id): done_at})
+        pipe.execute()
+
+    def retime(self, key: str, task_id: str, done_at: int) -> None:
+        """The task now ends at `done_at`."""
+        self._r.zadd(self._ends, {_member(key, task_id): done_at})
+
+    def settle(self, now: int, is_finished: TaskFinished) -> list[tuple[str, str]]:
+        """Drop tasks that have ended by `now`; returns their (key, task_id) pairs."""
+        due = self._r.zrangebyscore(self._ends, "-inf", now)
+        if not due:
+            return []
+        pairs = [tuple(member.decode().split("\n", 1)) for member in due]
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zrem(self._ends, *due)
+        for task_id, key in pairs:
+            pipe.sismember(self._open + key, task_id)
+        still_open = pipe.execute()[1:]
+        done = [
+            (key, task_id)
+            for (task_id, key), is_open in zip(pairs, still_open, strict=True)
+            if is_open and is_finished(task_id, now)
+        ]
+        if not done:
+            return []
+        for key, task_id in done:
+            pipe.srem(self._open + key, task_id)
+        # Only a task this call took out of the set has ended here: even two
+        # settles at once (a lease run out) never settle, or refund, one task twice.
+        return [pair for pair, removed in zip(done, pipe.execute(), strict=True) if removed]
+
+    def count(self, key: str) -> int:
+        """Unfinished tasks of `key` as of the last `settle`."""
+        return int(self._r.scard(self._open + key))
+
+    def admit(self, key: str, cap: int, now: int | None = None) -> None:
+        """Raise `RateLimited` if `key` already has `cap` unfinished tasks."""
+        if self.count(key) < cap:
+            return
+        end = self._next_end(key) if now is not None else None
+        wait_s = -(-(end - now) // 1000) if end is not None and now is not None and end > now else 1
+        raise RateLimited(
+            f"Rate limit exceeded: more than {cap} unfinished tasks", retry_after_s=wait_s
+        )
+
+    def _next_end(self, key: str) -> int | None:
+        ids = [i.decode() for i in self._r.smembers(self._open + key)]
+        scores = self._r.zmscore(self._ends, [_member(key, i) for i in ids]) if ids else []
+        ends = [int(score) for score in scores if score is not None]
+        return min(ends) if ends else None
+
+    def clear(self) -> None:
+        """Forget every task."""
+        keys = [k.decode() for k in self._r.smembers(self._index)]
+        pipe = self._r.pipeline(transaction=True)
+        for start in range(0, len(keys), 500):
+            pipe.unlink(*(self._open + k for k in keys[start : start + 500]))
+        pipe.unlink(self._index, self._ends)
+        pipe.execute()
+
+
+def _member(key: str, task_id: str) -> str:
+    # A task id never holds a newline; the key comes first and may hold anything else.
+    return f"{task_id}\n{key}"

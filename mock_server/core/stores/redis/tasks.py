@@ -1,0 +1,125 @@
+"""Tasks in Redis: one pickled record per task, an index by sequence, a retired set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from ...lifecycle import Failure, Timeline
+from ...tasks import Task
+from .codec import dumps, loads
+
+# Insert only if the id is unused, index it, and keep the highest sequence: one step.
+_ADD = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+if tonumber(ARGV[3]) > last then redis.call('SET', KEYS[3], ARGV[3]) end
+return 1
+"""
+_CHUNK = 500  # ids per MGET/UNLINK: bounded round trips, bounded replies
+
+
+class RedisTaskStore:
+    """Tasks by id under `prefix`, evicted like the memory store's (count and age).
+
+    Retired tasks sit in a sorted set by the time they ended, so eviction
+    pops the earliest ended, never scans every task.
+    """
+
+    def __init__(self, client: Any, prefix: str, max_kept: int = 0, ttl_ms: int = 0) -> None:
+        self._r = client
+        self._task = prefix + "task:"
+        self._ids = prefix + "tasks"
+        self._seq = prefix + "tasks:seq"
+        self._retired = prefix + "tasks:retired"
+        self._max_kept = max_kept
+        self._ttl_ms = ttl_ms
+        self._add = client.register_script(_ADD)
+
+    def add(self, task: Task) -> None:
+        """Keep a new task; `KeyError` if its id is taken (by any process)."""
+        keys = [self._task + task.task_id, self._ids, self._seq]
+        if not self._add(keys=keys, args=[dumps(task), task.task_id, task.sequence]):
+            raise KeyError(f"duplicate taskId {task.task_id}")
+
+    def last_sequence(self) -> int:
+        """The highest `sequence` added since the last `clear` (0: none)."""
+        return int(self._r.get(self._seq) or 0)
+
+    def get(self, task_id: str) -> Task | None:
+        """The task with this id, whoever owns it."""
+        data = self._r.get(self._task + task_id)
+        return None if data is None else _task(data)
+
+    def owned(self, task_id: str, key: str) -> Task | None:
+        """The task if `key` created it."""
+        task = self.get(task_id)
+        return task if task is not None and task.key == key else None
+
+    def retime(
+        self, task_id: str, timeline: Timeline, failure: Failure | None, reason: str
+    ) -> Task:
+        """Give an unfinished task a new end; called inside the admission transaction."""
+        task = self.get(task_id)
+        if task is None:
+            raise KeyError(task_id)
+        task = replace(task, timeline=timeline, failure=failure, reason=reason, final_body=None)
+        self._r.set(self._task + task_id, dumps(task), xx=True)
+        return task
+
+    def retire(self, task_id: str, ended_at: int) -> None:
+        """The task has finished and been settled: it may be evicted from now on."""
+        if self._max_kept or self._ttl_ms:
+            self._r.zadd(self._retired, {task_id: ended_at})
+
+    def evict(self, now: int) -> int:
+        """Forget retired tasks beyond the count or past the age; returns how many."""
+        if not (self._max_kept or self._ttl_ms):
+            return 0
+        gone: list[str] = []
+        if self._ttl_ms:
+            old = self._r.zrangebyscore(self._retired, "-inf", now - self._ttl_ms)
+            gone += [i.decode() for i in old]
+        if self._max_kept:
+            over = self._r.zcard(self._retired) - len(gone) - self._max_kept
+            if over > 0:
+                first = self._r.zrange(self._retired, len(gone), len(gone) + over - 1)
+                gone += [i.decode() for i in first]
+        self._forget(gone)
+        return len(gone)
+
+    def _forget(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            pipe = self._r.pipeline(transaction=True)
+            pipe.unlink(*(self._task + i for i in chunk))
+            pipe.zrem(self._ids, *chunk)
+            pipe.zrem(self._retired, *chunk)
+            pipe.execute()
+
+    def all(self) -> Iterator[Task]:
+        """A snapshot of every task, oldest first."""
+        ids = [i.decode() for i in self._r.zrange(self._ids, 0, -1)]
+        tasks: list[Task] = []
+        for start in range(0, len(ids), _CHUNK):
+            found = self._r.mget([self._task + i for i in ids[start : start + _CHUNK]])
+            tasks += [_task(data) for data in found if data is not None]
+        return iter(tasks)
+
+    def __len__(self) -> int:
+        return int(self._r.zcard(self._ids))
+
+    def clear(self) -> None:
+        """Forget every task (of this prefix only)."""
+        ids = [i.decode() for i in self._r.zrange(self._ids, 0, -1)]
+        self._forget(ids)
+        self._r.unlink(self._ids, self._seq, self._retired)
+
+
+def _task(data: bytes) -> Task:
+    task = loads(data)
+    if not isinstance(task, Task):
+        raise TypeError("the store holds something else under a task's key")
+    return task
