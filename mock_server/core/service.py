@@ -87,7 +87,13 @@ class MockService(AdminViews):
         self.models = ServedModels.of(config.models_dir, models)
         self.rules = RuleBook(seed=self.seed, loader=_load_shipped, counters=stores.rule_counters)
         self.callbacks = CallbackDispatcher(
-            self.clock, sender, _policy(config), seed=self.seed, attempts=stores.attempts
+            self.clock,
+            sender,
+            _policy(config),
+            seed=self.seed,
+            attempts=stores.attempts,
+            deliveries=stores.deliveries,
+            render=self.callback_body,
         )
         self._fetcher = fetcher
         self._fetch_pool: ThreadPoolExecutor | None = None
