@@ -1,0 +1,1 @@
+"""Redis implementations of the core's stores: shared state for several processes."""
