@@ -45,6 +45,7 @@ _TAKE_AT_ONCE: Final = 16  # callbacks a sender takes per visit to the queue
 _MAX_WAIT_S: Final = 3600.0  # the scheduler re-checks the queue at least this often
 _ERROR_PAUSE_S: Final = 0.05  # after an unexpected error, so a persistent one cannot spin
 _UNLIMITED: Final = 2**31  # works claimed at once from a store that sets no limit
+_NEVER: Final = 2**63  # the scheduler looks again only when woken (or polling)
 
 Body = Callable[[], bytes]
 
@@ -87,6 +88,7 @@ class CallbackDispatcher:
         self._wake = threading.Condition(self._lock)  # the scheduler waits here
         self._idle = threading.Condition(self._lock)  # wait_idle waits here
         self._pokes = 0  # bumped by whatever may have made work due: no wake-up is lost
+        self._look_at: int | None = None  # when the waiting scheduler looks again; None: unknown
         self._bodies: dict[str, Body] = {}  # bodies callers gave schedule(): this process only
         self._busy = 0  # works claimed and not yet done, plus a claim in progress
         self._queue = SendQueue(per_origin=max(1, policy.senders // 2))
@@ -164,15 +166,14 @@ class CallbackDispatcher:
                 self._bodies.pop(task_id, None)
             else:
                 self._bodies[task_id] = body
-        self._store.schedule(
-            DeliveryRecord(task_id, url, origin, effect, due_ms + effect.delay_ms, fault)
-        )
-        self._poke()
+        due = due_ms + effect.delay_ms
+        self._store.schedule(DeliveryRecord(task_id, url, origin, effect, due, fault))
+        self._poke_for(due)
 
     def reschedule(self, task_id: str, due_ms: int) -> bool:
         """Move a not-yet-due delivery to `due_ms` (+ its delay); False if there is none."""
         moved = self._store.reschedule(task_id, due_ms)
-        self._poke()
+        self._poke_for(due_ms)  # the delay only adds to it
         return moved
 
     def redeliver(self, task_id: str) -> None:
@@ -234,6 +235,19 @@ class CallbackDispatcher:
             self._pokes += 1
             self._wake.notify()
 
+    def _poke_for(self, due_ms: int) -> None:
+        """Wake the scheduler for new work due at `due_ms`, unless it will look by then anyway.
+
+        Sparing the wake-up spares a claim per scheduled callback: with a shared
+        store each is a round trip, and most callbacks fall due later.
+        """
+        now, frozen = self._clock.now_ms(), self._clock.frozen
+        with self._lock:
+            planned = self._look_at
+            if due_ms <= now or planned is None or (not frozen and due_ms < planned):
+                self._pokes += 1
+                self._wake.notify()
+
     def _is_idle(self) -> bool:
         return self._busy == 0 and not self._store.has_due(self._clock.now_ms())
 
@@ -257,6 +271,7 @@ class CallbackDispatcher:
             if self._closed:
                 return False
             pokes, room = self._pokes, self._room()
+            self._look_at = None  # until it waits: anything scheduled meanwhile wakes it
             self._busy += 1  # a claim in progress: wait_idle must not slip in between
         works: list[Work] = []
         try:
@@ -272,8 +287,11 @@ class CallbackDispatcher:
             self._queue.put([(work.lane, work) for work in works])
             return True
         wait_s = self._wait_s(room)
+        now, frozen = self._clock.now_ms(), self._clock.frozen
         with self._lock:
             if pokes == self._pokes and not self._closed:
+                # On a frozen clock only an advance (a poke) makes new work due.
+                self._look_at = _NEVER if frozen or wait_s is None else now + int(wait_s * 1000)
                 self._wake.wait(wait_s)
         return True
 

@@ -8,8 +8,8 @@ Keys, under the store's prefix P (passed as ARGV[1]):
     P.."cb:due"        zset: queued work -> due time (mock ms); members start with
                        their zero-padded queue order, so equal due times keep it
     P.."cb:flight"     zset: claim token -> lease expiry (Redis server ms)
-    P.."cb:work"       hash: claim token -> the claimed work (JSON)
-    P.."cb:owner"      hash: claim token -> the dispatcher that holds it
+    P.."cb:work"       hash: claim token -> the dispatcher holding it, "|", and
+                       the claimed work (JSON)
     P.."cb:batch"      string: the reorder batch being collected
     P.."cb:held:"..id  list: a reorder batch's held deliveries (JSON)
     P.."cb:log"        list: the attempt log (JSON), capped
@@ -92,39 +92,40 @@ return 1
 
 # ARGV: P, now (mock ms), owner, limit, reorder window ms, lease ms per send.
 # Returns token, work JSON, token, work JSON, ...: expired leases first, then due work.
+# The works' leases and entries are written at the end, in one call each.
 CLAIM: Final = (
     _PRELUDE
     + """
 local now, owner = tonumber(ARGV[2]), ARGV[3]
 local limit, window, lease = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local clock = server_ms()
-local out, count = {}, 0
+local out, leases, entries, count = {}, {}, {}, 0
 
 local function own(token, json, sends)
-  redis.call('ZADD', P..'cb:flight', s(clock + lease * sends), token)
-  redis.call('HSET', P..'cb:owner', token, owner)
+  leases[#leases + 1] = s(clock + lease * sends)
+  leases[#leases + 1] = token
+  entries[#entries + 1] = token
+  entries[#entries + 1] = owner..'|'..json
   out[#out + 1] = token
   out[#out + 1] = json
   count = count + 1
 end
 
-local function work(lane, sends)
-  local token = s(seq())
-  local json = cjson.encode({lane = lane, sends = sends})
-  redis.call('HSET', P..'cb:work', token, json)
-  own(token, json, #sends)
+local function work(token, lane, sends)
+  own(token, cjson.encode({lane = lane, sends = sends}), #sends)
 end
 
 local function start(r, task, due, order)
   local key = P..'cb:d:'..task
-  redis.call('HSET', key, 'started', '1')
-  if r.fault then redis.call('HSET', key, 'lerror', r.fault) return end
-  if r.drop == '1' then redis.call('HSET', key, 'dropped', '1') return end
+  if r.fault then redis.call('HSET', key, 'started', '1', 'lerror', r.fault) return end
+  if r.drop == '1' then redis.call('HSET', key, 'started', '1', 'dropped', '1') return end
   local copies = tonumber(r.copies)
-  redis.call('HSET', key, 'active', s(num(r.active) + copies),
+  redis.call('HSET', key, 'started', '1', 'active', s(num(r.active) + copies),
     'wanted', s(num(r.wanted) + copies))
   if r.reorder ~= '1' then
-    for _ = 1, copies do work(r.origin, {{t = task, u = r.url, i = r.inc, a = '1', d = s(due)}}) end
+    for c = 1, copies do
+      work(order..'.'..c, r.origin, {{t = task, u = r.url, i = r.inc, a = '1', d = s(due)}})
+    end
     return
   end
   -- The first reordered delivery to fall due opens a window; those falling due
@@ -139,7 +140,7 @@ local function start(r, task, due, order)
   redis.call('RPUSH', P..'cb:held:'..batch, held)
 end
 
-local function close(item)
+local function close(item, order)
   if redis.call('GET', P..'cb:batch') == item.b then redis.call('DEL', P..'cb:batch') end
   local held = {}
   for _, h in ipairs(redis.call('LRANGE', P..'cb:held:'..item.b, 0, -1)) do
@@ -159,19 +160,19 @@ local function close(item)
       end
     end
   end
-  if #sends > 0 then work('', sends) end
+  if #sends > 0 then work(order, '', sends) end
 end
 
 local function take(item, due, order)
-  if item.k == 'batch' then close(item) return end
+  if item.k == 'batch' then close(item, order) return end
   local r = load(item.t)
   if not r or r.inc ~= item.i then return end  -- replaced or forgotten since
   if item.k == 'fresh' then
-    work(r.origin, {{t = item.t, u = r.url, i = item.i, a = '1', d = item.d}})
+    work(order, r.origin, {{t = item.t, u = r.url, i = item.i, a = '1', d = item.d}})
   elseif item.k == 'retry' then
     if item.e == r.epoch then  -- else cancelled by a success
       redis.call('HSET', P..'cb:d:'..item.t, 'pend', s(num(r.pend) - 1))
-      work(r.origin, {{t = item.t, u = r.url, i = item.i, a = item.a, d = item.d}})
+      work(order, r.origin, {{t = item.t, u = r.url, i = item.i, a = item.a, d = item.d}})
     end
   elseif item.g == r.gen then
     start(r, item.t, due, order)
@@ -181,37 +182,45 @@ end
 -- Leases that ran out: their owner died or stalled; the work is claimed again whole.
 local expired = redis.call('ZRANGEBYSCORE', P..'cb:flight', '-inf', s(clock), 'LIMIT', 0, limit)
 for _, token in ipairs(expired) do
-  local json = redis.call('HGET', P..'cb:work', token)
+  local json = string.match(redis.call('HGET', P..'cb:work', token), '^[^|]*|(.*)$')
   own(token, json, #cjson.decode(json).sends)
 end
 while count < limit do
   local due = redis.call('ZRANGEBYSCORE', P..'cb:due', '-inf', s(now), 'WITHSCORES',
     'LIMIT', 0, limit - count)
   if #due == 0 then break end
+  local members = {}
+  for k = 1, #due, 2 do members[#members + 1] = due[k] end
+  redis.call('ZREM', P..'cb:due', unpack(members))
   for k = 1, #due, 2 do
-    redis.call('ZREM', P..'cb:due', due[k])
     take(cjson.decode(string.sub(due[k], 18)), tonumber(due[k + 1]), string.sub(due[k], 1, 16))
   end
+end
+if count > 0 then
+  redis.call('ZADD', P..'cb:flight', unpack(leases))
+  redis.call('HSET', P..'cb:work', unpack(entries))
 end
 return out
 """
 )
 
-# ARGV: P, owner, token, token, ...  Returns the tokens the owner still holds.
+# ARGV: P, owner, lease ms per send, token, token, ...  Returns the tokens the owner holds.
 RENEW: Final = (
     _PRELUDE
     + """
 local owner, lease = ARGV[2], tonumber(ARGV[3])
 local clock = server_ms()
-local held = {}
+local held, leases = {}, {}
 for k = 4, #ARGV do
-  local token = ARGV[k]
-  if redis.call('HGET', P..'cb:owner', token) == owner then
-    local sends = #cjson.decode(redis.call('HGET', P..'cb:work', token)).sends
-    redis.call('ZADD', P..'cb:flight', 'XX', s(clock + lease * sends), token)
-    held[#held + 1] = token
+  local entry = redis.call('HGET', P..'cb:work', ARGV[k])
+  local holder, json = string.match(entry or '', '^([^|]*)|(.*)$')
+  if holder == owner then
+    leases[#leases + 1] = s(clock + lease * #cjson.decode(json).sends)
+    leases[#leases + 1] = ARGV[k]
+    held[#held + 1] = ARGV[k]
   end
 end
+if #leases > 0 then redis.call('ZADD', P..'cb:flight', 'XX', unpack(leases)) end
 return held
 """
 )
@@ -222,48 +231,58 @@ SETTLE: Final = (
     _PRELUDE
     + """
 local token, owner, index = ARGV[2], ARGV[3], tonumber(ARGV[4])
-if redis.call('HGET', P..'cb:owner', token) ~= owner then return false end  -- lease lost
-local w = cjson.decode(redis.call('HGET', P..'cb:work', token))
+local entry = redis.call('HGET', P..'cb:work', token)
+local holder, json = string.match(entry or '', '^([^|]*)|(.*)$')
+if holder ~= owner then return false end  -- the lease ran out and another process took it
+local w = cjson.decode(json)
 local send = w.sends[index + 1]
 if index + 1 == #w.sends then  -- the work's last send: its lease ends
   redis.call('ZREM', P..'cb:flight', token)
   redis.call('HDEL', P..'cb:work', token)
-  redis.call('HDEL', P..'cb:owner', token)
 end
-local r = load(send.t)
-if not r or r.inc ~= send.i then return false end  -- replaced or forgotten since
 local key = P..'cb:d:'..send.t
+local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
+  'epoch')
+if f[1] ~= send.i then return false end  -- replaced or forgotten since
 local ok, retry_due = ARGV[5] == '1', ARGV[10]
-local attempts = num(r.attempts) + 1
-local delivered = num(r.delivered) + (ok and 1 or 0)
-local wanted, active, pend, epoch = num(r.wanted), num(r.active), num(r.pend), num(r.epoch)
+local attempts, delivered = num(f[2]) + 1, num(f[3]) + (ok and 1 or 0)
+local wanted, active, pend, epoch = num(f[4]), num(f[5]), num(f[6]), num(f[7])
 if delivered >= wanted then  -- delivered as often as asked: waiting retries are cancelled
   epoch = epoch + 1
   active = active - pend
   pend = 0
 end
+local sets = {'attempts', s(attempts), 'delivered', s(delivered)}
+local dels = {}
+local function put(field, value)
+  if value == '' then dels[#dels + 1] = field
+  else sets[#sets + 1] = field; sets[#sets + 1] = value end
+end
+put('lstatus', ARGV[6])
+put('lerror', ARGV[7])
 local outcome
 if ok or retry_due == '' or delivered >= wanted then
   active = active - 1
   outcome = ok and 'delivered' or 'failed'
-  if active == 0 then redis.call('HDEL', key, 'next') end
+  if active == 0 then put('next', '') end
 else
   pend = pend + 1
   outcome = 'retrying'
-  redis.call('HSET', key, 'next', retry_due)
+  put('next', retry_due)
   local next_attempt = s(tonumber(send.a) + 1)
   push(retry_due, {k = 'retry', t = send.t, i = send.i, e = s(epoch), a = next_attempt,
     d = retry_due})
 end
-redis.call('HSET', key, 'attempts', s(attempts), 'delivered', s(delivered),
-  'active', s(active), 'pend', s(pend), 'epoch', s(epoch))
-for field, value in pairs({lstatus = ARGV[6], lerror = ARGV[7]}) do
-  if value == '' then redis.call('HDEL', key, field) else redis.call('HSET', key, field, value) end
-end
+put('active', s(active))
+put('pend', s(pend))
+put('epoch', s(epoch))
+redis.call('HSET', key, unpack(sets))
+if #dels > 0 then redis.call('HDEL', key, unpack(dels)) end
 local entry = cjson.encode({t = send.t, u = send.u, n = s(attempts), d = send.d, m = ARGV[9],
   s = ARGV[6], e = ARGV[7], l = ARGV[8], o = outcome})
-redis.call('RPUSH', P..'cb:log', entry)
-redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[11]), -1)
+if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[11]) then
+  redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[11]), -1)
+end
 return entry
 """
 )

@@ -1,0 +1,179 @@
+"""Several dispatchers on one Redis, as several mock processes run them: each callback once.
+
+Each dispatcher has its own Redis connection, store object, sender and clock,
+as a process of its own would; the clocks share one state (frozen), so that
+advancing one moves them all, and only the advanced one hears of it: the
+others find the due work by polling the store, as other processes do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+
+import pytest
+import redis
+
+from mock_server.core.callbacks import CallbackDispatcher, CallbackPolicy, SendResult
+from mock_server.core.clock import MockClock
+from mock_server.core.stores.memory import MemoryClockState
+from mock_server.core.stores.redis.deliveries import RedisDeliveries
+
+START = 1_700_000_000_000
+URL = "http://receiver.test/hook"
+WAIT_S = 60.0  # a deadline only: the machine is shared and loaded
+OK = SendResult(200, None, 0.1)
+
+
+class Receiver:
+    """Counts every callback body, whichever dispatcher sent it."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.counts: Counter[str] = Counter()
+        self.by_sender: Counter[str] = Counter()
+
+    def sender(self, name: str) -> CountingSender:
+        return CountingSender(self, name)
+
+    def count(self, name: str, body: bytes) -> None:
+        with self._cond:
+            self.counts[body.decode()] += 1
+            self.by_sender[name] += 1
+            self._cond.notify_all()
+
+    def wait_for_total(self, total: int) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self.counts.total() >= total, WAIT_S)
+
+
+class CountingSender:
+    """One dispatcher's sender: counts at the shared receiver, answers 200."""
+
+    def __init__(self, receiver: Receiver, name: str) -> None:
+        self._receiver = receiver
+        self._name = name
+
+    def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float
+    ) -> SendResult:
+        self._receiver.count(self._name, body)
+        return OK
+
+
+class StalledSender:
+    """A sender that hangs in its first POST, sending nothing, until released: a dead process."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float
+    ) -> SendResult:
+        self.entered.set()
+        self.release.wait(WAIT_S)
+        return SendResult(None, "the process died", 0.0)
+
+
+Make = Callable[..., CallbackDispatcher]
+
+
+@pytest.fixture
+def state() -> MemoryClockState:
+    """The clock state every dispatcher's clock reads: one mock time, frozen at START."""
+    return MemoryClockState((0, START))
+
+
+@pytest.fixture
+def make(redis_url: str, state: MemoryClockState) -> Iterator[Make]:
+    """Dispatchers on one Redis, each with its own connection and clock over one shared state."""
+    made: list[tuple[CallbackDispatcher, redis.Redis]] = []
+
+    def build(
+        sender: object,
+        *,
+        clock: MockClock | None = None,
+        lease_ms: int = 60_000,
+        start: bool = True,
+    ) -> CallbackDispatcher:
+        client = redis.Redis.from_url(redis_url)
+        clock = clock or MockClock(lambda: START, state=state)
+        dispatcher = CallbackDispatcher(
+            clock,
+            sender,  # type: ignore[arg-type]
+            CallbackPolicy(jitter=0.0, senders=4),
+            deliveries=RedisDeliveries(client, lease_ms=lease_ms),
+            render=lambda task_id: task_id.encode(),
+        )
+        made.append((dispatcher, client))
+        if start:
+            dispatcher.start()
+        return dispatcher
+
+    yield build
+    for dispatcher, client in made:
+        dispatcher.close()
+        client.close()
+
+
+def test_two_dispatchers_deliver_a_thousand_due_callbacks_exactly_once(
+    make: Make, state: MemoryClockState
+) -> None:
+    receiver, clock = Receiver(), MockClock(lambda: START, state=state)
+    one, two = make(receiver.sender("one"), clock=clock), make(receiver.sender("two"))
+    for i in range(1000):
+        (one if i % 2 else two).schedule(f"t{i}", URL, START + 1000)
+    clock.advance(1000)  # only `one` hears of it: `two` finds the work by polling
+    assert receiver.wait_for_total(1000)
+    assert one.wait_idle(WAIT_S)
+    assert two.wait_idle(WAIT_S)
+    assert receiver.counts == Counter({f"t{i}": 1 for i in range(1000)})
+    assert len(two.deliveries(outcome="delivered")) == 1000
+    assert one.pending_count() == 0
+
+
+def test_work_claimed_by_a_dead_dispatcher_is_delivered_by_another_after_its_lease(
+    make: Make,
+) -> None:
+    stalled, receiver = StalledSender(), Receiver()
+    dead = make(stalled, lease_ms=300)
+    dead.schedule("t1", URL, START)
+    assert stalled.entered.wait(WAIT_S)  # claimed, and stuck before its POST went out
+    alive = make(receiver.sender("alive"), lease_ms=300)
+    assert receiver.wait_for_total(1)  # once the lease ran out
+    stalled.release.set()
+    assert dead.wait_idle(WAIT_S)
+    assert alive.wait_idle(WAIT_S)
+    assert receiver.counts == Counter({"t1": 1})
+    [attempt] = alive.attempts("t1")  # the dead one's late result does not count
+    assert attempt["outcome"] == "delivered"
+    assert dead.deliveries(task_id="t1")[0]["state"] == "delivered"
+
+
+def test_a_redelivery_asked_of_one_dispatcher_is_sent_by_whichever_claims_it(
+    make: Make,
+) -> None:
+    receiver = Receiver()
+    one, two = make(receiver.sender("one")), make(receiver.sender("two"))
+    one.schedule("t1", URL, START)
+    assert receiver.wait_for_total(1)
+    two.redeliver("t1")
+    assert receiver.wait_for_total(2)
+    assert one.wait_idle(WAIT_S)
+    assert two.wait_idle(WAIT_S)
+    assert receiver.counts == Counter({"t1": 2})
+    assert [a["outcome"] for a in one.attempts("t1")] == ["delivered", "delivered"]
+    with pytest.raises(KeyError):
+        one.redeliver("never-had-one")
+
+
+def test_a_dispatcher_started_later_finds_work_scheduled_before_it(make: Make) -> None:
+    receiver = Receiver()
+    scheduler = make(receiver.sender("unused"), start=False)  # schedules, never sends
+    for i in range(20):
+        scheduler.schedule(f"t{i}", URL, START)
+    make(receiver.sender("late"))
+    assert receiver.wait_for_total(20)
+    assert receiver.by_sender == Counter({"late": 20})
