@@ -8,9 +8,14 @@ others find the due work by polling the store, as other processes do.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
@@ -24,6 +29,7 @@ START = 1_700_000_000_000
 URL = "http://receiver.test/hook"
 WAIT_S = 60.0  # a deadline only: the machine is shared and loaded
 OK = SendResult(200, None, 0.1)
+ROOT = Path(__file__).parents[2]
 
 
 class Receiver:
@@ -177,3 +183,65 @@ def test_a_dispatcher_started_later_finds_work_scheduled_before_it(make: Make) -
     make(receiver.sender("late"))
     assert receiver.wait_for_total(20)
     assert receiver.by_sender == Counter({"late": 20})
+
+
+# -- a real second process, killed with SIGKILL mid-way --------------------------------
+
+
+class RedisReceiver:
+    """The kill test's receiver: every POST in a Redis list, as the worker process records it."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+
+    def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float
+    ) -> SendResult:
+        self._client.rpush("test:sent", body)
+        self._client.rpush("test:signal", 1)
+        return OK
+
+
+def wait_for_signals(client: redis.Redis, key: str, count: int) -> bool:
+    """Whether `count` entries arrive in the list `key`, each within the deadline."""
+    return all(client.blpop([key], timeout=WAIT_S) is not None for _ in range(count))
+
+
+@pytest.fixture
+def worker(redis_url: str) -> Iterator[Callable[[int], subprocess.Popen[bytes]]]:
+    """Starts tests/redis/callback_worker.py processes; kills what is left at the end."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(posts: int) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "tests.redis.callback_worker", redis_url, str(START)]
+        process = subprocess.Popen([*command, str(posts)], cwd=ROOT)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+        process.wait(timeout=WAIT_S)
+
+
+def test_callbacks_a_killed_process_claimed_are_delivered_once_by_another(
+    make: Make, redis_url: str, worker: Callable[[int], subprocess.Popen[bytes]]
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    scheduler = make(Receiver().sender("unused"), start=False)  # schedules, never sends
+    for i in range(200):
+        scheduler.schedule(f"t{i}", URL, START)
+    process = worker(50)  # claims everything due, sends 50, then hangs mid-delivery
+    assert wait_for_signals(client, "test:signal", 50)
+    assert wait_for_signals(client, "test:stalled", 1)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=WAIT_S)
+    survivor = make(RedisReceiver(client), lease_ms=500)
+    assert wait_for_signals(client, "test:signal", 150)  # the rest, once the leases ran out
+    assert survivor.wait_idle(WAIT_S)
+    sent = Counter(
+        str(body, "utf-8") for body in cast("list[bytes]", client.lrange("test:sent", 0, -1))
+    )
+    assert sent == Counter({f"t{i}": 1 for i in range(200)})
+    assert len(survivor.deliveries(outcome="delivered")) == 200
+    client.close()

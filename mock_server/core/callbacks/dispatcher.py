@@ -91,6 +91,7 @@ class CallbackDispatcher:
         self._look_at: int | None = None  # when the waiting scheduler looks again; None: unknown
         self._bodies: dict[str, Body] = {}  # bodies callers gave schedule(): this process only
         self._busy = 0  # works claimed and not yet done, plus a claim in progress
+        self._held: set[str] = set()  # tokens of those works: a lease renewed is not sent twice
         self._queue = SendQueue(per_origin=max(1, policy.senders // 2))
         self._threads = BackgroundThreads(self._log)
         self._runner = AttemptRunner(clock, sender, policy, self._threads, self._log)
@@ -190,6 +191,7 @@ class CallbackDispatcher:
         self._store.clear()
         with self._lock:
             self._bodies.clear()
+            self._held.clear()
             self._busy -= self._queue.clear()
             self._idle.notify_all()
         self._threads.revive()
@@ -280,6 +282,9 @@ class CallbackDispatcher:
                 works = self._store.claim(now, self._owner, room, self._policy.reorder_window_ms)
         finally:
             with self._lock:
+                # Work whose lease ran out while it waited here comes back: it is queued already.
+                works = [work for work in works if work.token not in self._held]
+                self._held.update(work.token for work in works)
                 self._busy += len(works) - 1
                 if not self._busy:
                     self._idle.notify_all()
@@ -323,7 +328,7 @@ class CallbackDispatcher:
                     self._perform(works)
                 finally:
                     self._queue.done(lane)
-                    self._work_done(len(works))
+                    self._work_done(works)
             except Exception:
                 self._threads.caught("callback sender loop failed; it goes on")
                 self._pause_after_error()
@@ -357,9 +362,10 @@ class CallbackDispatcher:
             self._poke()  # the retry may be due already: one advance replays a whole chain
         return record
 
-    def _work_done(self, count: int) -> None:
+    def _work_done(self, works: list[Work]) -> None:
         with self._lock:
-            self._busy -= count
+            self._held.difference_update(work.token for work in works)
+            self._busy -= len(works)
             if not self._busy:
                 self._idle.notify_all()
             if self._store.claim_limit is not None:
