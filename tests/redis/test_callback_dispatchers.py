@@ -245,3 +245,15 @@ def test_callbacks_a_killed_process_claimed_are_delivered_once_by_another(
     assert sent == Counter({f"t{i}": 1 for i in range(200)})
     assert len(survivor.deliveries(outcome="delivered")) == 200
     client.close()
+
+
+def test_work_whose_lease_runs_out_in_its_own_queue_is_still_sent_once(make: Make) -> None:
+    receiver = Receiver()
+    # A 1 ms lease runs out while the work waits for a sender: the dispatcher
+    # claims it again itself, and must not queue it beside the first copy.
+    one = make(receiver.sender("one"), lease_ms=1)
+    for i in range(300):
+        one.schedule(f"t{i}", f"http://receiver{i % 3}.test/hook", START)
+    assert receiver.wait_for_total(300)
+    assert one.wait_idle(WAIT_S)
+    assert receiver.counts == Counter({f"t{i}": 1 for i in range(300)})
