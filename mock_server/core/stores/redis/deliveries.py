@@ -110,11 +110,13 @@ class RedisDeliveries:
         retry_due_ms: int | None,
     ) -> Attempt | None:
         """Record the attempt and queue its retry in one script, if `owner` still holds the work."""
+        send, last = work.sends[index], index == len(work.sends) - 1
         entry = self._run(
             "SETTLE",
-            *(work.token, owner, str(index), _flag(result.ok)),
-            *(_opt(result.status), result.error or "", repr(result.latency_ms), str(now)),
-            *(_opt(retry_due_ms), str(self._log_size)),
+            *(work.token, owner, _flag(last)),
+            *(send.task_id, str(send.incarnation), str(send.attempt), str(send.due_ms), send.url),
+            *(_flag(result.ok), _opt(result.status), result.error or "", repr(result.latency_ms)),
+            *(str(now), _opt(retry_due_ms), str(self._log_size)),
         )
         return _attempt(_text(entry)) if entry else None
 

@@ -31,11 +31,13 @@ local function push(due, item)
   local member = string.format('%016d', seq())..'|'..cjson.encode(item)
   redis.call('ZADD', P..'cb:due', due, member)
 end
-local function load(task)
-  local flat = redis.call('HGETALL', P..'cb:d:'..task)
-  if #flat == 0 then return nil end
+local FIELDS = {'inc', 'gen', 'epoch', 'pend', 'origin', 'url', 'fault', 'drop', 'copies',
+  'reorder', 'active', 'wanted', 'started', 'delivered', 'delay'}
+local function load(task)  -- the fields the scripts read; nil if there is no such delivery
+  local values = redis.call('HMGET', P..'cb:d:'..task, unpack(FIELDS))
+  if not values[1] then return nil end
   local r = {}
-  for k = 1, #flat, 2 do r[flat[k]] = flat[k + 1] end
+  for k, field in ipairs(FIELDS) do r[field] = values[k] or nil end
   return r
 end
 local function server_ms()
@@ -225,26 +227,25 @@ return held
 """
 )
 
-# ARGV: P, token, owner, index (0-based), ok (1/0), status, error, latency, now,
-# retry due ('' for none), log size. Returns the logged attempt (JSON) or false.
+# ARGV: P, token, owner, last send of its work (1/0), the send (task, incarnation,
+# attempt, due, url), ok (1/0), status, error, latency, now, retry due ('' for none),
+# log size. Returns the logged attempt (JSON), or false if it no longer counts.
 SETTLE: Final = (
     _PRELUDE
     + """
-local token, owner, index = ARGV[2], ARGV[3], tonumber(ARGV[4])
-local entry = redis.call('HGET', P..'cb:work', token)
-local holder, json = string.match(entry or '', '^([^|]*)|(.*)$')
+local token, owner = ARGV[2], ARGV[3]
+local task, inc, attempt, due, url = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local holder = string.match(redis.call('HGET', P..'cb:work', token) or '', '^([^|]*)|')
 if holder ~= owner then return false end  -- the lease ran out and another process took it
-local w = cjson.decode(json)
-local send = w.sends[index + 1]
-if index + 1 == #w.sends then  -- the work's last send: its lease ends
+if ARGV[4] == '1' then  -- the work's last send: its lease ends
   redis.call('ZREM', P..'cb:flight', token)
   redis.call('HDEL', P..'cb:work', token)
 end
-local key = P..'cb:d:'..send.t
+local key = P..'cb:d:'..task
 local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
   'epoch')
-if f[1] ~= send.i then return false end  -- replaced or forgotten since
-local ok, retry_due = ARGV[5] == '1', ARGV[10]
+if f[1] ~= inc then return false end  -- replaced or forgotten since
+local ok, retry_due = ARGV[10] == '1', ARGV[15]
 local attempts, delivered = num(f[2]) + 1, num(f[3]) + (ok and 1 or 0)
 local wanted, active, pend, epoch = num(f[4]), num(f[5]), num(f[6]), num(f[7])
 if delivered >= wanted then  -- delivered as often as asked: waiting retries are cancelled
@@ -258,8 +259,8 @@ local function put(field, value)
   if value == '' then dels[#dels + 1] = field
   else sets[#sets + 1] = field; sets[#sets + 1] = value end
 end
-put('lstatus', ARGV[6])
-put('lerror', ARGV[7])
+put('lstatus', ARGV[11])
+put('lerror', ARGV[12])
 local outcome
 if ok or retry_due == '' or delivered >= wanted then
   active = active - 1
@@ -269,8 +270,7 @@ else
   pend = pend + 1
   outcome = 'retrying'
   put('next', retry_due)
-  local next_attempt = s(tonumber(send.a) + 1)
-  push(retry_due, {k = 'retry', t = send.t, i = send.i, e = s(epoch), a = next_attempt,
+  push(retry_due, {k = 'retry', t = task, i = inc, e = s(epoch), a = s(tonumber(attempt) + 1),
     d = retry_due})
 end
 put('active', s(active))
@@ -278,10 +278,10 @@ put('pend', s(pend))
 put('epoch', s(epoch))
 redis.call('HSET', key, unpack(sets))
 if #dels > 0 then redis.call('HDEL', key, unpack(dels)) end
-local entry = cjson.encode({t = send.t, u = send.u, n = s(attempts), d = send.d, m = ARGV[9],
-  s = ARGV[6], e = ARGV[7], l = ARGV[8], o = outcome})
-if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[11]) then
-  redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[11]), -1)
+local entry = cjson.encode({t = task, u = url, n = s(attempts), d = due, m = ARGV[14],
+  s = ARGV[11], e = ARGV[12], l = ARGV[13], o = outcome})
+if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[16]) then
+  redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[16]), -1)
 end
 return entry
 """
