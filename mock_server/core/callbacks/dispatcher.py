@@ -341,8 +341,7 @@ class CallbackDispatcher:
                 self._runner.perform(work, self._body, self._settle)
 
     def _body(self, task_id: str) -> bytes:
-        with self._lock:
-            body = self._bodies.get(task_id)
+        body = self._bodies.get(task_id)  # one dict read is atomic: senders take no lock here
         if body is not None:
             return body()
         if self._render is None:
@@ -353,7 +352,7 @@ class CallbackDispatcher:
         """Record the attempt, with its retry's due time unless it was the last try."""
         send = work.sends[index]
         retry_due: int | None = None
-        if send.attempt <= self._policy.retries:
+        if not result.ok and send.attempt <= self._policy.retries:  # a success never retries
             jitter = spread(self._seed, send.task_id, send.attempt)
             retry_due = send.due_ms + self._policy.backoff_ms(send.attempt, jitter)
         now = self._clock.now_ms()
