@@ -39,7 +39,7 @@ PREFIX = "bench:"
 
 def worker(redis_url: str, receiver_url: str) -> None:
     """One process's dispatcher: waits for the go signal, advances its clock, delivers."""
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(redis_url, socket_timeout=None)  # BLPOPs wait long
     clock = MockClock(lambda: START, frozen=True)
     store = RedisDeliveries(client, PREFIX)
     policy = CallbackPolicy(jitter=0.0)
@@ -61,7 +61,7 @@ def schedule(client: redis.Redis, tasks: int, url: str) -> None:
 
 
 def run(redis_url: str, receiver_url: str, tasks: int, processes: int) -> float:
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(redis_url, socket_timeout=None)  # BLPOPs wait long
     client.flushdb()
     schedule(client, tasks, receiver_url + "/hook")
     command = [sys.executable, __file__, "--worker", redis_url, receiver_url]

@@ -227,7 +227,8 @@ def worker(redis_url: str) -> Iterator[Callable[[int], subprocess.Popen[bytes]]]
 def test_callbacks_a_killed_process_claimed_are_delivered_once_by_another(
     make: Make, redis_url: str, worker: Callable[[int], subprocess.Popen[bytes]]
 ) -> None:
-    client = redis.Redis.from_url(redis_url)
+    # BLPOP waits up to WAIT_S: past redis-py's default socket timeout (5 s).
+    client = redis.Redis.from_url(redis_url, socket_timeout=WAIT_S + 10)
     scheduler = make(Receiver().sender("unused"), start=False)  # schedules, never sends
     for i in range(200):
         scheduler.schedule(f"t{i}", URL, START)
