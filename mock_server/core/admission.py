@@ -151,12 +151,15 @@ class Admission(ServiceParts):
         if request.request_type != "callback" or not request.callback_url or done_at is None:
             return
         self.callbacks.schedule(
-            task.task_id,
-            request.callback_url,
-            done_at,
-            lambda: self.status_body(task),
-            effect or CallbackEffect(),
+            task.task_id, request.callback_url, done_at, effect=effect or CallbackEffect()
         )
+
+    def callback_body(self, task_id: str) -> bytes:
+        """A task's callback body, rendered when it is sent (by whichever process sends it)."""
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise LookupError(f"task {task_id} is no longer kept")
+        return self.status_body(task)
 
     # -- derived bookkeeping ---------------------------------------------
 

@@ -97,7 +97,13 @@ class MockService(AdminViews):
             on_change=self._follow_scenario,
         )
         self.callbacks = CallbackDispatcher(
-            self.clock, sender, _policy(config), seed=self.seed, attempts=stores.attempts
+            self.clock,
+            sender,
+            _policy(config),
+            seed=self.seed,
+            attempts=stores.attempts,
+            deliveries=stores.deliveries,
+            render=self.callback_body,
         )
         self._fetcher = fetcher
         self._fetch_pool: ThreadPoolExecutor | None = None

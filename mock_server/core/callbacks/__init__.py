@@ -1,9 +1,10 @@
 """Callback delivery: POST a finished task's status envelope to its callback_url.
 
-dispatcher.py schedules deliveries on the mock clock and runs the sender
-threads; policy.py holds the value types (policy, effect, attempt, result) and
-the signing; queue.py is the send queue of due work; attempts.py runs one
-delivery's attempt chain with its retries. The names users of callbacks import
+dispatcher.py claims due deliveries from a `DeliveryStore` on the mock clock
+and runs the sender threads; records.py holds a delivery as data (what the
+store keeps and hands out); policy.py holds the value types (policy, effect,
+attempt, result) and the signing; queue.py is the send queue of claimed work;
+attempts.py performs one work's attempts. The names users of callbacks import
 are re-exported here.
 """
 

@@ -21,9 +21,10 @@ from .policy import (
     redact_url,
     sign,
 )
-from .queue import Send, Work
+from .records import Work
 
-Settle = Callable[[Send, SendResult], Attempt | None]
+Settle = Callable[[Work, int, SendResult], Attempt | None]
+Body = Callable[[str], bytes]  # a task id's callback body, rendered at send time
 
 
 class AttemptRunner:
@@ -43,29 +44,25 @@ class AttemptRunner:
         self._threads = threads
         self._log = log
 
-    def perform(self, work: Work, settle: Settle) -> None:
-        """Send one chain's attempt, or a reordered batch one callback after another."""
+    def perform(self, work: Work, body: Body, settle: Settle) -> None:
+        """Send a work's attempts one after another, so a reordered batch's order holds."""
         try:
-            if isinstance(work, Send):
-                self._attempt(work, settle)
-                return
-            for delivery in work.newest_first():  # one by one, so the order holds at the receiver
-                for _ in range(delivery.effect.copies):
-                    self._attempt(Send(delivery, 1, work.due_ms), settle)
+            for index in range(len(work.sends)):
+                self._attempt(work, index, body, settle)
         except Exception:
             self._threads.caught("callback sender failed; it goes on")
 
-    def _attempt(self, send: Send, settle: Settle) -> None:
-        """POST once and settle the outcome; a failing body() or sender is a failed attempt."""
-        delivery = send.delivery
+    def _attempt(self, work: Work, index: int, body: Body, settle: Settle) -> None:
+        """POST once and settle the outcome; a failing body or sender is a failed attempt."""
+        send = work.sends[index]
         try:
-            body = delivery.body()
-            headers = self._headers(body)
-            result = self._sender.post(delivery.url, body, headers, self._policy.timeout_s)
+            payload = body(send.task_id)
+            headers = self._headers(payload)
+            result = self._sender.post(send.url, payload, headers, self._policy.timeout_s)
         except Exception as exc:
-            self._threads.caught("callback for %s: body or sender raised", delivery.task_id)
+            self._threads.caught("callback for %s: body or sender raised", send.task_id)
             result = SendResult(None, f"{type(exc).__name__}: {exc}", 0.0)
-        record = settle(send, result)
+        record = settle(work, index, result)
         if record is not None:
             self._log_attempt(record)
 

@@ -1,31 +1,30 @@
 """Callback delivery: POST a finished task's status envelope to its callback_url.
 
-One scheduler thread keeps a heap of deliveries ordered by due time on the mock
-clock and hands the due ones to a bounded pool of sender threads. The scheduler
-never touches the network, so a slow receiver cannot hold up the heap, and no
-origin may occupy more than half of the pool, so one hanging receiver cannot
-starve the others. A clock listener wakes the scheduler, which is why a test
-that advances the clock sees its callbacks at once without sleeping.
-
-A delivery's state is derived from counters, never stored: `scheduled` until
-its first attempt falls due, `delivering` while any attempt chain is in flight
-or waiting for a retry, then `delivered` (some attempt got a 2xx), `failed`
-(every chain gave up) or `dropped` (a scenario said never to send it).
+The deliveries live in a `DeliveryStore` (in memory by default, shared by
+several processes in Redis); the dispatcher keeps none of their state. One
+scheduler thread claims the work that is due on the mock clock and hands it
+to a bounded pool of sender threads, which settle every attempt back in the
+store. The scheduler never sends, so a slow receiver cannot hold up the
+queue, and no origin may occupy more than half of the pool, so one hanging
+receiver cannot starve the others. A clock listener wakes the scheduler,
+which is why a test that advances the clock sees its callbacks at once
+without sleeping; a shared store is also polled, for work other processes
+queued or left behind.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
 import operator
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from ..background import BackgroundThreads
 from ..clock import MockClock
-from ..stores import AttemptLogStore, memory
+from ..stores import AttemptLogStore, DeliveryStore, memory
 from .attempts import AttemptRunner
 from .policy import (
     DELIVERY_STATES,
@@ -37,14 +36,18 @@ from .policy import (
     SendResult,
     spread,
 )
-from .queue import Batch, Delivery, Due, Send, SendQueue, Work
+from .queue import SendQueue
+from .records import DeliveryRecord, Work
 
 __all__ = ("CallbackDispatcher",)
 
-_REORDER_LANE: Final = ""  # pseudo-origin of reordered batches in the send queue
 _TAKE_AT_ONCE: Final = 16  # callbacks a sender takes per visit to the queue
-_MAX_WAIT_S: Final = 3600.0  # the scheduler re-checks the heap at least this often
+_MAX_WAIT_S: Final = 3600.0  # the scheduler re-checks the queue at least this often
 _ERROR_PAUSE_S: Final = 0.05  # after an unexpected error, so a persistent one cannot spin
+_UNLIMITED: Final = 2**31  # works claimed at once from a store that sets no limit
+_NEVER: Final = 2**63  # the scheduler looks again only when woken (or polling)
+
+Body = Callable[[], bytes]
 
 
 class CallbackDispatcher:
@@ -52,6 +55,8 @@ class CallbackDispatcher:
 
     The constructor spawns nothing; `start()` starts one scheduler thread and
     `policy.senders` sender threads (daemons), `close()` stops and joins them.
+    A delivery's body is `render(task_id)` at send time, so any process can
+    send it; a caller may give a body function of its own to `schedule` instead.
     """
 
     def __init__(
@@ -63,6 +68,8 @@ class CallbackDispatcher:
         seed: int = 0,
         log: logging.Logger | None = None,
         attempts: AttemptLogStore | None = None,
+        deliveries: DeliveryStore | None = None,
+        render: Callable[[str], bytes] | None = None,
     ) -> None:
         self._clock = clock
         self._sender = sender
@@ -70,18 +77,24 @@ class CallbackDispatcher:
         self._seed = seed
         # The package's name, as before the split: log configurations name it.
         self._log = log or logging.getLogger("mock_server.core.callbacks")
+        if deliveries is None:
+            from ..stores.memory_deliveries import MemoryDeliveries  # it imports this package
+
+            deliveries = MemoryDeliveries(attempts if attempts is not None else memory.AttemptLog())
+        self._store = deliveries
+        self._render = render
+        self._owner = uuid.uuid4().hex  # this dispatcher's name on the leases it holds
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)  # the scheduler waits here
         self._idle = threading.Condition(self._lock)  # wait_idle waits here
-        self._heap: list[tuple[int, int, Due | Send | Batch]] = []
-        self._seq = 0
-        self._deliveries: dict[str, Delivery] = {}
-        self._attempts = attempts if attempts is not None else memory.AttemptLog()
-        self._batch: Batch | None = None  # the reorder batch being collected
-        self._busy = 0  # work items queued or in flight
+        self._pokes = 0  # bumped by whatever may have made work due: no wake-up is lost
+        self._look_at: int | None = None  # when the waiting scheduler looks again; None: unknown
+        self._bodies: dict[str, Body] = {}  # bodies callers gave schedule(): this process only
+        self._busy = 0  # works claimed and not yet done, plus a claim in progress
+        self._held: set[str] = set()  # tokens of those works: a lease renewed is not sent twice
         self._queue = SendQueue(per_origin=max(1, policy.senders // 2))
         self._threads = BackgroundThreads(self._log)
-        self._attempts_runner = AttemptRunner(clock, sender, policy, self._threads, self._log)
+        self._runner = AttemptRunner(clock, sender, policy, self._threads, self._log)
         self._started = False
         self._closed = False
 
@@ -93,7 +106,7 @@ class CallbackDispatcher:
             if self._started or self._closed:
                 raise RuntimeError("the callback dispatcher was already started")
             self._started = True
-        self._clock.subscribe(self._on_clock)
+        self._clock.subscribe(self._poke)
         senders = [(f"callbacks-sender-{i}", self._send_loop) for i in range(self._policy.senders)]
         self._threads.start([("callbacks-scheduler", self._schedule_loop), *senders])
 
@@ -105,7 +118,7 @@ class CallbackDispatcher:
             self._closed = True
             self._wake.notify_all()
         self._threads.closing()
-        self._clock.unsubscribe(self._on_clock)
+        self._clock.unsubscribe(self._poke)
         self._queue.close()
         if isinstance(self._sender, Abortable):
             self._sender.abort()  # break off hanging requests instead of waiting them out
@@ -138,53 +151,47 @@ class CallbackDispatcher:
         task_id: str,
         url: str,
         due_ms: int,
-        body: Callable[[], bytes],
+        body: Body | None = None,
         effect: CallbackEffect = CallbackEffect(),
     ) -> None:
-        """Deliver `body()` to `url` at `due_ms` (+ the effect's delay); replaces an earlier one.
+        """Deliver to `url` at `due_ms` (+ the effect's delay); replaces an earlier one.
 
-        `body` is called at send time, so it returns the task's envelope as it is then.
+        The body is built at send time: `body()` if given (this process only),
+        else the dispatcher's `render(task_id)`.
         """
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}".lower()
-        delivery = Delivery(task_id, url, origin, body, effect, due_ms + effect.delay_ms)
-        with self._lock:
-            self._deliveries[task_id] = delivery
-            self._push(delivery.due_ms, Due(delivery, 0))
+        fault = self._fault(task_id, effect)
+        with self._lock:  # before the store has it: a sender may take it at once
+            if body is None:
+                self._bodies.pop(task_id, None)
+            else:
+                self._bodies[task_id] = body
+        due = due_ms + effect.delay_ms
+        self._store.schedule(DeliveryRecord(task_id, url, origin, effect, due, fault))
+        self._poke_for(due)
 
     def reschedule(self, task_id: str, due_ms: int) -> bool:
         """Move a not-yet-due delivery to `due_ms` (+ its delay); False if there is none."""
-        with self._lock:
-            delivery = self._deliveries.get(task_id)
-            if delivery is None or delivery.started:
-                return False
-            delivery.generation += 1
-            delivery.due_ms = due_ms + delivery.effect.delay_ms
-            self._push(delivery.due_ms, Due(delivery, delivery.generation))
-            return True
+        moved = self._store.reschedule(task_id, due_ms)
+        self._poke_for(due_ms)  # the delay only adds to it
+        return moved
 
     def redeliver(self, task_id: str) -> None:
         """Start a fresh attempt chain now, ignoring effects; KeyError if there was no callback.
 
         Chains already running go on; a delivery still scheduled is also sent when due.
         """
-        with self._lock:
-            delivery = self._deliveries.get(task_id)
-            if delivery is None:
-                raise KeyError(task_id)
-            delivery.active += 1
-            delivery.wanted = max(delivery.wanted, delivery.delivered + 1)
-            self._busy += 1
-            send = Send(delivery, 1, self._clock.now_ms())
-        self._queue.put([(delivery.origin, send)])
+        if not self._store.redeliver(task_id, self._clock.now_ms()):
+            raise KeyError(task_id)
+        self._poke()
 
     def reset(self) -> None:
         """Forget every delivery and attempt, and restart any thread that died."""
+        self._store.clear()
         with self._lock:
-            self._deliveries.clear()
-            self._heap.clear()
-            self._attempts.clear()
-            self._batch = None
+            self._bodies.clear()
+            self._held.clear()
             self._busy -= self._queue.clear()
             self._idle.notify_all()
         self._threads.revive()
@@ -197,45 +204,54 @@ class CallbackDispatcher:
         """Summaries (JSON-ready) in due order, filtered by task and by state."""
         if outcome is not None and outcome not in DELIVERY_STATES:
             raise ValueError(f"outcome: {outcome!r} is not one of {list(DELIVERY_STATES)}")
-        with self._lock:
-            if task_id is None:
-                chosen = list(self._deliveries.values())
-            else:
-                chosen = [d for d in [self._deliveries.get(task_id)] if d is not None]
-            rows = [d.to_json() for d in chosen if outcome is None or d.state == outcome]
-        rows.sort(key=lambda row: int(row["dueTime"]))
-        return rows
+        records = self._store.deliveries(task_id)
+        return [r.to_json() for r in records if outcome is None or r.state == outcome]
 
     def attempts(self, task_id: str) -> list[dict[str, Any]]:
         """Every logged attempt (JSON-ready) for `task_id`, oldest first."""
-        with self._lock:
-            return [a.to_json() for a in self._attempts.for_task(task_id)]
+        return [a.to_json() for a in self._store.attempts(task_id)]
 
     def pending_count(self) -> int:
         """Deliveries not yet finished: scheduled or delivering."""
-        with self._lock:
-            return sum(d.state in ("scheduled", "delivering") for d in self._deliveries.values())
+        return self._store.pending_count()
 
     def wait_idle(self, timeout_s: float) -> bool:
-        """Wait until nothing is due now or in flight; False if `timeout_s` passed first."""
+        """Wait until nothing is due now or in flight here; False if `timeout_s` passed first."""
         with self._lock:
             return self._idle.wait_for(self._is_idle, timeout_s)
 
     # -- the scheduler ---------------------------------------------------------
 
-    def _push(self, due_ms: int, item: Due | Send | Batch) -> None:
-        """Add a heap entry (lock held); wake the scheduler if it is now the earliest."""
-        self._seq += 1
-        heapq.heappush(self._heap, (due_ms, self._seq, item))
-        if self._heap[0][2] is item:
+    def _fault(self, task_id: str, effect: CallbackEffect) -> str | None:
+        """Why `effect` cannot be applied (logged now, recorded when due), or None."""
+        try:
+            operator.index(effect.copies)  # a float once came in from an unchecked rule
+        except Exception as exc:
+            self._threads.caught("callback for %s has a broken effect; it will fail", task_id)
+            return f"internal error: {type(exc).__name__}: {exc}"
+        return None
+
+    def _poke(self) -> None:
+        """Something may have fallen due: the scheduler looks again."""
+        with self._lock:
+            self._pokes += 1
             self._wake.notify()
 
-    def _on_clock(self) -> None:
+    def _poke_for(self, due_ms: int) -> None:
+        """Wake the scheduler for new work due at `due_ms`, unless it will look by then anyway.
+
+        Sparing the wake-up spares a claim per scheduled callback: with a shared
+        store each is a round trip, and most callbacks fall due later.
+        """
+        now, frozen = self._clock.now_ms(), self._clock.frozen
         with self._lock:
-            self._wake.notify()
+            planned = self._look_at
+            if due_ms <= now or planned is None or (not frozen and due_ms < planned):
+                self._pokes += 1
+                self._wake.notify()
 
     def _is_idle(self) -> bool:
-        return self._busy == 0 and not (self._heap and self._heap[0][0] <= self._clock.now_ms())
+        return self._busy == 0 and not self._store.has_due(self._clock.now_ms())
 
     def _pause_after_error(self) -> None:
         with self._lock:
@@ -245,89 +261,59 @@ class CallbackDispatcher:
     def _schedule_loop(self) -> None:
         while True:
             try:
-                if (ready := self._next_ready()) is None:
+                if not self._claim_round():
                     return
-                self._queue.put(ready)
             except Exception:
                 self._threads.caught("callback scheduler failed; it goes on")
                 self._pause_after_error()
 
-    def _next_ready(self) -> list[tuple[str, Work]] | None:
-        """Wait until something falls due and return it; None when closing."""
+    def _claim_round(self) -> bool:
+        """Claim what is due into the send queue, else wait; False when closing."""
         with self._lock:
-            while not self._closed:
-                ready = self._take_due(self._clock.now_ms())
-                if ready:
-                    return ready
-                self._wake.wait(self._wait_s())
-            return None
+            if self._closed:
+                return False
+            pokes, room = self._pokes, self._room()
+            self._look_at = None  # until it waits: anything scheduled meanwhile wakes it
+            self._busy += 1  # a claim in progress: wait_idle must not slip in between
+        works: list[Work] = []
+        try:
+            if room:
+                now = self._clock.now_ms()
+                works = self._store.claim(now, self._owner, room, self._policy.reorder_window_ms)
+        finally:
+            with self._lock:
+                # Work whose lease ran out while it waited here comes back: it is queued already.
+                works = [work for work in works if work.token not in self._held]
+                self._held.update(work.token for work in works)
+                self._busy += len(works) - 1
+                if not self._busy:
+                    self._idle.notify_all()
+        if works:
+            self._queue.put([(work.lane, work) for work in works])
+            return True
+        wait_s = self._wait_s(room)
+        now, frozen = self._clock.now_ms(), self._clock.frozen
+        with self._lock:
+            if pokes == self._pokes and not self._closed:
+                # On a frozen clock only an advance (a poke) makes new work due.
+                self._look_at = _NEVER if frozen or wait_s is None else now + int(wait_s * 1000)
+                self._wake.wait(wait_s)
+        return True
 
-    def _wait_s(self) -> float | None:
-        """Seconds until the earliest entry; None (until woken) on a frozen clock."""
-        if not self._heap or self._clock.frozen:
-            return None
+    def _room(self) -> int:
+        """How many works may be claimed now (lock held): a store's limit bounds the backlog."""
+        limit = self._store.claim_limit
+        return _UNLIMITED if limit is None else max(0, limit - self._busy)
+
+    def _wait_s(self, room: int) -> float | None:
+        """Seconds until the earliest work or the next poll; None: until woken."""
+        poll = self._store.poll_s
+        due = self._store.next_due_ms() if room else None
+        if due is None or self._clock.frozen:
+            return poll
         # Capped: a due time centuries ahead would overflow the lock's timeout.
-        return min(_MAX_WAIT_S, max(0.0, (self._heap[0][0] - self._clock.now_ms()) / 1000))
-
-    def _take_due(self, now: int) -> list[tuple[str, Work]]:
-        """Pop every entry due at `now` into send work (lock held); stale entries vanish.
-
-        An entry that raises fails its own delivery and no other: the error is
-        logged and counted, and the loop goes on with the next entry.
-        """
-        ready: list[tuple[str, Work]] = []
-        while self._heap and self._heap[0][0] <= now:
-            due, seq, item = heapq.heappop(self._heap)
-            try:
-                self._take(due, seq, item, ready)
-            except Exception as exc:
-                what = "a reorder batch" if isinstance(item, Batch) else item.delivery.task_id
-                self._threads.caught("callback scheduler failed on %s; it goes on", what)
-                if isinstance(item, Due):
-                    item.delivery.started = True
-                    item.delivery.last_error = f"internal error: {type(exc).__name__}: {exc}"
-        self._busy += len(ready)
-        if not self._busy:
-            self._idle.notify_all()
-        return ready
-
-    def _take(
-        self, due: int, seq: int, item: Due | Send | Batch, ready: list[tuple[str, Work]]
-    ) -> None:
-        if isinstance(item, Batch):
-            if self._batch is item:
-                self._batch = None
-            ready.append((_REORDER_LANE, item))
-        elif self._deliveries.get(item.delivery.task_id) is not item.delivery:
-            return  # reset or replaced since
-        elif isinstance(item, Send):
-            if item.epoch == item.delivery.retry_epoch:  # else cancelled by a success
-                item.delivery.pending_retries -= 1
-                ready.append((item.delivery.origin, item))
-        elif item.generation == item.delivery.generation:
-            self._start(item.delivery, due, seq, ready)
-
-    def _start(self, delivery: Delivery, due: int, seq: int, ready: list[tuple[str, Work]]) -> None:
-        """The scheduled first attempt fell due: apply the effects (lock held)."""
-        effect = delivery.effect
-        copies = operator.index(effect.copies)  # raises before any counter changes
-        delivery.started = True
-        if effect.drop:
-            delivery.dropped = True
-            self._log.info("callback for %s dropped by scenario", delivery.task_id)
-            return
-        delivery.active += copies
-        delivery.wanted += copies
-        if not effect.reorder:
-            ready.extend((delivery.origin, Send(delivery, 1, due)) for _ in range(copies))
-            return
-        # Reorder rule: the first reordered delivery to fall due opens a window of
-        # reorder_window_ms on the mock clock; every reordered delivery falling due
-        # before it closes joins, and at the close they go out newest due first.
-        if self._batch is None:
-            self._batch = Batch(due + self._policy.reorder_window_ms)
-            self._push(self._batch.due_ms, self._batch)
-        self._batch.held.append((due, seq, delivery))
+        wait = min(_MAX_WAIT_S, max(0.0, (due - self._clock.now_ms()) / 1000))
+        return wait if poll is None else min(wait, poll)
 
     # -- the senders -----------------------------------------------------------
 
@@ -337,46 +323,50 @@ class CallbackDispatcher:
                 taken = self._queue.take(_TAKE_AT_ONCE)
                 if taken is None:
                     return
-                origin, works = taken
+                lane, works = taken
                 try:
-                    for work in works:
-                        self._attempts_runner.perform(work, self._settle)
+                    self._perform(works)
                 finally:
-                    self._queue.done(origin)
-                    self._work_done(len(works))
+                    self._queue.done(lane)
+                    self._work_done(works)
             except Exception:
                 self._threads.caught("callback sender loop failed; it goes on")
                 self._pause_after_error()
 
-    def _settle(self, send: Send, result: SendResult) -> Attempt | None:
-        """Record the attempt and schedule a retry or end the chain; None if forgotten since."""
-        delivery, attempt = send.delivery, send.attempt
-        with self._lock:
-            if self._deliveries.get(delivery.task_id) is not delivery:
-                return None
-            now = self._clock.now_ms()
-            outcome = delivery.record(result, last_try=attempt > self._policy.retries)
-            if outcome == "retrying":
-                jitter = spread(self._seed, delivery.task_id, attempt)
-                due = send.due_ms + self._policy.backoff_ms(attempt, jitter)
-                delivery.next_attempt_ms = due
-                self._push(due, Send(delivery, attempt + 1, due, delivery.retry_epoch))
-            record = Attempt(
-                task_id=delivery.task_id,
-                url=delivery.url,
-                attempt=delivery.attempts,
-                due_ms=send.due_ms,
-                time_ms=now,
-                status=result.status,
-                error=result.error,
-                latency_ms=result.latency_ms,
-                outcome=outcome,
-            )
-            self._attempts.append(record)
-            return record
+    def _perform(self, works: list[Work]) -> None:
+        """Send the works this dispatcher still holds (a lease may have run out while queued)."""
+        held = self._store.renew([work.token for work in works], self._owner)
+        for work in works:
+            if work.token in held:
+                self._runner.perform(work, self._body, self._settle)
 
-    def _work_done(self, count: int) -> None:
+    def _body(self, task_id: str) -> bytes:
+        body = self._bodies.get(task_id)  # one dict read is atomic: senders take no lock here
+        if body is not None:
+            return body()
+        if self._render is None:
+            raise LookupError(f"no callback body for task {task_id}")
+        return self._render(task_id)
+
+    def _settle(self, work: Work, index: int, result: SendResult) -> Attempt | None:
+        """Record the attempt, with its retry's due time unless it was the last try."""
+        send = work.sends[index]
+        retry_due: int | None = None
+        if not result.ok and send.attempt <= self._policy.retries:  # a success never retries
+            jitter = spread(self._seed, send.task_id, send.attempt)
+            retry_due = send.due_ms + self._policy.backoff_ms(send.attempt, jitter)
+        now = self._clock.now_ms()
+        record = self._store.settle(work, index, self._owner, result, now, retry_due)
+        if record is not None and record.outcome == "retrying":
+            self._poke()  # the retry may be due already: one advance replays a whole chain
+        return record
+
+    def _work_done(self, works: list[Work]) -> None:
         with self._lock:
-            self._busy -= count
+            self._held.difference_update(work.token for work in works)
+            self._busy -= len(works)
             if not self._busy:
                 self._idle.notify_all()
+            if self._store.claim_limit is not None:
+                self._pokes += 1  # room to claim again
+                self._wake.notify()

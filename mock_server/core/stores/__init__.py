@@ -23,7 +23,8 @@ from ..lifecycle import Failure, Timeline
 from ..limits import Limits, TaskFinished
 
 if TYPE_CHECKING:
-    from ..callbacks.policy import Attempt
+    from ..callbacks.policy import Attempt, SendResult
+    from ..callbacks.records import DeliveryRecord, Work
     from ..config import CoreConfig
     from ..journal import Entry
     from ..scenarios import Scenario
@@ -224,6 +225,80 @@ class AttemptLogStore(Protocol):
         """Forget every attempt."""
 
 
+class DeliveryStore(Protocol):
+    """Callback deliveries: their records, the queue of due work, leases, the attempt log.
+
+    The dispatcher keeps no delivery state of its own: it claims due work,
+    sends it, and settles each attempt here. A claim moves work out of the
+    queue atomically, so one owner (a process's dispatcher) sends it; a store
+    shared by several processes gives each claim a lease, and work whose
+    owner died unsettled is claimed again once the lease runs out.
+    """
+
+    @property
+    def poll_s(self) -> float | None:
+        """How often to look for work nobody announced in this process (None: never)."""
+
+    @property
+    def claim_limit(self) -> int | None:
+        """Most works to hold unsent at once (None: no limit; leases make one necessary)."""
+
+    def schedule(self, delivery: DeliveryRecord) -> None:
+        """Keep a new delivery (replacing the task's earlier one); it starts at `due_ms`."""
+
+    def reschedule(self, task_id: str, due_ms: int) -> bool:
+        """Move a delivery whose first attempt is not yet due; False if there is none."""
+
+    def redeliver(self, task_id: str, now: int) -> bool:
+        """Queue a fresh attempt chain due at `now`; False if the task has no delivery."""
+
+    def drop(self, task_id: str) -> bool:
+        """Forget one delivery (its queued work goes stale); False if there was none."""
+
+    def claim(self, now: int, owner: str, limit: int, reorder_window_ms: int) -> list[Work]:
+        """Take up to `limit` works due at `now` (and expired leases) for `owner`, atomically.
+
+        A first attempt falling due applies the delivery's effect here: drop,
+        copies, and reorder (held in a batch that closes `reorder_window_ms` later).
+        """
+
+    def renew(self, tokens: list[str], owner: str) -> set[str]:
+        """Restart the leases of works about to be sent; the tokens `owner` still holds."""
+
+    def settle(
+        self,
+        work: Work,
+        index: int,
+        owner: str,
+        result: SendResult,
+        now: int,
+        retry_due_ms: int | None,
+    ) -> Attempt | None:
+        """Record the attempt of `work.sends[index]` and queue its retry (None: none left).
+
+        One step; the work's lease ends with its last send. None if the attempt no longer
+        counts: the delivery was replaced or forgotten, or the lease was lost.
+        """
+
+    def has_due(self, now: int) -> bool:
+        """Whether any queued work is due at `now`."""
+
+    def next_due_ms(self) -> int | None:
+        """When the earliest queued work falls due (it may have gone stale since)."""
+
+    def deliveries(self, task_id: str | None = None) -> list[DeliveryRecord]:
+        """Every delivery (or the task's), in due order, then in order of first schedule."""
+
+    def attempts(self, task_id: str) -> list[Attempt]:
+        """Every logged attempt for `task_id`, oldest first."""
+
+    def pending_count(self) -> int:
+        """Deliveries not yet finished: scheduled or delivering."""
+
+    def clear(self) -> None:
+        """Forget every delivery, queued work, lease and attempt."""
+
+
 class ClockStateStore(Protocol):
     """The mock clock's state: its offset from the wall clock and its frozen reading."""
 
@@ -253,6 +328,9 @@ class Stores:
     clock_state: ClockStateStore
     attempts: AttemptLogStore
     admission: AbstractContextManager[Any]
+    # None (the default): deliveries in this process's memory, logging to `attempts`,
+    # so that replacing `attempts` alone still takes every attempt.
+    deliveries: DeliveryStore | None = None
 
     @classmethod
     def in_memory(cls, config: CoreConfig) -> Stores:

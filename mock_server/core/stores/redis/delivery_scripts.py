@@ -1,0 +1,288 @@
+"""The Lua scripts behind `RedisDeliveries`: each is one atomic step on the server.
+
+Keys, under the store's prefix P (passed as ARGV[1]):
+
+    P.."cb:seq"        counter: incarnations, queue order, claim tokens
+    P.."cb:d:"..task   hash: one delivery (its fields mirror `DeliveryRecord`)
+    P.."cb:order"      zset: task -> the order it was first scheduled in (for listing)
+    P.."cb:due"        zset: queued work -> due time (mock ms); members start with
+                       their zero-padded queue order, so equal due times keep it
+    P.."cb:flight"     zset: claim token -> lease expiry (Redis server ms)
+    P.."cb:work"       hash: claim token -> the dispatcher holding it, "|", and
+                       the claimed work (JSON)
+    P.."cb:batch"      string: the reorder batch being collected
+    P.."cb:held:"..id  list: a reorder batch's held deliveries (JSON)
+    P.."cb:log"        list: the attempt log (JSON), capped
+
+Numbers travel as decimal strings (`%d`): Lua's own number-to-string keeps
+only 14 digits, and mock times go up to 2**53.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+_PRELUDE: Final = """
+local P = ARGV[1]
+local function s(n) return string.format('%d', n) end
+local function num(x) return tonumber(x) or 0 end
+local function seq() return redis.call('INCR', P..'cb:seq') end
+local function push(due, item)
+  local member = string.format('%016d', seq())..'|'..cjson.encode(item)
+  redis.call('ZADD', P..'cb:due', due, member)
+end
+local FIELDS = {'inc', 'gen', 'epoch', 'pend', 'origin', 'url', 'fault', 'drop', 'copies',
+  'reorder', 'active', 'wanted', 'started', 'delivered', 'delay'}
+local function load(task)  -- the fields the scripts read; nil if there is no such delivery
+  local values = redis.call('HMGET', P..'cb:d:'..task, unpack(FIELDS))
+  if not values[1] then return nil end
+  local r = {}
+  for k, field in ipairs(FIELDS) do r[field] = values[k] or nil end
+  return r
+end
+local function server_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
+SCHEDULE: Final = (
+    _PRELUDE
+    + """
+local task, due = ARGV[2], ARGV[9]
+local key = P..'cb:d:'..task
+local inc = s(seq())
+redis.call('DEL', key)
+redis.call('HSET', key, 'url', ARGV[3], 'origin', ARGV[4], 'drop', ARGV[5],
+  'copies', ARGV[6], 'delay', ARGV[7], 'reorder', ARGV[8], 'due', due, 'inc', inc,
+  'gen', '0', 'started', '0', 'dropped', '0', 'active', '0', 'wanted', '0',
+  'epoch', '0', 'pend', '0', 'attempts', '0', 'delivered', '0')
+if ARGV[10] ~= '' then redis.call('HSET', key, 'fault', ARGV[10]) end
+redis.call('ZADD', P..'cb:order', 'NX', inc, task)
+push(due, {k = 'start', t = task, i = inc, g = '0'})
+return 1
+"""
+)
+
+RESCHEDULE: Final = (
+    _PRELUDE
+    + """
+local task = ARGV[2]
+local r = load(task)
+if not r or r.started == '1' then return 0 end
+local gen = s(num(r.gen) + 1)
+local due = s(tonumber(ARGV[3]) + num(r.delay))
+redis.call('HSET', P..'cb:d:'..task, 'gen', gen, 'due', due)
+push(due, {k = 'start', t = task, i = r.inc, g = gen})
+return 1
+"""
+)
+
+REDELIVER: Final = (
+    _PRELUDE
+    + """
+local task, now = ARGV[2], ARGV[3]
+local r = load(task)
+if not r then return 0 end
+local key = P..'cb:d:'..task
+redis.call('HSET', key, 'active', s(num(r.active) + 1),
+  'wanted', s(math.max(num(r.wanted), num(r.delivered) + 1)))
+push(now, {k = 'fresh', t = task, i = r.inc, d = now})
+return 1
+"""
+)
+
+# ARGV: P, now (mock ms), owner, limit, reorder window ms, lease ms per send.
+# Returns token, work JSON, token, work JSON, ...: expired leases first, then due work.
+# The works' leases and entries are written at the end, in one call each.
+CLAIM: Final = (
+    _PRELUDE
+    + """
+local now, owner = tonumber(ARGV[2]), ARGV[3]
+local limit, window, lease = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local clock = server_ms()
+local out, leases, entries, count = {}, {}, {}, 0
+
+local function own(token, json, sends)
+  leases[#leases + 1] = s(clock + lease * sends)
+  leases[#leases + 1] = token
+  entries[#entries + 1] = token
+  entries[#entries + 1] = owner..'|'..json
+  out[#out + 1] = token
+  out[#out + 1] = json
+  count = count + 1
+end
+
+local function work(token, lane, sends)
+  own(token, cjson.encode({lane = lane, sends = sends}), #sends)
+end
+
+local function start(r, task, due, order)
+  local key = P..'cb:d:'..task
+  if r.fault then redis.call('HSET', key, 'started', '1', 'lerror', r.fault) return end
+  if r.drop == '1' then redis.call('HSET', key, 'started', '1', 'dropped', '1') return end
+  local copies = tonumber(r.copies)
+  redis.call('HSET', key, 'started', '1', 'active', s(num(r.active) + copies),
+    'wanted', s(num(r.wanted) + copies))
+  if r.reorder ~= '1' then
+    for c = 1, copies do
+      work(order..'.'..c, r.origin, {{t = task, u = r.url, i = r.inc, a = '1', d = s(due)}})
+    end
+    return
+  end
+  -- The first reordered delivery to fall due opens a window; those falling due
+  -- before it closes join, and at the close they go out newest due first.
+  local batch = redis.call('GET', P..'cb:batch')
+  if not batch then
+    batch = s(seq())
+    redis.call('SET', P..'cb:batch', batch)
+    push(s(due + window), {k = 'batch', b = batch, d = s(due + window)})
+  end
+  local held = cjson.encode({d = s(due), q = order, i = r.inc, t = task})
+  redis.call('RPUSH', P..'cb:held:'..batch, held)
+end
+
+local function close(item, order)
+  if redis.call('GET', P..'cb:batch') == item.b then redis.call('DEL', P..'cb:batch') end
+  local held = {}
+  for _, h in ipairs(redis.call('LRANGE', P..'cb:held:'..item.b, 0, -1)) do
+    held[#held + 1] = cjson.decode(h)
+  end
+  redis.call('DEL', P..'cb:held:'..item.b)
+  table.sort(held, function(a, b)
+    if tonumber(a.d) ~= tonumber(b.d) then return tonumber(a.d) > tonumber(b.d) end
+    return a.q > b.q
+  end)
+  local sends = {}
+  for _, h in ipairs(held) do
+    local r = load(h.t)
+    if r and r.inc == h.i then
+      for _ = 1, tonumber(r.copies) do
+        sends[#sends + 1] = {t = h.t, u = r.url, i = h.i, a = '1', d = item.d}
+      end
+    end
+  end
+  if #sends > 0 then work(order, '', sends) end
+end
+
+local function take(item, due, order)
+  if item.k == 'batch' then close(item, order) return end
+  local r = load(item.t)
+  if not r or r.inc ~= item.i then return end  -- replaced or forgotten since
+  if item.k == 'fresh' then
+    work(order, r.origin, {{t = item.t, u = r.url, i = item.i, a = '1', d = item.d}})
+  elseif item.k == 'retry' then
+    if item.e == r.epoch then  -- else cancelled by a success
+      redis.call('HSET', P..'cb:d:'..item.t, 'pend', s(num(r.pend) - 1))
+      work(order, r.origin, {{t = item.t, u = r.url, i = item.i, a = item.a, d = item.d}})
+    end
+  elseif item.g == r.gen then
+    start(r, item.t, due, order)
+  end
+end
+
+-- Leases that ran out: their owner died or stalled; the work is claimed again whole.
+local expired = redis.call('ZRANGEBYSCORE', P..'cb:flight', '-inf', s(clock), 'LIMIT', 0, limit)
+for _, token in ipairs(expired) do
+  local json = string.match(redis.call('HGET', P..'cb:work', token), '^[^|]*|(.*)$')
+  own(token, json, #cjson.decode(json).sends)
+end
+while count < limit do
+  local due = redis.call('ZRANGEBYSCORE', P..'cb:due', '-inf', s(now), 'WITHSCORES',
+    'LIMIT', 0, limit - count)
+  if #due == 0 then break end
+  local members = {}
+  for k = 1, #due, 2 do members[#members + 1] = due[k] end
+  redis.call('ZREM', P..'cb:due', unpack(members))
+  for k = 1, #due, 2 do
+    take(cjson.decode(string.sub(due[k], 18)), tonumber(due[k + 1]), string.sub(due[k], 1, 16))
+  end
+end
+if count > 0 then
+  redis.call('ZADD', P..'cb:flight', unpack(leases))
+  redis.call('HSET', P..'cb:work', unpack(entries))
+end
+return out
+"""
+)
+
+# ARGV: P, owner, lease ms per send, token, token, ...  Returns the tokens the owner holds.
+RENEW: Final = (
+    _PRELUDE
+    + """
+local owner, lease = ARGV[2], tonumber(ARGV[3])
+local clock = server_ms()
+local held, leases = {}, {}
+for k = 4, #ARGV do
+  local entry = redis.call('HGET', P..'cb:work', ARGV[k])
+  local holder, json = string.match(entry or '', '^([^|]*)|(.*)$')
+  if holder == owner then
+    leases[#leases + 1] = s(clock + lease * #cjson.decode(json).sends)
+    leases[#leases + 1] = ARGV[k]
+    held[#held + 1] = ARGV[k]
+  end
+end
+if #leases > 0 then redis.call('ZADD', P..'cb:flight', 'XX', unpack(leases)) end
+return held
+"""
+)
+
+# ARGV: P, token, owner, last send of its work (1/0), the send (task, incarnation,
+# attempt, due, url), ok (1/0), status, error, latency, now, retry due ('' for none),
+# log size. Returns the logged attempt (JSON), or false if it no longer counts.
+SETTLE: Final = (
+    _PRELUDE
+    + """
+local token, owner = ARGV[2], ARGV[3]
+local task, inc, attempt, due, url = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local holder = string.match(redis.call('HGET', P..'cb:work', token) or '', '^([^|]*)|')
+if holder ~= owner then return false end  -- the lease ran out and another process took it
+if ARGV[4] == '1' then  -- the work's last send: its lease ends
+  redis.call('ZREM', P..'cb:flight', token)
+  redis.call('HDEL', P..'cb:work', token)
+end
+local key = P..'cb:d:'..task
+local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
+  'epoch')
+if f[1] ~= inc then return false end  -- replaced or forgotten since
+local ok, retry_due = ARGV[10] == '1', ARGV[15]
+local attempts, delivered = num(f[2]) + 1, num(f[3]) + (ok and 1 or 0)
+local wanted, active, pend, epoch = num(f[4]), num(f[5]), num(f[6]), num(f[7])
+if delivered >= wanted then  -- delivered as often as asked: waiting retries are cancelled
+  epoch = epoch + 1
+  active = active - pend
+  pend = 0
+end
+local sets = {'attempts', s(attempts), 'delivered', s(delivered)}
+local dels = {}
+local function put(field, value)
+  if value == '' then dels[#dels + 1] = field
+  else sets[#sets + 1] = field; sets[#sets + 1] = value end
+end
+put('lstatus', ARGV[11])
+put('lerror', ARGV[12])
+local outcome
+if ok or retry_due == '' or delivered >= wanted then
+  active = active - 1
+  outcome = ok and 'delivered' or 'failed'
+  if active == 0 then put('next', '') end
+else
+  pend = pend + 1
+  outcome = 'retrying'
+  put('next', retry_due)
+  push(retry_due, {k = 'retry', t = task, i = inc, e = s(epoch), a = s(tonumber(attempt) + 1),
+    d = retry_due})
+end
+put('active', s(active))
+put('pend', s(pend))
+put('epoch', s(epoch))
+redis.call('HSET', key, unpack(sets))
+if #dels > 0 then redis.call('HDEL', key, unpack(dels)) end
+local entry = cjson.encode({t = task, u = url, n = s(attempts), d = due, m = ARGV[14],
+  s = ARGV[11], e = ARGV[12], l = ARGV[13], o = outcome})
+if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[16]) then
+  redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[16]), -1)
+end
+return entry
+"""
+)

@@ -1,0 +1,362 @@
+"""The DeliveryStore contract, run against both implementations: in memory and in Redis.
+
+The store alone, driven as a dispatcher drives it (schedule, claim, settle),
+with no threads and no network: what one claim hands out, what settling
+records, and what goes stale. The lease tests at the end hold for Redis only:
+in one process nothing is ever claimed twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from mock_server.core.callbacks import CallbackEffect, SendResult
+from mock_server.core.callbacks.records import DeliveryRecord, Work
+from mock_server.core.stores import DeliveryStore
+from mock_server.core.stores.memory import AttemptLog
+from mock_server.core.stores.memory_deliveries import MemoryDeliveries
+from mock_server.core.stores.redis.deliveries import RedisDeliveries, redis_deliveries
+
+START = 1_700_000_000_000
+URL = "http://receiver.test/hook"
+OK = SendResult(200, None, 1.5)
+FAIL = SendResult(500, None, 2.0)
+ME, OTHER = "owner-a", "owner-b"
+WINDOW = 1000
+
+
+def memory_store(log_size: int) -> DeliveryStore:
+    return MemoryDeliveries(AttemptLog(log_size))
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Builds stores of the parametrized kind (Redis ones on one emptied database)."""
+    clients: list[redis.Redis] = []
+
+    def build(log_size: int = 100, lease_ms: int = 60_000) -> DeliveryStore:
+        if request.param == "memory":
+            return memory_store(log_size)
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        clients.append(client)
+        return RedisDeliveries(client, "test:", lease_ms=lease_ms, log_size=log_size)
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def store(make: Any) -> DeliveryStore:
+    built: DeliveryStore = make()
+    return built
+
+
+def record(task_id: str, due: int = START, url: str = URL, **effect: Any) -> DeliveryRecord:
+    return DeliveryRecord(task_id, url, "http://receiver.test", CallbackEffect(**effect), due)
+
+
+def claim(store: DeliveryStore, now: int, owner: str = ME, limit: int = 1000) -> list[Work]:
+    return store.claim(now, owner, limit, WINDOW)
+
+
+def state(store: DeliveryStore, task_id: str) -> str:
+    return store.deliveries(task_id)[0].state
+
+
+def send_all(store: DeliveryStore, works: list[Work], result: SendResult, now: int) -> None:
+    for work in works:
+        for index in range(len(work.sends)):
+            store.settle(work, index, ME, result, now, None)
+
+
+# -- scheduling and claiming ------------------------------------------------------
+
+
+def test_nothing_is_claimed_before_the_due_time(store: DeliveryStore) -> None:
+    store.schedule(record("t1", START + 1000))
+    assert claim(store, START + 999) == []
+    assert not store.has_due(START + 999)
+    assert store.has_due(START + 1000)
+    assert store.next_due_ms() == START + 1000
+    assert state(store, "t1") == "scheduled"
+    [work] = claim(store, START + 1000)
+    assert [(s.task_id, s.url, s.attempt, s.due_ms) for s in work.sends] == [
+        ("t1", URL, 1, START + 1000)
+    ]
+    assert state(store, "t1") == "delivering"
+
+
+def test_a_claim_is_taken_by_one_owner_only(store: DeliveryStore) -> None:
+    store.schedule(record("t1"))
+    assert len(claim(store, START, ME)) == 1
+    assert claim(store, START, OTHER) == []
+
+
+def test_a_claim_takes_at_most_its_limit(store: DeliveryStore) -> None:
+    for i in range(5):
+        store.schedule(record(f"t{i}"))
+    first = claim(store, START, limit=3)
+    second = claim(store, START, limit=3)
+    assert (len(first), len(second)) == (3, 2)
+    assert {w.sends[0].task_id for w in first + second} == {f"t{i}" for i in range(5)}
+
+
+def test_settling_a_success_records_the_attempt(store: DeliveryStore) -> None:
+    store.schedule(record("t1"))
+    [work] = claim(store, START)
+    attempt = store.settle(work, 0, ME, OK, START + 7, None)
+    assert attempt is not None
+    assert attempt.to_json() == {
+        "taskId": "t1", "url": URL, "attempt": 1, "dueTime": START, "time": START + 7,
+        "status": 200, "error": None, "latencyMs": 1.5, "outcome": "delivered",
+    }  # fmt: skip
+    assert store.attempts("t1") == [attempt]
+    assert store.deliveries("t1")[0].to_json() == {
+        "taskId": "t1", "url": URL, "state": "delivered", "attempts": 1, "dueTime": START,
+        "nextAttemptTime": None, "lastStatus": 200, "lastError": None,
+        "effect": {"drop": False, "copies": 1, "delayMs": 0, "reorder": False},
+    }  # fmt: skip
+    assert store.pending_count() == 0
+
+
+def test_a_failed_attempt_queues_its_retry_at_the_due_time_given(store: DeliveryStore) -> None:
+    store.schedule(record("t1"))
+    [work] = claim(store, START)
+    assert store.settle(work, 0, ME, FAIL, START, START + 1000) is not None
+    summary = store.deliveries("t1")[0]
+    assert (summary.state, summary.next_attempt_ms, summary.last_status) == (
+        "delivering",
+        START + 1000,
+        500,
+    )
+    assert claim(store, START + 999) == []
+    [retry] = claim(store, START + 1000)
+    assert (retry.sends[0].attempt, retry.sends[0].due_ms) == (2, START + 1000)
+    store.settle(retry, 0, ME, OK, START + 1000, START + 5000)
+    assert [a.outcome for a in store.attempts("t1")] == ["retrying", "delivered"]
+    assert state(store, "t1") == "delivered"
+    assert claim(store, START + 10**6) == []
+
+
+def test_the_last_try_failing_fails_the_delivery(store: DeliveryStore) -> None:
+    store.schedule(record("t1"))
+    [work] = claim(store, START)
+    store.settle(work, 0, ME, SendResult(None, "connection refused", 0.0), START, None)
+    summary = store.deliveries("t1")[0]
+    assert (summary.state, summary.last_error, summary.last_status) == (
+        "failed",
+        "connection refused",
+        None,
+    )
+    assert store.pending_count() == 0
+
+
+# -- changing a delivery --------------------------------------------------------------
+
+
+def test_reschedule_moves_only_a_delivery_not_yet_started(store: DeliveryStore) -> None:
+    store.schedule(record("t1", START + 30_000, delay_ms=5))
+    assert store.reschedule("t1", START + 1000)
+    assert store.deliveries("t1")[0].due_ms == START + 1005
+    [work] = claim(store, START + 1005)
+    assert work.sends[0].due_ms == START + 1005
+    assert claim(store, START + 60_000) == []  # the old due time went stale
+    assert not store.reschedule("t1", START)
+    assert not store.reschedule("unknown", START)
+
+
+def test_redeliver_queues_a_fresh_chain_now(store: DeliveryStore) -> None:
+    assert not store.redeliver("unknown", START)
+    store.schedule(record("t1", drop=True))
+    assert claim(store, START) == []
+    assert state(store, "t1") == "dropped"
+    assert store.redeliver("t1", START + 50)
+    [work] = claim(store, START + 50)
+    assert (work.sends[0].attempt, work.sends[0].due_ms) == (1, START + 50)
+    send_all(store, [work], OK, START + 50)
+    assert state(store, "t1") == "delivered"
+
+
+def test_a_success_cancels_the_retries_still_waiting(store: DeliveryStore) -> None:
+    store.schedule(record("t1"))
+    [work] = claim(store, START)
+    store.settle(work, 0, ME, FAIL, START, START + 10_000)
+    store.redeliver("t1", START + 1)
+    [fresh] = claim(store, START + 1)
+    store.settle(fresh, 0, ME, OK, START + 1, START + 2000)
+    summary = store.deliveries("t1")[0]
+    assert (summary.state, summary.next_attempt_ms) == ("delivered", None)
+    assert claim(store, START + 10**6) == []  # the retry went stale
+
+
+def test_scheduling_again_replaces_and_leaves_claimed_work_stale(store: DeliveryStore) -> None:
+    store.schedule(record("t1"))
+    [old] = claim(store, START)
+    store.schedule(record("t1", START + 10, url="http://other.test/hook"))
+    assert store.settle(old, 0, ME, OK, START, None) is None
+    [new] = claim(store, START + 10)
+    assert new.sends[0].url == "http://other.test/hook"
+    assert [d.task_id for d in store.deliveries()] == ["t1"]
+
+
+def test_drop_forgets_a_delivery_and_its_queued_work(store: DeliveryStore) -> None:
+    store.schedule(record("t1"))
+    assert store.drop("t1")
+    assert not store.drop("t1")
+    assert store.deliveries() == []
+    assert claim(store, START) == []
+
+
+# -- effects ------------------------------------------------------------------------
+
+
+def test_copies_are_separate_works(store: DeliveryStore) -> None:
+    store.schedule(record("t1", copies=2))
+    works = claim(store, START)
+    assert [len(w.sends) for w in works] == [1, 1]
+    assert works[0].token != works[1].token
+    send_all(store, works, OK, START)
+    assert [a.outcome for a in store.attempts("t1")] == ["delivered", "delivered"]
+    assert state(store, "t1") == "delivered"
+
+
+def test_reorder_holds_deliveries_and_sends_them_newest_first(store: DeliveryStore) -> None:
+    store.schedule(record("A", START + 100, reorder=True))
+    store.schedule(record("B", START + 200, reorder=True))
+    store.schedule(record("C", START + 150))
+    assert [w.sends[0].task_id for w in claim(store, START + 200)] == ["C"]
+    assert claim(store, START + 1099) == []
+    [batch] = claim(store, START + 1100)  # the window A opened closes
+    assert batch.lane == ""
+    assert [(s.task_id, s.due_ms) for s in batch.sends] == [
+        ("B", START + 1100),
+        ("A", START + 1100),
+    ]
+
+
+def test_a_faulty_delivery_fails_when_due_without_a_send(store: DeliveryStore) -> None:
+    broken = record("t1")
+    broken.fault = "internal error: TypeError: no"
+    store.schedule(broken)
+    assert claim(store, START) == []
+    summary = store.deliveries("t1")[0]
+    assert (summary.state, summary.last_error) == ("failed", "internal error: TypeError: no")
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+def test_deliveries_list_in_due_order_then_first_schedule(store: DeliveryStore) -> None:
+    store.schedule(record("late", START + 50))
+    store.schedule(record("b", START))
+    store.schedule(record("a", START))
+    store.schedule(record("b", START))  # replaced: keeps its first place
+    assert [d.task_id for d in store.deliveries()] == ["b", "a", "late"]
+    assert [d.task_id for d in store.deliveries("a")] == ["a"]
+    assert store.deliveries("nope") == []
+    assert store.pending_count() == 3
+
+
+def test_the_attempt_log_is_capped(make: Any) -> None:
+    store = make(log_size=3)
+    for i in range(5):
+        store.schedule(record(f"t{i}"))
+    send_all(store, claim(store, START), OK, START)
+    assert sum(bool(store.attempts(f"t{i}")) for i in range(5)) == 3
+
+
+def test_clear_forgets_everything(store: DeliveryStore) -> None:
+    store.schedule(record("sent"))
+    store.schedule(record("later", START + 1000))
+    send_all(store, claim(store, START), OK, START)
+    store.clear()
+    assert store.deliveries() == []
+    assert store.attempts("sent") == []
+    assert store.next_due_ms() is None
+    assert claim(store, START + 5000) == []
+
+
+# -- leases (Redis: several processes) ------------------------------------------------
+
+
+@pytest.fixture
+def shared(redis_url: str) -> Iterator[tuple[RedisDeliveries, RedisDeliveries]]:
+    """Two stores on one Redis, as two processes hold them; leases of 1 ms."""
+    clients = [redis.Redis.from_url(redis_url) for _ in range(2)]
+    yield RedisDeliveries(clients[0], lease_ms=1), RedisDeliveries(clients[1], lease_ms=1)
+    for client in clients:
+        client.close()
+
+
+def lease_runs_out(client_url: str) -> bool:
+    """Whether the one lease held runs out within 10,000 looks at the server's clock."""
+    client = redis.Redis.from_url(client_url)
+    try:
+        for _ in range(10_000):  # a 1 ms lease: a few round trips, no sleep
+            if client.zcount("apixo-mock:cb:flight", "-inf", _server_ms(client)) == 1:
+                return True
+        return False
+    finally:
+        client.close()
+
+
+def _server_ms(client: redis.Redis) -> int:
+    seconds, micros = client.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+def test_an_expired_lease_is_claimed_again_and_the_old_owner_cannot_settle(
+    shared: tuple[RedisDeliveries, RedisDeliveries], redis_url: str
+) -> None:
+    one, two = shared
+    one.schedule(record("t1"))
+    [work] = one.claim(START, ME, 10, WINDOW)
+    assert lease_runs_out(redis_url)
+    [again] = two.claim(START, OTHER, 10, WINDOW)
+    assert again == work  # the same work, whole
+    assert one.renew([work.token], ME) == set()
+    assert one.settle(work, 0, ME, OK, START, None) is None
+    assert two.settle(again, 0, OTHER, OK, START, None) is not None
+    assert [a.outcome for a in two.attempts("t1")] == ["delivered"]
+    assert one.deliveries("t1")[0].state == "delivered"
+
+
+def test_a_live_lease_is_renewed_and_not_claimed_again(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = RedisDeliveries(client, lease_ms=60_000)
+    store.schedule(record("t1"))
+    [work] = store.claim(START, ME, 10, WINDOW)
+    assert store.renew([work.token], ME) == {work.token}
+    assert store.renew([work.token], OTHER) == set()
+    assert store.claim(START, OTHER, 10, WINDOW) == []
+    assert store.settle(work, 0, OTHER, OK, START, None) is None  # not its lease
+    assert store.settle(work, 0, ME, OK, START, None) is not None
+    client.close()
+
+
+def test_prefixes_keep_two_mocks_apart_and_clear_only_their_own(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    one, two = RedisDeliveries(client, "one:"), RedisDeliveries(client, "two:")
+    one.schedule(record("t1"))
+    two.schedule(record("t2"))
+    one.clear()
+    assert one.deliveries() == []
+    assert [d.task_id for d in two.deliveries()] == ["t2"]
+    client.close()
+
+
+def test_the_factory_leases_past_the_send_timeout(redis_url: str) -> None:
+    from mock_server.core.config import CoreConfig
+
+    client = redis.Redis.from_url(redis_url)
+    store = redis_deliveries(client, "x:", CoreConfig(callback_timeout_s=5.0))
+    store.schedule(record("t1"))
+    [work] = store.claim(START, ME, 10, WINDOW)
+    lease_left_ms = (client.zscore("x:cb:flight", work.token) or 0) - _server_ms(client)
+    assert 5_000 < lease_left_ms <= 35_000
+    client.close()
