@@ -181,3 +181,39 @@ def test_services_sharing_memory_stores_follow_each_others_scenario() -> None:
     with pytest.raises(RateLimited):
         submit(two)
     assert two.settings.max_unfinished == 1
+
+
+class CountingSender:
+    """Counts the callback POSTs of every service that shares it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.lock = threading.Lock()
+        self.arrived = threading.Event()
+
+    def post(self, url: str, body: bytes, headers: Any, timeout_s: float) -> SendResult:
+        with self.lock:
+            self.bodies.append(body)
+        self.arrived.set()
+        return SendResult(200, None, 0.5)
+
+
+def test_a_store_url_shares_callback_deliveries_and_their_attempts(redis_url: str) -> None:
+    sender = CountingSender()
+    config = CoreConfig(store=redis_url, frozen=True, profile="quick")
+    one = MockService(config, sender=sender)
+    two = MockService(config, sender=sender)
+    with one, two:  # each starts its scheduler and senders, as a process would
+        body = {
+            "request_type": "callback",
+            "callback_url": "http://127.0.0.1:9/hook",
+            "input": {"mode": "gpt-image-1", "prompt": "a fox"},
+        }
+        task_id = one.submit(KEY, json.dumps(body).encode(), "application/json", "").task.task_id
+        two.advance_clock(120_000)
+        assert sender.arrived.wait(20)
+        assert one.wait_for_callbacks(20)
+        assert two.wait_for_callbacks(20)
+        assert [json.loads(b)["data"]["taskId"] for b in sender.bodies] == [task_id]
+        assert [a.status for a in two.attempts(task_id)] == [200]
+        assert [a.status for a in one.attempts(task_id)] == [200]

@@ -1,8 +1,8 @@
 """The Redis bundle: every store of the core on one Redis, its keys under one prefix.
 
 `--store redis://HOST:PORT/DB` selects it; `--store-prefix` names the
-prefix, so several mocks can share one Redis. The callback attempt log is
-passed in (`attempts=`) or stays in this process's memory.
+prefix, so several mocks can share one Redis. Callback deliveries and their
+attempt log are shared too: any process claims a due callback, once.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from ...limits import Limits
 from ...money import to_micros
 from ...redis_url import connect
-from .. import AttemptLogStore, Stores
-from ..memory import AttemptLog
+from .. import Stores
 from .accounts import RedisAccounts
 from .admission import RedisAdmission
 from .clock import RedisClockState
+from .deliveries import redis_deliveries
 from .journal import RedisJournal
 from .limits import RedisUnfinished, RedisWindows
 from .scenarios import RedisRuleCounters, RedisScenarioState
@@ -26,11 +26,12 @@ if TYPE_CHECKING:
     from ...config import CoreConfig
 
 
-def redis_stores(config: CoreConfig, *, attempts: AttemptLogStore | None = None) -> Stores:
+def redis_stores(config: CoreConfig) -> Stores:
     """Every store on the Redis `config.store` names, under `config.store_prefix`."""
     assert config.store is not None
     client = connect(config.store)
     prefix = config.store_prefix
+    deliveries = redis_deliveries(client, prefix, config)
     limits = Limits(rpm=config.rpm, max_unfinished=config.max_unfinished)
     return Stores(
         tasks=RedisTaskStore(client, prefix, config.max_tasks, config.task_ttl_s * 1000),
@@ -41,7 +42,7 @@ def redis_stores(config: CoreConfig, *, attempts: AttemptLogStore | None = None)
         rule_counters=RedisRuleCounters(client, prefix),
         scenario_state=RedisScenarioState(client, prefix),
         clock_state=RedisClockState(client, prefix),
-        # The callback attempt log has its own Redis implementation, wired in by its owner.
-        attempts=attempts if attempts is not None else AttemptLog(),
+        attempts=deliveries.attempt_log(),
+        deliveries=deliveries,
         admission=RedisAdmission(client, prefix + "admission"),
     )
