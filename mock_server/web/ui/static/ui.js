@@ -1,0 +1,32 @@
+// Live regions: every element with data-live="URL" is refilled from URL (the same
+// page's ?partial=1 rendering) every second, while the tab is visible. A region is
+// only replaced when its HTML changed, so focus and selection survive quiet seconds.
+(function () {
+  "use strict";
+  var PERIOD_MS = 1000;
+  var regions = Array.prototype.slice.call(document.querySelectorAll("[data-live]"));
+  if (!regions.length) { return; }
+  var busy = false;
+
+  function refill(region) {
+    return fetch(region.getAttribute("data-live"), {
+      credentials: "same-origin", headers: { "Accept": "text/html" }, cache: "no-store"
+    }).then(function (response) {
+      return response.ok ? response.text() : null;
+    }).then(function (html) {
+      if (html !== null && html !== region.getAttribute("data-html")) {
+        region.innerHTML = html;
+        region.setAttribute("data-html", html);
+      }
+    });
+  }
+
+  function tick() {
+    if (busy || document.hidden) { return; }
+    busy = true;
+    Promise.all(regions.map(refill)).catch(function () { /* server gone: try again */ })
+      .then(function () { busy = false; });
+  }
+
+  window.setInterval(tick, PERIOD_MS);
+})();
