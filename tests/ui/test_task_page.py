@@ -1,0 +1,71 @@
+"""The dashboard's page of tasks: newest first, filtered, paged by cursor, never all at once."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from mock_server.core.dashboard import TaskFilter
+from mock_server.core.errors import InvalidRequest
+from mock_server.core.service import MockService
+
+from ..conftest import AUTH, SUBMIT, submit_body
+
+OTHER = {"Authorization": "Bearer other-key-9876"}
+
+
+def make(client: FlaskClient, prompt: str, headers: dict[str, str] = AUTH) -> str:
+    answer = client.post(SUBMIT, json=submit_body(prompt=prompt), headers=headers)
+    assert answer.status_code == 200, answer.get_json()
+    task_id: str = answer.get_json()["data"]["taskId"]
+    return task_id
+
+
+def test_tasks_come_newest_first_and_pages_cover_every_task_once(
+    client: FlaskClient, service: MockService
+) -> None:
+    made = [make(client, f"prompt {n}") for n in range(60)]
+    first = service.task_page(TaskFilter(), size=25)
+    second = service.task_page(TaskFilter(), before=first.older, size=25)
+    third = service.task_page(TaskFilter(), before=second.older, size=25)
+    seen = [row.task_id for page in (first, second, third) for row in page.rows]
+    assert seen == made[::-1]
+    assert third.older is None
+    assert first.kept == 60
+
+
+def test_filters_by_key_tail_model_text_and_state(
+    client: FlaskClient, service: MockService
+) -> None:
+    mine = make(client, "A Lighthouse at dusk")
+    theirs = make(client, "a harbour", OTHER)
+    assert [r.task_id for r in service.task_page(TaskFilter(key="9876")).rows] == [theirs]
+    assert [r.task_id for r in service.task_page(TaskFilter(text="lighthouse")).rows] == [mine]
+    assert [r.task_id for r in service.task_page(TaskFilter(text=theirs[-6:])).rows] == [theirs]
+    assert service.task_page(TaskFilter(model="sora-2")).rows == ()
+    assert len(service.task_page(TaskFilter(model="gpt-image-1")).rows) == 2
+    assert service.task_page(TaskFilter(state="success")).rows == ()
+    service.advance_clock(600_000)
+    assert len(service.task_page(TaskFilter(state="success")).rows) == 2
+
+
+def test_an_unknown_state_or_page_size_is_refused(service: MockService) -> None:
+    with pytest.raises(InvalidRequest) as state:
+        TaskFilter(state="done")
+    with pytest.raises(InvalidRequest) as size:
+        service.task_page(TaskFilter(), size=7)
+    assert state.value.data["error"].startswith("state:")
+    assert size.value.data["error"].startswith("size:")
+
+
+def test_rule_uses_count_how_often_each_rule_fired(
+    client: FlaskClient, service: MockService
+) -> None:
+    service.load_scenario("content-moderation")
+    uses = service.rule_uses()
+    assert uses
+    assert all(use.fired == 0 for use in uses)
+    for n in range(3):
+        client.post(SUBMIT, json=submit_body(prompt=f"nsfw {n}"), headers=AUTH)
+    fired = {use.name: use.fired for use in service.rule_uses()}
+    assert fired == {"nsfw": 3, "violence": 0}
