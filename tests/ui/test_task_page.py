@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask.testing import FlaskClient
 
+from mock_server.core import dashboard
 from mock_server.core.dashboard import TaskFilter
 from mock_server.core.errors import InvalidRequest
 from mock_server.core.service import MockService
@@ -69,3 +72,34 @@ def test_rule_uses_count_how_often_each_rule_fired(
         client.post(SUBMIT, json=submit_body(prompt=f"nsfw {n}"), headers=AUTH)
     fired = {use.name: use.fired for use in service.rule_uses()}
     assert fired == {"nsfw": 3, "violence": 0}
+
+
+def test_a_page_looks_at_most_at_the_scan_limit_and_says_where_to_search_on(
+    client: FlaskClient, service: MockService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard, "SCAN_LIMIT", 10)
+    rare = make(client, "the rare one")
+    made = [make(client, f"common {n}") for n in range(15)]
+    first = service.task_page(TaskFilter(text="rare"), size=25)
+    assert (first.rows, first.limited) == ((), True)
+    sequences = {row.task_id: row.sequence for row in service.task_page(TaskFilter()).rows}
+    assert first.older == sequences[made[5]]  # the oldest task looked at
+    second = service.task_page(TaskFilter(text="rare"), before=first.older, size=25)
+    assert [row.task_id for row in second.rows] == [rare]
+    assert (second.older, second.limited) == (None, False)
+
+
+def test_the_tasks_page_offers_to_search_on_past_the_scan_limit(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard, "SCAN_LIMIT", 3)
+    rare = make(client, "the rare one")
+    for n in range(5):
+        make(client, f"common {n}")
+    html = client.get("/__admin/ui?q=rare").get_data(as_text=True)
+    assert "No task matches" in html
+    assert "Search older tasks" in html
+    link = re.search(r'href="([^"]+)" rel="next"', html)
+    assert link is not None
+    older = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert rare in older

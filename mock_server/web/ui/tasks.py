@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, redirect, render_template, request, url_for
 
 from ...core.callbacks import DELIVERY_STATES
-from ...core.dashboard import PAGE_SIZES, STATES, TaskFilter
+from ...core.dashboard import PAGE_SIZES, SCAN_LIMIT, STATES, TaskFilter
 from ...core.errors import InvalidRequest, TaskNotFound
 from ...core.views import AttemptView
 from ..context import service
@@ -55,6 +55,7 @@ def task_list() -> str:
         filters=filters,
         states=STATES,
         sizes=PAGE_SIZES,
+        scan_limit=SCAN_LIMIT,
         models=[m["id"] for m in svc.model_summaries()],
         now=svc.now_ms(),
     )
