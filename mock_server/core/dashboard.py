@@ -13,9 +13,10 @@ a page never counts, sorts or filters the whole store.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from itertools import islice
 
 from .admin_views import AdminViews
@@ -188,13 +189,21 @@ def _sequence(task: Task) -> int:
     return task.sequence
 
 
-def _summary(*parts: object) -> str:
-    """A rule's match and effect in a line: only the fields set away from their defaults."""
-    shown = []
-    for part in parts:
-        fields = getattr(part, "__dataclass_fields__", {})
-        for name, spec in fields.items():
-            value = getattr(part, name)
-            if value != spec.default and value not in ((), None):
-                shown.append(f"{name}={value}")
-    return ", ".join(shown) or "every request"
+def _summary(match: object, effect: object) -> str:
+    """A rule in a line, fields left at their defaults unsaid: "when ...; then ..."."""
+    return f"when {_describe(match) or 'every submit'}; then {_describe(effect) or 'nothing'}"
+
+
+def _describe(value: object) -> str:
+    if is_dataclass(value) and not isinstance(value, type):
+        shown = []
+        for spec in fields(value):
+            part = getattr(value, spec.name)
+            if part != spec.default and part not in ((), None):
+                shown.append(f"{spec.name} {_describe(part)}")
+        return ", ".join(shown)
+    if isinstance(value, re.Pattern):
+        return f"/{value.pattern}/"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_describe(item) for item in value) + "]"
+    return str(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from flask import Response, redirect, render_template, request, url_for
@@ -14,13 +16,20 @@ from ..context import service
 from .present import pretty, result_media
 
 DELIVERY_ROWS = 100  # the newest deliveries a page shows
+TASK_PARTS = MappingProxyType(
+    {"1": "task_live.html", "media": "task_media.html", "body": "task_body.html"}
+)
 
 
-def page(template: str, partial: str, **context: Any) -> str:
-    """The whole page, or only its live region's fragment when `?partial=1` asks."""
-    if request.args.get("partial") == "1":
-        return render_template(partial, **context)
-    return render_template(template, partial=partial, **context)
+def page(template: str, parts: Mapping[str, str], **context: Any) -> str:
+    """The whole page, or the fragment of one live region when `?partial=<name>` names it.
+
+    `parts` maps each live region's name to its template ("1" for a page's only one).
+    """
+    wanted = request.args.get("partial")
+    if wanted is not None and wanted in parts:
+        return render_template(parts[wanted], **context)
+    return render_template(template, parts=parts, **context)
 
 
 def _arg(name: str) -> str | None:
@@ -47,7 +56,7 @@ def task_list() -> str:
     filters = {k: v for k, v in request.args.items() if k in ("state", "model", "key", "q", "size")}
     return page(
         "tasks.html",
-        "tasks_rows.html",
+        {"1": "tasks_rows.html"},
         result=result,
         where=where,
         before=before,
@@ -68,7 +77,7 @@ def task_detail(task_id: str) -> str:
     body = svc.task_status_body(task_id)
     return page(
         "task.html",
-        "task_live.html",
+        TASK_PARTS,
         task=view,
         body=body.decode("utf-8", "replace"),
         body_pretty=pretty(body),
@@ -94,7 +103,7 @@ def callbacks() -> str:
     latency = {row.task_id: _last_latency(row.task_id) for row in rows}
     return page(
         "callbacks.html",
-        "callbacks_rows.html",
+        {"1": "callbacks_rows.html"},
         rows=rows,
         latency=latency,
         outcome=outcome,
