@@ -156,3 +156,14 @@ def test_bad_filters_and_unknown_tasks_get_an_error_page_not_a_500(client: Flask
                          ("/tasks/task_nope", 404), ("/keys?status=abc", 400)):  # fmt: skip
         answer = client.get(PATH + path)
         assert (path, answer.status_code, answer.mimetype) == (path, status, "text/html")
+
+
+def test_no_dashboard_route_answers_5xx_to_any_method(client: FlaskClient) -> None:
+    assert client.post(SUBMIT, json=submit_body(), headers=AUTH).status_code == 200
+    rules = [r.rule for r in client.application.url_map.iter_rules() if r.rule.startswith(PATH)]
+    assert len(rules) >= 12
+    for rule in rules:
+        path = re.sub(r"<(?:\w+:)?\w+>", "x", rule)
+        for method in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"):
+            answer = client.open(path, method=method)
+            assert answer.status_code < 500, f"{method} {path}"
