@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,6 +16,7 @@ from mock_server.core.service import MockService
 from ..conftest import AUTH, SUBMIT, submit_body
 
 OTHER = {"Authorization": "Bearer other-key-9876"}
+EXAMPLES = Path(__file__).parents[2] / "schemas" / "models"
 
 
 def make(client: FlaskClient, prompt: str, headers: dict[str, str] = AUTH) -> str:
@@ -103,3 +105,30 @@ def test_the_tasks_page_offers_to_search_on_past_the_scan_limit(
     assert link is not None
     older = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert rare in older
+
+
+@pytest.mark.parametrize(
+    ("model", "example", "tag", "media_type"),
+    [
+        ("sora-2", "text-to-video", "video", "video/mp4"),
+        ("suno", "simple", "audio", "audio/mpeg"),
+    ],
+)
+def test_a_video_or_audio_task_page_has_a_player_whose_file_answers(
+    client: FlaskClient, service: MockService, model: str, example: str, tag: str, media_type: str
+) -> None:
+    body = (EXAMPLES / model / "examples" / f"{example}.request.json").read_bytes()
+    answer = client.post(
+        f"/api/v1/generateTask/{model}",
+        data=body,
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 200, answer.get_json()
+    task_id = answer.get_json()["data"]["taskId"]
+    service.advance_clock(3_600_000)
+    html = client.get(f"/__admin/ui/tasks/{task_id}").get_data(as_text=True)
+    sources = re.findall(rf'<{tag} src="([^"]+)" controls', html)
+    assert sources
+    played = client.get(sources[0])
+    assert played.status_code == 200
+    assert played.mimetype == media_type
