@@ -65,12 +65,16 @@ def test_a_task_page_shows_its_thumbnails_and_they_load(mock: MockServer, page: 
     expect(page.locator("#task-state")).to_have_text("success")
     thumbs = page.locator(".media img")
     expect(thumbs).to_have_count(2)
-    for index in range(2):
-        thumb = thumbs.nth(index)
-        thumb.scroll_into_view_if_needed()
-        expect(thumb).to_have_js_property("complete", True)
-        assert thumb.evaluate("img => img.naturalWidth") > 0  # the PNG decoded
+    # Every thumbnail loaded and decoded (a live refresh may swap the elements meanwhile).
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.media img'))"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
     expect(page.locator("pre.json").first).to_contain_text('"state": "success"')
+    # A live refresh that finds the results unchanged keeps the very same elements.
+    page.evaluate("() => { document.querySelector('.media img').kept = true; }")
+    page.wait_for_selector("#task-media[data-html]", state="attached")
+    assert page.evaluate("() => document.querySelector('.media img').kept === true")
     assert sorted(r.status for r in images) == [200, 200]
     assert all(r.header_value("content-type") == "image/png" for r in images)
 
