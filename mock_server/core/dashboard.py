@@ -121,6 +121,14 @@ class RuleUse:
     summary: str
 
 
+@dataclass(frozen=True, slots=True)
+class KeyUsage:
+    """What a key has used, over the tasks kept: how many, and what they cost net of refunds."""
+
+    tasks: int
+    charged: int | float
+
+
 class DashboardViews(AdminViews):
     """The dashboard's read models of MockService (see service.py)."""
 
@@ -162,6 +170,17 @@ class DashboardViews(AdminViews):
             usd_number(task.charge_micros),
             task.sequence,
         )
+
+    def key_usage(self) -> dict[str, KeyUsage]:
+        """Per key, the tasks kept and their charges (a failed task's was refunded)."""
+        now = self.clock.now_ms()
+        counts: dict[str, list[int]] = {}
+        for task in self.tasks.all():
+            used = counts.setdefault(task.key, [0, 0])
+            used[0] += 1
+            if not (_ended(task, now) and task.failure is not None):
+                used[1] += task.charge_micros
+        return {key: KeyUsage(n, usd_number(micros)) for key, (n, micros) in counts.items()}
 
     def task_status_body(self, task_id: str) -> bytes:
         """The status response body of a task exactly as its client reads it now."""

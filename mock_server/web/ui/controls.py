@@ -116,6 +116,7 @@ def keys() -> str:
     return render_template(
         "keys.html",
         accounts=svc.account_views(),
+        usage=svc.key_usage(),
         entries=entries[::-1],
         filters={k: args.get(k, "") for k in ("path", "status", "taskId")},
     )
