@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, is_dataclass
 from itertools import islice
+from operator import attrgetter
 
 from .admin_views import AdminViews
 from .errors import InvalidRequest, TaskNotFound
@@ -121,14 +123,6 @@ class RuleUse:
     summary: str
 
 
-@dataclass(frozen=True, slots=True)
-class KeyUsage:
-    """What a key has used, over the tasks kept: how many, and what they cost net of refunds."""
-
-    tasks: int
-    charged: int | float
-
-
 class DashboardViews(AdminViews):
     """The dashboard's read models of MockService (see service.py)."""
 
@@ -171,16 +165,13 @@ class DashboardViews(AdminViews):
             task.sequence,
         )
 
-    def key_usage(self) -> dict[str, KeyUsage]:
-        """Per key, the tasks kept and their charges (a failed task's was refunded)."""
-        now = self.clock.now_ms()
-        counts: dict[str, list[int]] = {}
-        for task in self.tasks.all():
-            used = counts.setdefault(task.key, [0, 0])
-            used[0] += 1
-            if not (_ended(task, now) and task.failure is not None):
-                used[1] += task.charge_micros
-        return {key: KeyUsage(n, usd_number(micros)) for key, (n, micros) in counts.items()}
+    def key_usage(self) -> dict[str, int]:
+        """Per key, how many of the tasks kept it made.
+
+        The one read model that must see all 100,000 tasks: counted at C speed
+        (a Python loop over them costs more than the page's whole budget).
+        """
+        return dict(Counter(map(attrgetter("key"), self.tasks.all())))
 
     def task_status_body(self, task_id: str) -> bytes:
         """The status response body of a task exactly as its client reads it now."""
