@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 ARGS ?=
 
-.PHONY: setup system-deps serve test lint contract bench dist clean
+.PHONY: setup system-deps ui-deps serve test lint contract bench screenshots dist clean
 
 setup: $(STAMP)
 
@@ -30,11 +30,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint system-deps
+test: lint system-deps ui-deps
 	$(BIN)/python -m pytest -q $(ARGS)
 
 # Debian packages the tests run for real, as command:package; installed when missing.
-SYSTEM_TOOLS := redis-server:redis-server
+SYSTEM_TOOLS := redis-server:redis-server chromium:chromium chromedriver:chromium-driver
 APT := $(if $(filter 0,$(shell id -u)),,sudo -n) env DEBIAN_FRONTEND=noninteractive apt-get
 
 system-deps:
@@ -45,6 +45,19 @@ system-deps:
 		{ $(APT) update -q >/dev/null 2>&1 && $(APT) install -y -q $$package >/dev/null 2>&1; } || \
 		echo "apixo-mock: could not install $$package: the tests that need it will be skipped"; \
 	done
+
+# axe-core from npm, for the dashboard's accessibility check (tests/ui/), into .ui-deps/.
+AXE := .ui-deps/node_modules/axe-core/axe.min.js
+
+ui-deps: $(AXE)
+
+$(AXE):
+	@command -v npm >/dev/null && npm install --prefix .ui-deps --no-audit --no-fund --silent 'axe-core@^4.10' || \
+		echo "apixo-mock: could not install axe-core (npm): the accessibility check will be skipped"
+
+# A PNG of each dashboard page in docs/img/, from a served mock with a little made-up traffic.
+screenshots: $(STAMP) system-deps
+	PYTHONPATH=. $(BIN)/python -m tests.ui.screenshots docs/img
 
 # Runs the contract suite against any target: make contract BASE_URL=... API_KEY=...
 contract: $(STAMP)

@@ -355,6 +355,10 @@ class RuleBook:
             return None
         return max(0, rule.times - self._counters.fired((scenario, rule.name)))
 
+    def fired(self, scenario: str, rule: Rule) -> int:
+        """How many times a rule has fired since its scenario was activated."""
+        return self._counters.fired((scenario, rule.name))
+
     def _applies(self, scenario: str, rule: Rule, ctx: Context) -> bool:
         if not rule.match.fits(ctx):
             return False

@@ -7,7 +7,8 @@ cap, the charge and the insert cannot interleave between threads (or processes).
 
 MockService is the one facade class; its methods are kept by concept in
 mixins: admission.py (submit steps, settling, reference checks) and
-admin_views.py (admin commands and read models), over service_parts.py.
+admin_views.py (admin commands and read models) and dashboard.py (the
+dashboard's read models), over service_parts.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from .admin_views import AdminViews, limits_of
+from .admin_views import limits_of
 from .auth import KeyRing
 from .callbacks import (
     CallbackDispatcher,
@@ -26,6 +27,7 @@ from .callbacks import (
 )
 from .clock import MockClock
 from .config import ConfigSource, CoreConfig
+from .dashboard import DashboardViews
 from .errors import InvalidRequest, TaskNotFound
 from .lifecycle import Failure, State
 from .models import ModelRegistry
@@ -56,7 +58,7 @@ class Submitted:
     decision: Decision
 
 
-class MockService(AdminViews):
+class MockService(DashboardViews):
     """One mock server's whole state. Constructing it starts no thread; `start()` does."""
 
     def __init__(

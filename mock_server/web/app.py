@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from ..core.service import MockService
 from ..settings import Settings
-from . import admin, api, errors, files, index, openapi
+from . import admin, api, errors, files, index, openapi, ui
 from .context import EXTENSION
 from .recorder import RequestRecorder
 
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     app.register_blueprint(openapi.bp)
     if svc.base_settings.admin:
         app.register_blueprint(admin.create_blueprint(), url_prefix=index.ADMIN_PREFIX)
+        app.register_blueprint(ui.create_blueprint(), url_prefix=ui.PREFIX)  # the dashboard
     if svc.base_settings.replay:
         app.wsgi_app = _replaying(app.wsgi_app, svc)  # type: ignore[method-assign]
     app.wsgi_app = RequestRecorder(app.wsgi_app, svc)  # type: ignore[method-assign]

@@ -18,6 +18,7 @@ from tests.conftest import AUTH, RecordingSender, submit_body
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 SAMPLE = {"int": "0", "path": "k-1234"}
+DASHBOARD = "/__admin/ui"
 
 
 def concrete(rule: str) -> str:
@@ -60,7 +61,8 @@ def test_every_rule_and_method_answers_json(
 ) -> None:
     app = app_with(clock, sender, cors=cors)
     client = app.test_client()
-    crawled = [(m, p) for p in paths(app) for m in METHODS]
+    # The dashboard's pages are HTML by design; tests/ui crawls them for 5xx.
+    crawled = [(m, p) for p in paths(app) if not p.startswith(DASHBOARD) for m in METHODS]
     assert len(crawled) >= 7 * 20  # the admin routes are in the crawl
     for method, path in crawled:
         assert_envelope(client, method, path)
