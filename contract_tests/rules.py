@@ -25,6 +25,7 @@ class Rule:
     section: str
     text: str
     unchecked: str = ""
+    models: str = ""  # which models it is checked for; "" is every model --apixo-model selects
 
 
 ENDPOINTS = "Endpoints"
@@ -58,6 +59,9 @@ _TOO_MANY_REQUESTS = (
     "checked on a mock that lowers the limit, or with --apixo-limit-key and --apixo-limit-rpm"
     " for a key with a lower limit; a real key needs 10000 requests/min"
 )
+# Rules stated for gpt-image-1's own inputs; every other model's come from its pack.
+GPT_IMAGE_1 = "gpt-image-1"
+PACKS = "every model but gpt-image-1 (whose fields have the rules above)"
 _TOO_MANY_TASKS = (
     "checked on a mock that lowers the cap, or with --apixo-limit-key and"
     " --apixo-limit-unfinished for a key with a lower cap; a real key needs 1000 unfinished tasks"
@@ -100,7 +104,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "submit.defaults",
         SUBMIT,
-        "Omitted request_type, provider, aspect_ratio and num_images mean async, auto, 1:1 and 1.",
+        "Omitted request_type, provider, aspect_ratio and num_images mean async, auto, 1:1 and 1;"
+        " for another model omitted fields take its pack's defaults (its output's count, aspect"
+        " ratio, resolution, format and duration).",
     ),
     Rule("submit.not-json-400", SUBMIT, "A body that is not JSON gets 400."),
     Rule("submit.not-object-400", SUBMIT, "A JSON body that is not an object gets 400."),
@@ -110,23 +116,49 @@ RULES: tuple[Rule, ...] = (
         "A body whose Content-Type is not JSON gets 400, even when the bytes are JSON.",
     ),
     Rule("submit.input-400", SUBMIT, "`input` is a required object."),
-    Rule("submit.mode-400", SUBMIT, "input.mode is required and must be 'gpt-image-1'."),
+    Rule(
+        "submit.mode-400",
+        SUBMIT,
+        "input.mode is required and must be one of the model's modes ('gpt-image-1' for"
+        " gpt-image-1).",
+    ),
     Rule(
         "submit.prompt-400",
         SUBMIT,
         "input.prompt is required, a string of 1 to 10000 characters.",
+        models=GPT_IMAGE_1,
     ),
     Rule(
         "submit.prompt-bounds",
         SUBMIT,
-        "Prompts of exactly 1 and exactly 10000 characters are accepted.",
+        "Prompts of exactly 1 and exactly 10000 characters are accepted (another model: the"
+        " shortest and the longest its schema allows).",
     ),
-    Rule("submit.aspect-ratio-400", SUBMIT, "input.aspect_ratio is one of 1:1, 3:2, 2:3."),
-    Rule("submit.num-images-400", SUBMIT, "input.num_images is one of the integers 1, 2, 4."),
+    Rule(
+        "submit.aspect-ratio-400",
+        SUBMIT,
+        "input.aspect_ratio is one of 1:1, 3:2, 2:3.",
+        models=GPT_IMAGE_1,
+    ),
+    Rule(
+        "submit.num-images-400",
+        SUBMIT,
+        "input.num_images is one of the integers 1, 2, 4.",
+        models=GPT_IMAGE_1,
+    ),
     Rule(
         "submit.image-urls-400",
         SUBMIT,
         "input.image_urls is an array of at most 5 absolute http(s) URL strings.",
+        models=GPT_IMAGE_1,
+    ),
+    Rule(
+        "submit.schema-400",
+        SUBMIT,
+        "A body that breaks one constraint of the model's request schema (a required field"
+        " left out, a wrong JSON type, a value outside its enum, its length, its range, its item"
+        " count or its pattern) gets 400.",
+        models=PACKS,
     ),
     Rule(
         "submit.image-urls-accepted",
@@ -140,7 +172,12 @@ RULES: tuple[Rule, ...] = (
         SUBMIT,
         "request_type 'callback' needs callback_url, an absolute http(s) URL.",
     ),
-    Rule("submit.provider-400", SUBMIT, "provider is 'auto', 'value' or 'official'."),
+    Rule(
+        "submit.provider-400",
+        SUBMIT,
+        "provider is 'auto', 'value' or 'official' (gpt-image-1; another model: the values"
+        " its schema lists).",
+    ),
     Rule("submit.extra-fields-ignored", SUBMIT, "Unknown extra fields are ignored."),
     Rule(
         "drift.unknown-fields",
@@ -182,21 +219,37 @@ RULES: tuple[Rule, ...] = (
         STATUS,
         'On success resultJson is a JSON *string* holding {"resultUrls": [...]}.',
     ),
-    Rule("status.result-count", STATUS, "resultUrls holds exactly num_images URLs."),
+    Rule(
+        "status.result-count",
+        STATUS,
+        "resultUrls holds exactly num_images URLs (another model: one URL per output file its"
+        " pack gives for the request).",
+    ),
     Rule(
         "status.failed-fields",
         STATUS,
-        "failed carries a documented failCode and a non-empty failMsg.",
+        "failed carries a documented failCode (the platform's, or one of the model's own)"
+        " and a non-empty failMsg.",
     ),
     Rule("status.missing-task-id-400", STATUS, "A missing or empty taskId parameter gets 400."),
     Rule("status.unknown-task-404", STATUS, "An unknown taskId gets 404."),
     Rule("status.other-key-404", STATUS, "Another key's task gets the same 404."),
     Rule(
+        "status.other-model-404",
+        STATUS,
+        "A task read under another model's status path gets the same 404 as an unknown task.",
+    ),
+    Rule(
         "balance.bare-number",
         BALANCE,
         "The balance answer's data is a bare JSON number (never a string), >= 0.",
     ),
-    Rule("balance.charge", BALANCE, "A submit charges num_images x price (default 0.35 USD)."),
+    Rule(
+        "balance.charge",
+        BALANCE,
+        "A submit charges num_images x price (default 0.35 USD); another model its pack's price"
+        " rule (per image, per video, per second of video or per task).",
+    ),
     Rule("balance.refund", BALANCE, "A failed task's charge is refunded."),
     Rule(
         "balance.insufficient-400",
@@ -281,14 +334,30 @@ RULES: tuple[Rule, ...] = (
         "403, 429, 500 and 503 answers are envelopes too.",
         unchecked="checked on a mock asked to answer them; a real service answers them at will",
     ),
-    Rule("alias.nvariants", ALIASES, "nVariants is accepted as an alias of num_images."),
+    Rule(
+        "alias.nvariants",
+        ALIASES,
+        "nVariants is accepted as an alias of num_images.",
+        models=GPT_IMAGE_1,
+    ),
     Rule(
         "alias.nvariants-conflict-400",
         ALIASES,
         "num_images and nVariants both given and different: 400.",
+        models=GPT_IMAGE_1,
     ),
-    Rule("alias.is-enhance-accepted", ALIASES, "A boolean isEnhance is accepted and ignored."),
-    Rule("alias.is-enhance-type-400", ALIASES, "isEnhance of any other type: 400."),
+    Rule(
+        "alias.is-enhance-accepted",
+        ALIASES,
+        "A boolean isEnhance is accepted and ignored.",
+        models=GPT_IMAGE_1,
+    ),
+    Rule(
+        "alias.is-enhance-type-400",
+        ALIASES,
+        "isEnhance of any other type: 400.",
+        models=GPT_IMAGE_1,
+    ),
     Rule(
         "failures.content-violation",
         FAILURES,
@@ -308,12 +377,25 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "results.downloadable",
         RESULTS,
-        "Every result URL downloads as an image (JPG, PNG or WebP).",
+        "Every result URL downloads as a file of the model's output kind: an image (JPG, PNG"
+        " or WebP), an H.264 MP4 video or an MP3 track, that a real decoder opens.",
     ),
     Rule(
         "results.size",
         RESULTS,
-        "Image size by aspect ratio: 1:1 1024x1024, 3:2 1536x1024, 2:3 1024x1536.",
+        "Image size by aspect ratio: 1:1 1024x1024, 3:2 1536x1024, 2:3 1024x1536 (another"
+        " model: the size its pack gives for the aspect ratio and resolution asked for).",
+    ),
+    Rule(
+        "results.format",
+        RESULTS,
+        "A result file is in the format asked for (output_format) or the model's default"
+        " (videos: H.264).",
+    ),
+    Rule(
+        "results.duration",
+        RESULTS,
+        "A video or track plays for the duration asked for or the model's default (within 0.6 s).",
     ),
 )
 
@@ -338,10 +420,11 @@ INDEX_END = "<!-- end of rule index -->"
 def reference_table() -> str:
     """The rule index of docs/contract.md: one table per section, in the document's order."""
     parts = []
+    head = ["| id | rule | checked for |", "|---|---|---|"]
     for section in SECTIONS:
         rows = [_row(rule) for rule in RULES if rule.section == section]
         if rows:
-            parts.append("\n".join([f"### {section}", "", "| id | rule |", "|---|---|", *rows]))
+            parts.append("\n".join([f"### {section}", "", *head, *rows]))
     return "\n\n".join(parts) + "\n"
 
 
@@ -349,7 +432,8 @@ def _row(rule: Rule) -> str:
     text = rule.text
     if rule.unchecked:
         text += f" (Only {rule.unchecked}.)"
-    return f"| `{rule.id}` | {text.replace('|', chr(92) + '|')} |"
+    models = rule.models or "every model"
+    return f"| `{rule.id}` | {text.replace('|', chr(92) + '|')} | {models} |"
 
 
 def with_index(document: str) -> str:
