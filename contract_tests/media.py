@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from mock_server.core.models import OutputFile
 
@@ -20,8 +21,8 @@ from .models import CONTENT_TYPES
 
 DURATION_TOLERANCE_S = 0.6  # containers round to frames (video at 2 fps) and MP3 frames
 # What Pillow and FFmpeg call each format the packs name.
-_IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
-_CONTAINERS = {"mp4": "mp4", "mp3": "mp3"}
+_IMAGE_FORMATS = MappingProxyType({"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"})
+_CONTAINERS = ("mp4", "mp3")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 from .model_bodies import input_schema, is_valid, plain_body, top_schema
@@ -22,20 +23,24 @@ from .mutations import GOOD_URL, MISSING, Mutation
 
 SCHEMA_RULE = "submit.schema-400"
 # Fields whose rule reads the same for every model; the rest break the model's schema.
-_RULES = {
-    "request_type": "submit.request-type-400",
-    "provider": "submit.provider-400",
-    "callback_url": "submit.callback-url-400",
-}
+_RULES: Mapping[str, str] = MappingProxyType(
+    {
+        "request_type": "submit.request-type-400",
+        "provider": "submit.provider-400",
+        "callback_url": "submit.callback-url-400",
+    }
+)
 _CALLBACK = ((("request_type",), '"callback"'),)
-_WRONG_TYPES: Mapping[str, tuple[Any, ...]] = {
-    "string": (42,),
-    "integer": ("2", 2.5),
-    "number": ("0.5",),
-    "boolean": ("yes",),
-    "array": ("not a list",),
-    "object": ("not an object",),
-}
+_WRONG_TYPES: Mapping[str, tuple[Any, ...]] = MappingProxyType(
+    {
+        "string": (42,),
+        "integer": ("2", 2.5),
+        "number": ("0.5",),
+        "boolean": ("yes",),
+        "array": ("not a list",),
+        "object": ("not an object",),
+    }
+)
 _NOT_MATCHING = ("not a url", "!", "")
 
 

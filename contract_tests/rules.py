@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +24,6 @@ class Rule:
     section: str
     text: str
     unchecked: str = ""
-    models: str = ""  # which models it is checked for; "" is every model --apixo-model selects
 
 
 ENDPOINTS = "Endpoints"
@@ -59,9 +57,6 @@ _TOO_MANY_REQUESTS = (
     "checked on a mock that lowers the limit, or with --apixo-limit-key and --apixo-limit-rpm"
     " for a key with a lower limit; a real key needs 10000 requests/min"
 )
-# Rules stated for gpt-image-1's own inputs; every other model's come from its pack.
-GPT_IMAGE_1 = "gpt-image-1"
-PACKS = "every model but gpt-image-1 (whose fields have the rules above)"
 _TOO_MANY_TASKS = (
     "checked on a mock that lowers the cap, or with --apixo-limit-key and"
     " --apixo-limit-unfinished for a key with a lower cap; a real key needs 1000 unfinished tasks"
@@ -126,7 +121,6 @@ RULES: tuple[Rule, ...] = (
         "submit.prompt-400",
         SUBMIT,
         "input.prompt is required, a string of 1 to 10000 characters.",
-        models=GPT_IMAGE_1,
     ),
     Rule(
         "submit.prompt-bounds",
@@ -134,23 +128,12 @@ RULES: tuple[Rule, ...] = (
         "Prompts of exactly 1 and exactly 10000 characters are accepted (another model: the"
         " shortest and the longest its schema allows).",
     ),
-    Rule(
-        "submit.aspect-ratio-400",
-        SUBMIT,
-        "input.aspect_ratio is one of 1:1, 3:2, 2:3.",
-        models=GPT_IMAGE_1,
-    ),
-    Rule(
-        "submit.num-images-400",
-        SUBMIT,
-        "input.num_images is one of the integers 1, 2, 4.",
-        models=GPT_IMAGE_1,
-    ),
+    Rule("submit.aspect-ratio-400", SUBMIT, "input.aspect_ratio is one of 1:1, 3:2, 2:3."),
+    Rule("submit.num-images-400", SUBMIT, "input.num_images is one of the integers 1, 2, 4."),
     Rule(
         "submit.image-urls-400",
         SUBMIT,
         "input.image_urls is an array of at most 5 absolute http(s) URL strings.",
-        models=GPT_IMAGE_1,
     ),
     Rule(
         "submit.schema-400",
@@ -158,7 +141,6 @@ RULES: tuple[Rule, ...] = (
         "A body that breaks one constraint of the model's request schema (a required field"
         " left out, a wrong JSON type, a value outside its enum, its length, its range, its item"
         " count or its pattern) gets 400.",
-        models=PACKS,
     ),
     Rule(
         "submit.image-urls-accepted",
@@ -258,11 +240,7 @@ RULES: tuple[Rule, ...] = (
         unchecked="checked on a mock that lowers a balance, or with --apixo-low-balance-key"
         " for a key whose balance is below one image",
     ),
-    Rule(
-        "precedence.path-before-auth",
-        PRECEDENCE,
-        "An unknown path is 404 even without a key.",
-    ),
+    Rule("precedence.path-before-auth", PRECEDENCE, "An unknown path is 404 even without a key."),
     Rule(
         "precedence.auth-before-model",
         PRECEDENCE,
@@ -334,30 +312,14 @@ RULES: tuple[Rule, ...] = (
         "403, 429, 500 and 503 answers are envelopes too.",
         unchecked="checked on a mock asked to answer them; a real service answers them at will",
     ),
-    Rule(
-        "alias.nvariants",
-        ALIASES,
-        "nVariants is accepted as an alias of num_images.",
-        models=GPT_IMAGE_1,
-    ),
+    Rule("alias.nvariants", ALIASES, "nVariants is accepted as an alias of num_images."),
     Rule(
         "alias.nvariants-conflict-400",
         ALIASES,
         "num_images and nVariants both given and different: 400.",
-        models=GPT_IMAGE_1,
     ),
-    Rule(
-        "alias.is-enhance-accepted",
-        ALIASES,
-        "A boolean isEnhance is accepted and ignored.",
-        models=GPT_IMAGE_1,
-    ),
-    Rule(
-        "alias.is-enhance-type-400",
-        ALIASES,
-        "isEnhance of any other type: 400.",
-        models=GPT_IMAGE_1,
-    ),
+    Rule("alias.is-enhance-accepted", ALIASES, "A boolean isEnhance is accepted and ignored."),
+    Rule("alias.is-enhance-type-400", ALIASES, "isEnhance of any other type: 400."),
     Rule(
         "failures.content-violation",
         FAILURES,
@@ -417,43 +379,14 @@ INDEX_START = "<!-- rule index: generated from contract_tests/rules.py -->"
 INDEX_END = "<!-- end of rule index -->"
 
 
-def reference_table() -> str:
-    """The rule index of docs/contract.md: one table per section, in the document's order."""
-    parts = []
-    head = ["| id | rule | checked for |", "|---|---|---|"]
-    for section in SECTIONS:
-        rows = [_row(rule) for rule in RULES if rule.section == section]
-        if rows:
-            parts.append("\n".join([f"### {section}", "", *head, *rows]))
-    return "\n\n".join(parts) + "\n"
-
-
-def _row(rule: Rule) -> str:
-    text = rule.text
-    if rule.unchecked:
-        text += f" (Only {rule.unchecked}.)"
-    models = rule.models or "every model"
-    return f"| `{rule.id}` | {text.replace('|', chr(92) + '|')} | {models} |"
-
-
 def with_index(document: str) -> str:
-    """`document` with the text between the index markers replaced by `reference_table()`."""
-    head, start, rest = document.partition(INDEX_START)
-    _, end, tail = rest.partition(INDEX_END)
-    if not (start and end):
-        raise ValueError(f"the document lacks the markers {INDEX_START!r} ... {INDEX_END!r}")
-    return f"{head}{start}\n\n{reference_table()}\n{end}{tail}"
+    """`document` with its rule index rewritten (contract_tests/rule_index.py)."""
+    from .rule_index import with_index as rewrite  # imported here: it imports this module
 
-
-def main(argv: list[str]) -> int:
-    """Print the rule index, or rewrite it inside the Markdown files given."""
-    if not argv:
-        sys.stdout.write(reference_table())
-    for name in argv:
-        path = Path(name)
-        path.write_text(with_index(path.read_text(encoding="utf-8")), encoding="utf-8")
-    return 0
+    return rewrite(document)
 
 
 if __name__ == "__main__":
+    from .rule_index import main
+
     raise SystemExit(main(sys.argv[1:]))

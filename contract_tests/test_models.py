@@ -119,13 +119,7 @@ def test_a_models_example_costs_its_price(model: ModelCase, run: Run, target: Ta
 
 
 @pytest.mark.billable
-@pytest.mark.rule(
-    "results.downloadable",
-    "results.size",
-    "results.format",
-    "results.duration",
-    "status.result-json-string",
-)
+@pytest.mark.rule("results.downloadable", "status.result-json-string")
 def test_a_models_result_downloads_as_its_kind(
     model: ModelCase, model_api: ApiClient, run: Run, target: Target
 ) -> None:

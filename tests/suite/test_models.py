@@ -23,7 +23,8 @@ from contract_tests.model_bodies import unreachable_reference
 from contract_tests.models import case, selected, shipped, units
 from contract_tests.plugin import declared_rules
 from contract_tests.report import Outcome
-from contract_tests.rules import GPT_IMAGE_1, RULES
+from contract_tests.rule_index import GPT_IMAGE_1, scope
+from contract_tests.rules import RULES
 from contract_tests.target import Admin, read_options, resolve
 from mock_server.core.models import default_root
 from mock_server.server import MockServer
@@ -31,7 +32,7 @@ from tests.suite.harness import KEYS, SUITE, Outcomes, served_settings
 
 OTHER_MODELS = tuple(model for model in selected("all") if model != DEFAULT_MODEL)
 # Every rule but gpt-image-1's own: each must be checked for each other model.
-EVERY_MODEL_RULES = frozenset(rule.id for rule in RULES if rule.models != GPT_IMAGE_1)
+EVERY_MODEL_RULES = frozenset(rule.id for rule in RULES if scope(rule.id) != GPT_IMAGE_1)
 IMAGE_URL_RULES = ("failures.invalid-image-url", "submit.image-urls-accepted")
 
 
@@ -128,7 +129,7 @@ def test_every_pack_passes_the_whole_suite(
         for model in OTHER_MODELS
     }
     assert unchecked == {model: _without_inputs_for(model) for model in OTHER_MODELS}
-    gpt_only = {rule.id for rule in RULES if rule.models == GPT_IMAGE_1}
+    gpt_only = {rule.id for rule in RULES if scope(rule.id) == GPT_IMAGE_1}
     assert all(not rules & gpt_only for rules in passed.rules.values())
 
 
