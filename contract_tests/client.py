@@ -113,16 +113,24 @@ class ApiClient:
         """The same client submitting to and reading from another model's paths."""
         return ApiClient(self.base_url, self.key, self.transport, model)
 
+    @property
+    def submit_path(self) -> str:
+        """`/api/v1/generateTask/<model>`."""
+        return f"/api/v1/generateTask/{self.model}"
+
+    @property
+    def status_path(self) -> str:
+        """`/api/v1/statusTask/<model>`."""
+        return f"/api/v1/statusTask/{self.model}"
+
     def submit(self, body: Any, **options: Any) -> ApiResponse:
         """POST a JSON body to the model's submit endpoint."""
-        path = f"/api/v1/generateTask/{self.model}"
-        return self.request("POST", path, json_body=body, **options)
+        return self.request("POST", self.submit_path, json_body=body, **options)
 
     def status(self, task_id: str | None, **options: Any) -> ApiResponse:
         """GET a task's status under the model's path (`None`: no taskId parameter at all)."""
         params = None if task_id is None else {"taskId": task_id}
-        path = f"/api/v1/statusTask/{self.model}"
-        return self.request("GET", path, params=params, **options)
+        return self.request("GET", self.status_path, params=params, **options)
 
     def balance(self, **options: Any) -> ApiResponse:
         """GET the key's balance."""

@@ -2,7 +2,9 @@
 
 target -> transport -> api / other_api / admin -> budget, poller -> receiver -> fleet.
 The expensive ones are session-scoped: one target (or in-process mock), one
-HTTP session, one fleet of billable tasks shared by the tests that need one.
+HTTP session, one fleet of billable tasks per model shared by the tests that
+need one. Every test runs once per model --apixo-model selects: `api` speaks
+on that model's paths, and the model's facts come from its pack (`model`).
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from contract_tests.checks import (
 )
 from contract_tests.client import DEFAULT_MODEL, AdminApi, ApiClient, ApiResponse, Transport
 from contract_tests.fleet import CALLBACK_PATH, Fleet, launch, plan
-from contract_tests.models import selected
+from contract_tests.model_fleet import CALLBACK_MEMBER, model_plan
+from contract_tests.models import ModelCase, case, selected
 from contract_tests.options import read_options
 from contract_tests.polling import Poller
 from contract_tests.profiles import Profile, choose
+from contract_tests.subject import Subject
 from contract_tests.target import Admin, Target, open_target
 from mock_server.testing.receiver import CallbackReceiver
 
@@ -52,20 +56,51 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests not marked any_model check gpt-image-1's own rules: other models skip them."""
+    """Skip a model's run of a test that is not for it, saying why.
+
+    `model_specific(ID)`: a rule of that model's own inputs (gpt-image-1's
+    aliases and tables). `pack_driven`: the form of a rule read from a pack,
+    for models whose rules are not written out as gpt-image-1's are.
+    """
     for item in items:
         callspec = getattr(item, "callspec", None)
         model = callspec.params.get("apixo_model") if callspec is not None else None
-        if model in (None, DEFAULT_MODEL) or item.get_closest_marker("any_model") is not None:
-            continue
-        reason = f"a {DEFAULT_MODEL} rule (aliases, sizes, num_images billing): not for {model}"
-        item.add_marker(pytest.mark.skip(reason=reason))
+        reason = _not_for(item, model or DEFAULT_MODEL)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _not_for(item: pytest.Item, model: str) -> str | None:
+    specific = item.get_closest_marker("model_specific")
+    if specific is not None and model not in specific.args:
+        return f"a rule of {', '.join(specific.args)}'s own inputs: not for {model}"
+    if item.get_closest_marker("pack_driven") is not None and model == DEFAULT_MODEL:
+        return f"{DEFAULT_MODEL} checks this rule with its own tables (the other tests of the file)"
+    return None
 
 
 @pytest.fixture(autouse=True)
 def apixo_model(request: pytest.FixtureRequest) -> str:
     """The model this test runs for (parametrized from --apixo-model)."""
     return str(getattr(request, "param", DEFAULT_MODEL))
+
+
+@pytest.fixture
+def model(apixo_model: str) -> ModelCase:
+    """The model under test, with its shipped pack."""
+    return case(apixo_model)
+
+
+@pytest.fixture
+def subject(model: ModelCase, target: Target) -> Subject:
+    """The model's plain and invalid bodies and prices, from its tables or its pack."""
+    return Subject(model, target.price)
+
+
+@pytest.fixture
+def is_default(apixo_model: str) -> bool:
+    """Whether the model is gpt-image-1, whose rules the suite writes out as tables."""
+    return apixo_model == DEFAULT_MODEL
 
 
 @pytest.fixture(scope="session")
@@ -120,12 +155,18 @@ def unasked_429(client: ApiClient, answer: ApiResponse) -> None:
 
 
 @pytest.fixture(scope="session")
-def api(target: Target, transport: Transport) -> ApiClient:
-    """The API with the suite's key."""
+def session_api(target: Target, transport: Transport) -> ApiClient:
+    """The API with the suite's key, on gpt-image-1's paths."""
     return ApiClient(target.base_url, target.api_key, transport)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
+def api(session_api: ApiClient, apixo_model: str) -> ApiClient:
+    """The API with the suite's key, on the paths of the model under test."""
+    return session_api.with_model(apixo_model)
+
+
+@pytest.fixture
 def other_api(target: Target, api: ApiClient) -> ApiClient:
     """The API with a second key; skips without --apixo-other-api-key."""
     if not target.other_api_key:
@@ -163,7 +204,7 @@ def budget(target: Target) -> Budget:
     return Budget(target.max_images)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def poller(
     pytestconfig: pytest.Config, target: Target, api: ApiClient, admin: AdminApi | None
 ) -> Poller:
@@ -171,10 +212,10 @@ def poller(
     return Poller(api, target.poll, admin, plugin.progress_writer(pytestconfig))
 
 
-@pytest.fixture(scope="session")
-def profile(target: Target) -> Profile:
-    """Example counts for the property tests."""
-    return choose(target.is_mock)
+@pytest.fixture
+def profile(target: Target, is_default: bool) -> Profile:
+    """Example counts for the property tests (fewer for a model other than gpt-image-1)."""
+    return choose(target.is_mock, default=is_default)
 
 
 @pytest.fixture(scope="session")
@@ -196,26 +237,57 @@ def callback_base(target: Target, receiver: CallbackReceiver | None) -> str | No
 
 
 @pytest.fixture(scope="session")
+def fleets() -> dict[str, Fleet]:
+    """Each model's fleet, launched by the first test that needs it."""
+    return {}
+
+
+@pytest.fixture
 def fleet(
+    fleets: dict[str, Fleet],
     target: Target,
+    model: ModelCase,
     api: ApiClient,
     budget: Budget,
     poller: Poller,
     callback_base: str | None,
 ) -> Fleet:
-    """A few billable tasks, submitted once and waited for together."""
-    callback_url = None if callback_base is None else callback_base + CALLBACK_PATH
-    return launch(plan(target.violation_prompt, callback_url), api, budget, poller)
+    """A few billable tasks of the model, submitted once and waited for together."""
+    if model.id not in fleets:
+        fleets[model.id] = _launch(target, model, api, budget, poller, callback_base)
+    return fleets[model.id]
+
+
+def _launch(
+    target: Target,
+    model: ModelCase,
+    api: ApiClient,
+    budget: Budget,
+    poller: Poller,
+    callback_base: str | None,
+) -> Fleet:
+    if model.id == DEFAULT_MODEL:
+        callback_url = None if callback_base is None else callback_base + CALLBACK_PATH
+        return launch(plan(target.violation_prompt, callback_url), api, budget, poller)
+    members = model_plan(model, target.violation_prompt, callback_base, target.price)
+    return launch(members, api, budget, poller, CALLBACK_MEMBER)
 
 
 @pytest.fixture(autouse=True)
-def _capabilities(request: pytest.FixtureRequest, target: Target, budget: Budget) -> None:
-    """Skip mock-only tests without admin controls, and billable tests the budget cannot pay."""
+def _capabilities(
+    request: pytest.FixtureRequest, target: Target, budget: Budget, apixo_model: str
+) -> None:
+    """Skip mock-only tests without admin controls, billable tests of a model whose price is a
+    guess (off a mock, unless allowed), and billable tests the budget cannot pay."""
     if request.node.get_closest_marker("mock_only") is not None:
         reason = target.admin_skip_reason()
         if reason is not None:
             pytest.skip(reason)
     marker = request.node.get_closest_marker("billable")
+    guess = marker is not None and case(apixo_model).is_choice("price")
+    unpriced = target.unpriced_skip_reason(apixo_model, guess)
+    if unpriced is not None:
+        pytest.skip(unpriced)
     images = int(marker.kwargs.get("images", 0)) if marker is not None else 0
     if images and not budget.take(images):
         pytest.skip(budget.refusal(images))

@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 
 from mock_server.core import schemas as source
 
-from .client import BALANCE_PATH, STATUS_PATH, SUBMIT_PATH, ApiResponse
+from .client import BALANCE_PATH, ApiResponse
 
+# Every model's submit and status answers have the same shape: keyed by the path without it.
 _SUCCESS_SCHEMAS: Mapping[tuple[str, str], str] = MappingProxyType(
     {
-        ("POST", SUBMIT_PATH): "submit-response",
-        ("GET", STATUS_PATH): "status-response",
+        ("POST", "/api/v1/generateTask"): "submit-response",
+        ("GET", "/api/v1/statusTask"): "status-response",
         ("GET", BALANCE_PATH): "balance-response",
     }
 )
@@ -30,7 +31,8 @@ def schema_for(answer: ApiResponse) -> str | None:
     """Which schema an answer of the public API should match, or None if none applies."""
     path = urlsplit(answer.url).path
     if answer.status == 200:
-        return _SUCCESS_SCHEMAS.get((answer.method, path))
+        model_free = path if path == BALANCE_PATH else path.rsplit("/", 1)[0]
+        return _SUCCESS_SCHEMAS.get((answer.method, model_free))
     return "error-envelope" if 400 <= answer.status < 600 else None
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from mock_server.core.models import OutputFile
+
 from .budget import Budget
 from .checks import ContractViolation, balance_amount, submitted_task_id
 from .client import ApiClient
@@ -48,6 +50,12 @@ class Member:
     record: TaskRecord | None = None
     skip: str | None = None
     error: AssertionError | None = None
+    cost: Decimal | None = None  # USD by the model's price rule; None: images x --apixo-price
+    outputs: tuple[OutputFile, ...] = ()  # the files a success gives, by the model's pack
+
+    def charge(self, price: Decimal) -> Decimal:
+        """What the submit costs: its pack's price, or (gpt-image-1) images x `price`."""
+        return self.images * price if self.cost is None else self.cost
 
     def refusal_rule(self, text: str) -> str:
         """The rule a refusal of this member's submit breaks, judged by what the 400 names."""
@@ -78,6 +86,7 @@ class Fleet:
     members: dict[str, Member] = field(default_factory=dict)
     balances: dict[str, Decimal] = field(default_factory=dict)
     balance_error: AssertionError | None = None
+    callback_member: str = "alias"  # the member that asked for a callback (when one can arrive)
 
     def __getitem__(self, name: str) -> Member:
         return self.members[name]
@@ -145,9 +154,15 @@ def _body(prompt: str, **given: Any) -> dict[str, Any]:
     return {"input": {"mode": MODE, "prompt": prompt, **given}}
 
 
-def launch(members: Sequence[Member], api: ApiClient, budget: Budget, poller: Poller) -> Fleet:
+def launch(
+    members: Sequence[Member],
+    api: ApiClient,
+    budget: Budget,
+    poller: Poller,
+    callback_member: str = "alias",
+) -> Fleet:
     """Submit every member the budget allows, then wait for all of them together."""
-    fleet = Fleet({member.name: member for member in members})
+    fleet = Fleet({member.name: member for member in members}, callback_member=callback_member)
     fleet.balance_error = _read_balance(fleet, api, "before")
     for member in members:
         _submit(member, api, budget)
@@ -174,7 +189,8 @@ def _submit(member: Member, api: ApiClient, budget: Budget) -> None:
         rule = member.refusal_rule(answer.text) if answer.status == 400 else error.rule
         member.error = ContractViolation(rule, f"the fleet's {member.name} body: {error.detail}")
         return
-    member.record = TaskRecord(task_id, member.images, member.aspect_ratio)
+    count = len(member.outputs) or member.images
+    member.record = TaskRecord(task_id, count, member.aspect_ratio)
 
 
 def _read_balance(fleet: Fleet, api: ApiClient, moment: str) -> AssertionError | None:

@@ -12,13 +12,31 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, multiple, precondition, rule
 
 from .budget import Budget, largest_count
 from .checks import check_error, check_result_count, submitted_task_id
 from .client import AdminApi, ApiClient
+from .models import ModelCase, units
 from .polling import Poller, TaskRecord
-from .strategies import aspect_ratio, image_count, valid_bodies
+from .strategies import CALLBACK_SINK, aspect_ratio, image_count, valid_bodies
+
+
+@dataclass(frozen=True, slots=True)
+class Bodies:
+    """What the machine submits for a model other than gpt-image-1: bodies drawn from its
+    pack's schemas, each costing its price rule in budget images and giving its outputs."""
+
+    model: ModelCase
+    price: Any  # --apixo-price: USD per budget image
+
+    def cost(self, body: dict[str, Any]) -> int:
+        """Budget images the body costs."""
+        return units(self.model.cost_micros(body), self.price)
+
+    def count(self, body: dict[str, Any]) -> int:
+        """Result URLs a success gives."""
+        return len(self.model.outputs(body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +51,7 @@ class World:
     callback_url: str
     pause_s: float  # real time a "clock move" waits when there is no admin clock
     alias: bool = True  # draw nVariants too (not where the target may speak that dialect)
+    pack: Bodies | None = None  # another model's bodies; None: gpt-image-1's valid_bodies
 
 
 class TaskMachine(RuleBasedStateMachine):
@@ -47,8 +66,10 @@ class TaskMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.world.budget.remaining >= 1)
     @rule(target=tasks, data=st.data())
-    def submit(self, data: st.DataObject) -> str:
+    def submit(self, data: st.DataObject) -> Any:
         """A valid body the budget can pay for: 200 with a taskId."""
+        if self.world.pack is not None:
+            return self._submit_pack(data, self.world.pack)
         cap = largest_count(min(4, self.world.budget.remaining))
         body: dict[str, Any] = data.draw(
             valid_bodies(
@@ -62,6 +83,16 @@ class TaskMachine(RuleBasedStateMachine):
         assert self.world.budget.take(images)
         task_id = submitted_task_id(self.world.api.submit(body))
         self.records[task_id] = TaskRecord(task_id, images, aspect_ratio(body))
+        return task_id
+
+    def _submit_pack(self, data: st.DataObject, pack: Bodies) -> Any:
+        body: dict[str, Any] = data.draw(pack.model.bodies())
+        if "callback_url" in body:
+            body["callback_url"] = self.world.callback_url or CALLBACK_SINK
+        if not self.world.budget.take(pack.cost(body)):
+            return multiple()  # too dear for what is left: no task
+        task_id = submitted_task_id(self.world.api.submit(body))
+        self.records[task_id] = TaskRecord(task_id, pack.count(body), "")
         return task_id
 
     @rule(task_id=tasks)

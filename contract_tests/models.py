@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from mock_server.core.models import (
     price_micros,
     strategy_schema,
 )
+from mock_server.core.schemas import schema
 
 from .client import DEFAULT_MODEL
 
@@ -51,15 +53,18 @@ def shipped() -> ModelRegistry:
 
 
 def selected(value: str | None, registry: ModelRegistry | None = None) -> tuple[str, ...]:
-    """The model ids `--apixo-model` names: one id, or every pack for `all`."""
+    """The model ids `--apixo-model` names: one id, several separated by commas, or `all`."""
     registry = registry or shipped()
-    name = (value or DEFAULT_MODEL).strip()
-    if name == ALL:
+    names = [name.strip() for name in (value or DEFAULT_MODEL).split(",") if name.strip()]
+    if names == [ALL]:
         return registry.ids()
-    if name not in registry:
-        known = ", ".join(registry.ids())
-        raise ValueError(f"--apixo-model {name!r} is no model pack apixo-mock knows ({known}, all)")
-    return (name,)
+    for name in names or [""]:
+        if name not in registry:
+            known = ", ".join(registry.ids())
+            raise ValueError(
+                f"--apixo-model {name!r} is no model pack apixo-mock knows ({known}, all)"
+            )
+    return tuple(dict.fromkeys(names))
 
 
 def units(micros: int, price: Decimal) -> int:
@@ -81,16 +86,38 @@ class ModelCase:
 
     def examples(self) -> tuple[dict[str, Any], ...]:
         """The docs' example requests of the pack (examples/*.request.json), sorted by name."""
-        paths = sorted((self.pack.folder / "examples").glob("*.request.json"))
-        return tuple(json.loads(path.read_text(encoding="utf-8")) for path in paths)
+        return tuple(json.loads(text) for text in _example_texts(self.pack.folder))
 
     def cost_micros(self, body: Mapping[str, Any]) -> int:
         """What a valid body costs by the pack's price rule, in micro-USD."""
         return price_micros(self.pack, body)
 
+    def cost_usd(self, body: Mapping[str, Any]) -> Decimal:
+        """What a valid body costs by the pack's price rule, in USD (exact)."""
+        return Decimal(self.cost_micros(body)) / MICROS_PER_USD
+
+    def is_choice(self, part: str) -> bool:
+        """Whether the pack marks a value of `part` as the mock's own choice, not a docs fact.
+
+        `part` is a manifest key: price, format, size, count, duration_s. A
+        choice about one mode counts for every mode (the packs note it once).
+        """
+        return any(part in choice.at.split("#")[-1].split("/") for choice in self.pack.choices)
+
+    def documented(self, part: str) -> bool:
+        """The opposite of `is_choice`: the docs state the value."""
+        return not self.is_choice(part)
+
     def outputs(self, body: Mapping[str, Any]) -> tuple[OutputFile, ...]:
         """The result files a valid body produces, in resultUrls order."""
         return outputs_for(self.pack, body)
+
+    def fail_codes(self) -> tuple[str, ...]:
+        """The failCodes the model may report: the platform's (the codes no pack claims as its
+        own) and its pack's own (`fail_codes`, e.g. ltx-2-19b's INVALID_LORA_URL)."""
+        owned = {code for pack in self.registry for code in pack.fail_codes}
+        own = set(self.pack.fail_codes)
+        return tuple(code for code in _fail_code_enum() if code not in owned or code in own)
 
     def other_model(self) -> str:
         """Another model's id (its paths must not show this model's tasks)."""
@@ -114,6 +141,18 @@ class ModelCase:
 def case(model: str) -> ModelCase:
     """The shipped pack of `model` as a case."""
     return ModelCase(shipped().get(model), shipped())
+
+
+@cache
+def _fail_code_enum() -> tuple[str, ...]:
+    return tuple(schema("fail-code")["enum"])
+
+
+@cache
+def _example_texts(folder: Path) -> tuple[str, ...]:
+    """The example files' text, read once (each caller gets fresh, mutable bodies)."""
+    paths = sorted((folder / "examples").glob("*.request.json"))
+    return tuple(path.read_text(encoding="utf-8") for path in paths)
 
 
 def _harmless(body: dict[str, Any]) -> bool:

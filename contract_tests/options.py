@@ -99,6 +99,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("price", "APIXO_PRICE", "USD per image (default 0.35)", Decimal, metavar="USD"),
     Option(
+        "allow-unpriced",
+        "APIXO_ALLOW_UNPRICED",
+        "off a mock, bill models whose price the docs do not give (the pack's price is a guess)",
+        lambda text: text.strip().lower() in ("1", "true", "yes", "on"),
+        flag_only=True,
+    ),
+    Option(
         "limit-key",
         "APIXO_LIMIT_KEY",
         "a key with lowered limits, driven past them to check the 429 rules",

@@ -25,7 +25,8 @@ MARKERS = (
     "rule(*ids): the docs/contract.md rules a test checks (ids from contract_tests/rules.py)",
     "billable(images=N): spends credits on the target (capped by --apixo-max-images)",
     "mock_only: needs the mock's admin API; skipped against other targets",
-    "any_model: holds for every model --apixo-model selects (others check gpt-image-1 only)",
+    "model_specific(*ids): a rule of these models' own inputs; other models skip it",
+    "pack_driven: a rule's form read from a model's pack; gpt-image-1 checks it by its tables",
 )
 
 

@@ -2,9 +2,12 @@
 
 `fast` is the default against a mock, `small` is used automatically against
 any other target (each valid example is billed there), `thorough` is chosen
-with APIXO_HYPOTHESIS_PROFILE=thorough. Settings objects are built per test
-rather than loaded globally, so the suite never changes Hypothesis defaults
-for other tests in the same session. No example database: nothing lands in git.
+with APIXO_HYPOTHESIS_PROFILE=thorough. Against a mock, a model other than
+gpt-image-1 gets `model`, a few examples each: `--apixo-model all` then stays
+a matter of minutes (every model keeps every rule; gpt-image-1 keeps `fast`).
+Settings objects are built per test rather than loaded globally, so the suite
+never changes Hypothesis defaults for other tests in the same session. No
+example database: nothing lands in git.
 """
 
 from __future__ import annotations
@@ -58,14 +61,16 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
         "fast": Profile("fast", 8, 40, 3, 12, True),
         "thorough": Profile("thorough", 60, 400, 25, 30, True),
         "small": Profile("small", 2, 12, 1, 6, False),
+        "model": Profile("model", 2, 6, 1, 5, True),
     }
 )
 
 
-def choose(is_mock: bool, env: Mapping[str, str] | None = None) -> Profile:
-    """APIXO_HYPOTHESIS_PROFILE if set, else `fast` for a mock and `small` for anything else."""
+def choose(is_mock: bool, env: Mapping[str, str] | None = None, default: bool = True) -> Profile:
+    """APIXO_HYPOTHESIS_PROFILE if set, else for a mock `fast` (`model` for a model other than
+    the default one: `default=False`) and `small` for anything else."""
     env = os.environ if env is None else env
-    name = env.get(ENV) or ("fast" if is_mock else "small")
+    name = env.get(ENV) or (("fast" if default else "model") if is_mock else "small")
     if name not in PROFILES:
         raise ValueError(f"{ENV}={name!r}: use one of {', '.join(PROFILES)}")
     return PROFILES[name]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +99,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "submit.defaults",
         SUBMIT,
-        "Omitted request_type, provider, aspect_ratio and num_images mean async, auto, 1:1 and 1.",
+        "Omitted request_type, provider, aspect_ratio and num_images mean async, auto, 1:1 and 1;"
+        " for another model omitted fields take its pack's defaults (its output's count, aspect"
+        " ratio, resolution, format and duration).",
     ),
     Rule("submit.not-json-400", SUBMIT, "A body that is not JSON gets 400."),
     Rule("submit.not-object-400", SUBMIT, "A JSON body that is not an object gets 400."),
@@ -110,7 +111,12 @@ RULES: tuple[Rule, ...] = (
         "A body whose Content-Type is not JSON gets 400, even when the bytes are JSON.",
     ),
     Rule("submit.input-400", SUBMIT, "`input` is a required object."),
-    Rule("submit.mode-400", SUBMIT, "input.mode is required and must be 'gpt-image-1'."),
+    Rule(
+        "submit.mode-400",
+        SUBMIT,
+        "input.mode is required and must be one of the model's modes ('gpt-image-1' for"
+        " gpt-image-1).",
+    ),
     Rule(
         "submit.prompt-400",
         SUBMIT,
@@ -119,7 +125,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "submit.prompt-bounds",
         SUBMIT,
-        "Prompts of exactly 1 and exactly 10000 characters are accepted.",
+        "Prompts of exactly 1 and exactly 10000 characters are accepted (another model: the"
+        " shortest and the longest its schema allows).",
     ),
     Rule("submit.aspect-ratio-400", SUBMIT, "input.aspect_ratio is one of 1:1, 3:2, 2:3."),
     Rule("submit.num-images-400", SUBMIT, "input.num_images is one of the integers 1, 2, 4."),
@@ -127,6 +134,13 @@ RULES: tuple[Rule, ...] = (
         "submit.image-urls-400",
         SUBMIT,
         "input.image_urls is an array of at most 5 absolute http(s) URL strings.",
+    ),
+    Rule(
+        "submit.schema-400",
+        SUBMIT,
+        "A body that breaks one constraint of the model's request schema (a required field"
+        " left out, a wrong JSON type, a value outside its enum, its length, its range, its item"
+        " count or its pattern) gets 400.",
     ),
     Rule(
         "submit.image-urls-accepted",
@@ -140,7 +154,12 @@ RULES: tuple[Rule, ...] = (
         SUBMIT,
         "request_type 'callback' needs callback_url, an absolute http(s) URL.",
     ),
-    Rule("submit.provider-400", SUBMIT, "provider is 'auto', 'value' or 'official'."),
+    Rule(
+        "submit.provider-400",
+        SUBMIT,
+        "provider is 'auto', 'value' or 'official' (gpt-image-1; another model: the values"
+        " its schema lists).",
+    ),
     Rule("submit.extra-fields-ignored", SUBMIT, "Unknown extra fields are ignored."),
     Rule(
         "drift.unknown-fields",
@@ -182,21 +201,37 @@ RULES: tuple[Rule, ...] = (
         STATUS,
         'On success resultJson is a JSON *string* holding {"resultUrls": [...]}.',
     ),
-    Rule("status.result-count", STATUS, "resultUrls holds exactly num_images URLs."),
+    Rule(
+        "status.result-count",
+        STATUS,
+        "resultUrls holds exactly num_images URLs (another model: one URL per output file its"
+        " pack gives for the request).",
+    ),
     Rule(
         "status.failed-fields",
         STATUS,
-        "failed carries a documented failCode and a non-empty failMsg.",
+        "failed carries a documented failCode (the platform's, or one of the model's own)"
+        " and a non-empty failMsg.",
     ),
     Rule("status.missing-task-id-400", STATUS, "A missing or empty taskId parameter gets 400."),
     Rule("status.unknown-task-404", STATUS, "An unknown taskId gets 404."),
     Rule("status.other-key-404", STATUS, "Another key's task gets the same 404."),
     Rule(
+        "status.other-model-404",
+        STATUS,
+        "A task read under another model's status path gets the same 404 as an unknown task.",
+    ),
+    Rule(
         "balance.bare-number",
         BALANCE,
         "The balance answer's data is a bare JSON number (never a string), >= 0.",
     ),
-    Rule("balance.charge", BALANCE, "A submit charges num_images x price (default 0.35 USD)."),
+    Rule(
+        "balance.charge",
+        BALANCE,
+        "A submit charges num_images x price (default 0.35 USD); another model its pack's price"
+        " rule (per image, per video, per second of video or per task).",
+    ),
     Rule("balance.refund", BALANCE, "A failed task's charge is refunded."),
     Rule(
         "balance.insufficient-400",
@@ -205,11 +240,7 @@ RULES: tuple[Rule, ...] = (
         unchecked="checked on a mock that lowers a balance, or with --apixo-low-balance-key"
         " for a key whose balance is below one image",
     ),
-    Rule(
-        "precedence.path-before-auth",
-        PRECEDENCE,
-        "An unknown path is 404 even without a key.",
-    ),
+    Rule("precedence.path-before-auth", PRECEDENCE, "An unknown path is 404 even without a key."),
     Rule(
         "precedence.auth-before-model",
         PRECEDENCE,
@@ -308,12 +339,25 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "results.downloadable",
         RESULTS,
-        "Every result URL downloads as an image (JPG, PNG or WebP).",
+        "Every result URL downloads as a file of the model's output kind: an image (JPG, PNG"
+        " or WebP), an H.264 MP4 video or an MP3 track, that a real decoder opens.",
     ),
     Rule(
         "results.size",
         RESULTS,
-        "Image size by aspect ratio: 1:1 1024x1024, 3:2 1536x1024, 2:3 1024x1536.",
+        "Image size by aspect ratio: 1:1 1024x1024, 3:2 1536x1024, 2:3 1024x1536 (another"
+        " model: the size its pack gives for the aspect ratio and resolution asked for).",
+    ),
+    Rule(
+        "results.format",
+        RESULTS,
+        "A result file is in the format asked for (output_format) or the model's default"
+        " (videos: H.264).",
+    ),
+    Rule(
+        "results.duration",
+        RESULTS,
+        "A video or track plays for the duration asked for or the model's default (within 0.6 s).",
     ),
 )
 
@@ -335,41 +379,14 @@ INDEX_START = "<!-- rule index: generated from contract_tests/rules.py -->"
 INDEX_END = "<!-- end of rule index -->"
 
 
-def reference_table() -> str:
-    """The rule index of docs/contract.md: one table per section, in the document's order."""
-    parts = []
-    for section in SECTIONS:
-        rows = [_row(rule) for rule in RULES if rule.section == section]
-        if rows:
-            parts.append("\n".join([f"### {section}", "", "| id | rule |", "|---|---|", *rows]))
-    return "\n\n".join(parts) + "\n"
-
-
-def _row(rule: Rule) -> str:
-    text = rule.text
-    if rule.unchecked:
-        text += f" (Only {rule.unchecked}.)"
-    return f"| `{rule.id}` | {text.replace('|', chr(92) + '|')} |"
-
-
 def with_index(document: str) -> str:
-    """`document` with the text between the index markers replaced by `reference_table()`."""
-    head, start, rest = document.partition(INDEX_START)
-    _, end, tail = rest.partition(INDEX_END)
-    if not (start and end):
-        raise ValueError(f"the document lacks the markers {INDEX_START!r} ... {INDEX_END!r}")
-    return f"{head}{start}\n\n{reference_table()}\n{end}{tail}"
+    """`document` with its rule index rewritten (contract_tests/rule_index.py)."""
+    from .rule_index import with_index as rewrite  # imported here: it imports this module
 
-
-def main(argv: list[str]) -> int:
-    """Print the rule index, or rewrite it inside the Markdown files given."""
-    if not argv:
-        sys.stdout.write(reference_table())
-    for name in argv:
-        path = Path(name)
-        path.write_text(with_index(path.read_text(encoding="utf-8")), encoding="utf-8")
-    return 0
+    return rewrite(document)
 
 
 if __name__ == "__main__":
+    from .rule_index import main
+
     raise SystemExit(main(sys.argv[1:]))

@@ -11,7 +11,7 @@ and the tests that send an unknown key: a mock that accepts any key (keys
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +24,7 @@ import requests
 from mock_server.settings import is_loopback
 
 from .client import AdminApi
+from .models import ModelCase
 from .options import OPTIONS as OPTIONS
 from .options import Option as Option
 from .options import read_options as read_options
@@ -68,6 +69,21 @@ class Target:
     limit_rpm: int | None = None
     low_balance_key: str | None = None  # a key whose balance is below one image
     other_base_url: str | None = None  # where the second key's requests go (another process)
+    allow_unpriced: bool = False  # --apixo-allow-unpriced: bill models of unknown price
+
+    def judges(self, model: ModelCase) -> Callable[[str], bool]:
+        """Which output values of `model` are checked: on a mock all of them (its choices
+        are its contract), elsewhere only those the docs state (`ModelCase.documented`)."""
+        return lambda part: self.is_mock or model.documented(part)
+
+    def unpriced_skip_reason(self, model: str, price_is_a_guess: bool) -> str | None:
+        """Why a billable test of `model` skips: off a mock, its price is only the pack's guess."""
+        if self.is_mock or self.allow_unpriced or not price_is_a_guess:
+            return None
+        return (
+            f"the docs give no price for {model} (its pack's price is the mock's choice):"
+            " it is billed only with --apixo-allow-unpriced"
+        )
 
     @property
     def speaks_dialects(self) -> bool:
@@ -171,6 +187,7 @@ def resolve(
         limit_rpm=options.get("limit-rpm"),
         low_balance_key=options.get("low-balance-key"),
         other_base_url=options.get("other-base-url"),
+        allow_unpriced=bool(options.get("allow-unpriced")),
     )
 
 

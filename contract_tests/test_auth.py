@@ -17,15 +17,21 @@ UNKNOWN_KEY = "apixo-contract-unknown-key-0000"
 # No prompt: even a target that wrongly let the request through would refuse it
 # with 400 rather than bill it (the key is checked first, so 401 is still owed).
 UNBILLABLE = '{"input": {"mode": "gpt-image-1"}}'
+# Another model's modes may need nothing more (midjourney's upscale): no mode at all there.
+UNBILLABLE_ANY = '{"input": {}}'
 UNKNOWN_TASK = "task_apixocontractunknown"
 Call = Callable[[ApiClient, "Auth | str"], ApiResponse]
 ENDPOINTS: Mapping[str, Call] = MappingProxyType(
     {
-        "submit": lambda api, auth: api.submit(json.loads(UNBILLABLE), auth=auth),
+        "submit": lambda api, auth: api.submit(_unbillable(api.model), auth=auth),
         "status": lambda api, auth: api.status(UNKNOWN_TASK, auth=auth),
         "balance": lambda api, auth: api.balance(auth=auth),
     }
 )
+
+
+def _unbillable(model: str) -> object:
+    return json.loads(UNBILLABLE if model == "gpt-image-1" else UNBILLABLE_ANY)
 
 
 def malformed_headers(key: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ import pytest
 from contract_tests.callbacks import deliveries_to
 from contract_tests.checks import ContractViolation, parsed
 from contract_tests.fleet import CALLBACK_PATH, FAILED_CALLBACK_PATH, Fleet
+from contract_tests.model_fleet import callback_paths
 from contract_tests.target import Target
 from mock_server.testing.receiver import CallbackReceiver
 
@@ -18,7 +19,7 @@ MOCK_DELIVERY_S = 15.0
 @pytest.mark.billable
 @pytest.mark.rule("callbacks.same-envelope")
 def test_callback_carries_the_status_envelope(
-    fleet: Fleet, target: Target, receiver: CallbackReceiver | None
+    fleet: Fleet, target: Target, receiver: CallbackReceiver | None, apixo_model: str
 ) -> None:
     """Every delivery for the fleet's callback task equals a status read of the finished task."""
     if receiver is None:
@@ -27,10 +28,16 @@ def test_callback_carries_the_status_envelope(
             " (a public tunnel to --apixo-callback-port)"
         )
     timeout = MOCK_DELIVERY_S if target.is_mock else target.poll.timeout_s
-    check_member_callback(fleet, "alias", CALLBACK_PATH, receiver, timeout)
+    # Each model's tasks call back to their own paths: one receiver serves every model.
+    paths = (
+        (CALLBACK_PATH, FAILED_CALLBACK_PATH)
+        if fleet.callback_member == "alias"
+        else callback_paths(apixo_model)
+    )
+    check_member_callback(fleet, fleet.callback_member, paths[0], receiver, timeout)
     # The failed task has a callback too, when the target has a violation prompt.
     if fleet["violation"].record is not None:
-        check_member_callback(fleet, "violation", FAILED_CALLBACK_PATH, receiver, timeout)
+        check_member_callback(fleet, "violation", paths[1], receiver, timeout)
 
 
 def check_member_callback(

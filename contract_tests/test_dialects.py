@@ -16,10 +16,23 @@ import pytest
 
 from contract_tests.budget import Budget
 from contract_tests.checks import check_error
-from contract_tests.client import SUBMIT_PATH, ApiClient, ApiResponse
+from contract_tests.client import ApiClient, ApiResponse
 from contract_tests.dialects import DIALECTS, speak
-from contract_tests.mutations import base_body
+from contract_tests.model_bodies import input_schema
+from contract_tests.model_mutations import SCHEMA_RULE
+from contract_tests.subject import Subject
 from contract_tests.target import Target
+
+
+def optional_field(subject: Subject) -> tuple[str, str]:
+    """An optional input field of the plain body's mode, and the rule a null there breaks
+    (gpt-image-1: aspect_ratio)."""
+    if subject.is_default:
+        return "aspect_ratio", "submit.aspect-ratio-400"
+    mode = subject.plain()["input"]["mode"]
+    schema = input_schema(subject.model, mode)
+    required = set(schema.get("required", ()))
+    return next(name for name in schema["properties"] if name not in required), SCHEMA_RULE
 
 
 def _refused_or_dialect(
@@ -36,32 +49,65 @@ def _skip_if_spent(budget: Budget) -> None:
         pytest.skip("the image budget is spent: the target billed requests it should refuse")
 
 
+@pytest.mark.model_specific("gpt-image-1")
 @pytest.mark.rule("submit.aspect-ratio-400", "errors.envelope")
 def test_null_for_an_optional_field_gets_400(
-    request: pytest.FixtureRequest, target: Target, api: ApiClient, budget: Budget
+    request: pytest.FixtureRequest,
+    target: Target,
+    api: ApiClient,
+    budget: Budget,
+    subject: Subject,
 ) -> None:
     """`aspect_ratio: null` is a type error, not "omitted"."""
+    _null_refused(request, target, api, budget, subject)
+
+
+@pytest.mark.pack_driven
+@pytest.mark.rule(SCHEMA_RULE, "errors.envelope")
+def test_null_for_a_models_optional_field_gets_400(
+    request: pytest.FixtureRequest,
+    target: Target,
+    api: ApiClient,
+    budget: Budget,
+    subject: Subject,
+) -> None:
+    """`null` for the first optional field of the model's schema is a type error too."""
+    _null_refused(request, target, api, budget, subject)
+
+
+def _null_refused(
+    request: pytest.FixtureRequest,
+    target: Target,
+    api: ApiClient,
+    budget: Budget,
+    subject: Subject,
+) -> None:
     _skip_if_spent(budget)
-    body = base_body()
-    body["input"]["aspect_ratio"] = None
+    body = subject.plain()
+    name, rule = optional_field(subject)
+    body["input"][name] = None
     answer = api.submit(body)
     if answer.status == 200:
-        budget.charge(1)
-    _refused_or_dialect(request, target, answer, "null-optional", "submit.aspect-ratio-400")
+        budget.charge(subject.units(subject.plain()))
+    _refused_or_dialect(request, target, answer, "null-optional", rule)
 
 
 @pytest.mark.rule("submit.content-type-400", "errors.envelope")
 def test_json_labelled_text_plain_gets_400(
-    request: pytest.FixtureRequest, target: Target, api: ApiClient, budget: Budget
+    request: pytest.FixtureRequest,
+    target: Target,
+    api: ApiClient,
+    budget: Budget,
+    subject: Subject,
 ) -> None:
     """A valid body sent as `Content-Type: text/plain` is refused, whatever its bytes."""
     _skip_if_spent(budget)
     answer = api.request(
         "POST",
-        SUBMIT_PATH,
-        raw_body=json.dumps(base_body()).encode(),
+        api.submit_path,
+        raw_body=json.dumps(subject.plain()).encode(),
         content_type="text/plain",
     )
     if answer.status == 200:
-        budget.charge(1)
+        budget.charge(subject.units(subject.plain()))
     _refused_or_dialect(request, target, answer, "content-type", "submit.content-type-400")

@@ -13,7 +13,7 @@ from types import MappingProxyType
 import pytest
 
 from contract_tests.checks import check_content_type, check_envelope
-from contract_tests.client import SUBMIT_PATH, ApiClient, ApiResponse, Auth
+from contract_tests.client import ApiClient, ApiResponse, Auth
 
 ANSWERS: Mapping[str, Callable[[ApiClient], ApiResponse]] = MappingProxyType(
     {
@@ -23,7 +23,7 @@ ANSWERS: Mapping[str, Callable[[ApiClient], ApiResponse]] = MappingProxyType(
         "401-no-key": lambda api: api.balance(auth=Auth.NONE),
         "404-task": lambda api: api.status("task_apixocontractunknown"),
         "404-path": lambda api: api.request("GET", "/api/v1/apixo-contract-unknown-path"),
-        "405-method": lambda api: api.request("DELETE", SUBMIT_PATH),
+        "405-method": lambda api: api.request("DELETE", api.submit_path),
     }
 )
 

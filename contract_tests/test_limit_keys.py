@@ -26,11 +26,11 @@ from contract_tests.checks import (
     status_data,
     submitted_task_id,
 )
-from contract_tests.client import SUBMIT_PATH, AdminApi, ApiClient, ApiResponse, Transport
+from contract_tests.client import AdminApi, ApiClient, ApiResponse, Transport
 from contract_tests.dialects import speak
-from contract_tests.mutations import base_body
 from contract_tests.plugin import progress_writer
 from contract_tests.polling import Poller, TaskRecord
+from contract_tests.subject import Subject
 from contract_tests.target import Target
 from contract_tests.test_limits import UNKNOWN_MODEL, note_retry_after
 
@@ -38,8 +38,8 @@ MOST_RPM_REQUESTS = 500  # a limit above this is no "lowered" limit: the test wo
 MOST_UNFINISHED = 20  # each one is a billed image
 
 
-@pytest.fixture(scope="module")
-def limit_api(target: Target, transport: Transport) -> ApiClient:
+@pytest.fixture
+def limit_api(target: Target, transport: Transport, apixo_model: str) -> ApiClient:
     """The API with --apixo-limit-key; skips without it.
 
     Its 429s are the point, so a 429 it did not ask for is retried (after
@@ -48,7 +48,7 @@ def limit_api(target: Target, transport: Transport) -> ApiClient:
     if not target.limit_key:
         pytest.skip("needs a key with lowered limits: --apixo-limit-key (APIXO_LIMIT_KEY)")
     quiet = dataclasses.replace(transport, unasked_429=None)
-    return ApiClient(target.base_url, target.limit_key, quiet)
+    return ApiClient(target.base_url, target.limit_key, quiet, apixo_model)
 
 
 @pytest.mark.billable
@@ -64,28 +64,32 @@ def test_limit_key_past_its_unfinished_cap_gets_429(
     limit_api: ApiClient,
     budget: Budget,
     admin: AdminApi | None,
+    subject: Subject,
 ) -> None:
-    """N 1-image tasks, then one more while they run: 429 in the envelope, nothing charged,
-    and a bad body is still a 400 first. The N tasks are waited for until they end."""
+    """N 1-image tasks (another model: N plain bodies), then one more while they run: 429 in
+    the envelope, nothing charged, and a bad body is still a 400 first. The N tasks are waited
+    for until they end."""
     cap = target.limit_unfinished
     if cap is None:
         pytest.skip("needs the limit key's cap: --apixo-limit-unfinished (APIXO_LIMIT_UNFINISHED)")
     if not 1 <= cap <= MOST_UNFINISHED:
         pytest.skip(f"--apixo-limit-unfinished {cap}: the suite drives caps of 1 to 20 only")
-    if not budget.take(cap):
-        pytest.skip(budget.refusal(cap))
+    plain = subject.plain()
+    if not budget.take(cap * subject.units(plain)):
+        pytest.skip(budget.refusal(cap * subject.units(plain)))
     before = balance_amount(limit_api.balance())
     records: list[TaskRecord] = []
     try:
         for _ in range(cap):
-            records.append(TaskRecord(submitted_task_id(limit_api.submit(base_body()))))
-        over = limit_api.submit(base_body(), retry_429=False)
+            records.append(TaskRecord(submitted_task_id(limit_api.submit(subject.plain()))))
+        over = limit_api.submit(subject.plain(), retry_429=False)
         if over.status == 200:
             _accepted_over_the_cap(over, records, limit_api, budget)
         check_error(over, 429, "limits.unfinished-tasks-429")
         note_retry_after(pytestconfig, over)
-        check_refusal_free(before, balance_amount(limit_api.balance()), cap, target.price)
-        invalid = {"input": {**base_body()["input"], "num_images": 3}}
+        after = balance_amount(limit_api.balance())
+        check_refusal_free(before, after, cap, subject.cost(plain))
+        invalid = subject.invalid()
         check_error(limit_api.submit(invalid, retry_429=False), 400, "precedence.task-cap-order")
     finally:
         # Whatever happened, leave no task of ours running: the cap stays free for the next run.
@@ -120,7 +124,11 @@ def _accepted_over_the_cap(
     "limits.requests-per-minute-429", "precedence.rate-limit-order", "ratelimit.retry-after"
 )
 def test_limit_key_past_its_rate_gets_429(
-    pytestconfig: pytest.Config, target: Target, limit_api: ApiClient, budget: Budget
+    pytestconfig: pytest.Config,
+    target: Target,
+    limit_api: ApiClient,
+    budget: Budget,
+    subject: Subject,
 ) -> None:
     """Up to N + 1 balance reads: one is 429 in the envelope; then a submit with an unknown
     model, a wrong method and a bad body are 429 too (the rate comes first), costing nothing."""
@@ -142,45 +150,52 @@ def test_limit_key_past_its_rate_gets_429(
         )
     check_error(throttled, 429, "limits.requests-per-minute-429")
     note_retry_after(pytestconfig, throttled)
-    _check_rate_comes_first(limit_api, budget)
+    _check_rate_comes_first(limit_api, budget, subject)
 
 
-def _check_rate_comes_first(api: ApiClient, budget: Budget) -> None:
+def _check_rate_comes_first(api: ApiClient, budget: Budget, subject: Subject) -> None:
     """While throttled, what would be 404, 405 or 400 is 429 (nothing is billed)."""
     later = (
-        api.request("POST", UNKNOWN_MODEL, json_body=base_body(), retry_429=False),
-        api.request("GET", SUBMIT_PATH, retry_429=False),
-        api.request("POST", SUBMIT_PATH, raw_body=b"[]", retry_429=False),
+        api.request("POST", UNKNOWN_MODEL, json_body=subject.plain(), retry_429=False),
+        api.request("GET", api.submit_path, retry_429=False),
+        api.request("POST", api.submit_path, raw_body=b"[]", retry_429=False),
     )
     for answer in later:
         check_error(answer, 429, "precedence.rate-limit-order")
-    refused = api.submit(base_body(), retry_429=False)
+    refused = api.submit(subject.plain(), retry_429=False)
     if refused.status == 200:
-        budget.charge(1)
+        budget.charge(subject.units(subject.plain()))
     check_error(refused, 429, "limits.requests-per-minute-429")
 
 
 @pytest.mark.rule("balance.insufficient-400", "errors.envelope")
 def test_low_balance_key_submit_gets_insufficient_credits(
-    request: pytest.FixtureRequest, target: Target, transport: Transport, budget: Budget
+    request: pytest.FixtureRequest,
+    target: Target,
+    transport: Transport,
+    budget: Budget,
+    subject: Subject,
 ) -> None:
-    """A key whose balance is below one image: the submit is refused as 'Insufficient credits'
-    (400; 402 is the other docs version's dialect) and nothing is taken. Costs nothing."""
+    """A key whose balance is below the plain body's price: the submit is refused as
+    'Insufficient credits' (400; 402 is the other docs version's dialect) and nothing is
+    taken. Costs nothing."""
     if not target.low_balance_key:
         pytest.skip(
             "needs a key whose balance is below one image's price:"
             " --apixo-low-balance-key (APIXO_LOW_BALANCE_KEY)"
         )
-    api = ApiClient(target.base_url, target.low_balance_key, transport)
+    api = ApiClient(target.base_url, target.low_balance_key, transport, subject.model.id)
     before = balance_amount(api.balance())
-    if before >= target.price:
+    plain = subject.plain()
+    if before >= subject.cost(plain):
         pytest.skip(
-            f"the --apixo-low-balance-key balance is {before}, not below one image"
-            f" ({target.price} USD): the suite will not spend it"
+            f"the --apixo-low-balance-key balance is {before}, not below the price of"
+            f" {subject.model.id}'s plain body ({subject.cost(plain)} USD): the suite will not"
+            " spend it"
         )
-    answer = api.submit(base_body(), retry_429=False)
+    answer = api.submit(plain, retry_429=False)
     if answer.status == 200:
-        budget.charge(1)
+        budget.charge(subject.units(plain))
     status = 402 if answer.status == 402 and target.speaks_dialects else 400
     body = check_error(answer, status, "balance.insufficient-400")
     if "insufficient" not in str(body["message"]).lower():

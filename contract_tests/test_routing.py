@@ -8,20 +8,21 @@ from types import MappingProxyType
 import pytest
 
 from contract_tests.checks import check_allow, check_error
-from contract_tests.client import (
-    BALANCE_PATH,
-    STATUS_PATH,
-    SUBMIT_PATH,
-    ApiClient,
-    ApiResponse,
-    Auth,
-)
+from contract_tests.client import BALANCE_PATH, ApiClient, ApiResponse, Auth
 
 UNKNOWN_PATH = "/api/v1/apixo-contract-unknown-path"
 UNKNOWN_SUBMIT = "/api/v1/generateTask/apixo-contract-unknown-model"
 UNKNOWN_STATUS = "/api/v1/statusTask/apixo-contract-unknown-model"
 BAD_JSON = b'{"input": '
 UNKNOWN_KEY = "Bearer apixo-contract-unknown-key-0000"
+# The model's own paths, filled in per model when a case is sent.
+SUBMIT_PATH = "/api/v1/generateTask/{model}"
+STATUS_PATH = "/api/v1/statusTask/{model}"
+
+
+def on_model(path: str, api: ApiClient) -> str:
+    """`path` with the model under test in place of `{model}`."""
+    return path.replace("{model}", api.model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,8 @@ class Case:
         """Send it."""
         auth: Auth | str = {"key": Auth.KEY, "none": Auth.NONE}.get(self.auth, UNKNOWN_KEY)
         params = None if self.task_id is None else {"taskId": self.task_id}
-        return api.request(self.method, self.path, auth=auth, params=params, raw_body=self.body)
+        path = on_model(self.path, api)
+        return api.request(self.method, path, auth=auth, params=params, raw_body=self.body)
 
 
 CASES = MappingProxyType(
@@ -130,10 +132,12 @@ WRONG = (
 
 
 @pytest.mark.rule("routing.wrong-method-405", "errors.envelope")
-@pytest.mark.parametrize(("path", "method"), WRONG, ids=[f"{m} {p}" for p, m in WRONG])
+@pytest.mark.parametrize(
+    ("path", "method"), WRONG, ids=[f"{m} {p.replace('{model}', 'MODEL')}" for p, m in WRONG]
+)
 def test_wrong_method_gets_405_with_allow(api: ApiClient, path: str, method: str) -> None:
     """A known path with the wrong method: 405, and Allow names the right method."""
     params = {"taskId": "task_apixocontract"} if path == STATUS_PATH else None
-    answer = api.request(method, path, params=params)
+    answer = api.request(method, on_model(path, api), params=params)
     check_error(answer, 405, "routing.wrong-method-405")
     check_allow(answer, ALLOWED[path])

@@ -9,6 +9,7 @@ import pytest
 from contract_tests.checks import ContractViolation, check_error, check_history, status_data
 from contract_tests.client import ApiClient
 from contract_tests.fleet import Fleet
+from contract_tests.models import ModelCase
 from contract_tests.polling import TaskRecord
 
 UNKNOWN_TASKS = ("task_0000000000000000", "apixo-contract-no-such-task")
@@ -53,6 +54,30 @@ def test_states_move_forward_and_terminal_bodies_stay(api: ApiClient, fleet: Fle
 def test_unknown_task_gets_404(api: ApiClient, task_id: str) -> None:
     """A taskId that was never given out."""
     check_error(api.status(task_id), 404, "status.unknown-task-404")
+
+
+@pytest.mark.billable
+@pytest.mark.rule("status.other-model-404", "errors.envelope")
+def test_another_models_path_gets_404_for_the_task(
+    api: ApiClient, fleet: Fleet, model: ModelCase
+) -> None:
+    """A task is read under its own model's status path only: under another model's, the
+    very 404 of an unknown task (the taskId aside, if the target echoes it)."""
+    record = fleet["default"].task()
+    other = api.with_model(model.other_model())
+    _same_404(other, record.task_id, "status.other-model-404")
+
+
+def _same_404(api: ApiClient, task_id: str, rule: str) -> None:
+    """`task_id` reads as the very 404 of a task that never existed."""
+    foreign = check_error(api.status(task_id), 404, rule)
+    unknown = check_error(api.status(UNKNOWN_TASKS[0]), 404, "status.unknown-task-404")
+    seen = json.dumps(foreign).replace(task_id, "<taskId>")
+    expected = json.dumps(unknown).replace(UNKNOWN_TASKS[0], "<taskId>")
+    if seen != expected:
+        raise ContractViolation(
+            rule, f"task {task_id} answers {seen}, an unknown task {expected}: they must match"
+        )
 
 
 @pytest.mark.billable

@@ -2,6 +2,9 @@
 
 The fleet's tasks check the defaults, the aliases and unknown fields; the
 property submits bodies drawn from the schema (billable: bounded by the budget).
+gpt-image-1's tests read its rules from tables; another model's twins
+(`pack_driven`) read them from its pack: its schema's bodies, its output
+defaults, the prompt lengths it allows.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from contract_tests.checks import (
 )
 from contract_tests.client import ApiClient
 from contract_tests.dialects import speak
-from contract_tests.fleet import Fleet
+from contract_tests.fleet import Fleet, Member
+from contract_tests.media import check_output
+from contract_tests.models import ModelCase, units
 from contract_tests.polling import Poller, TaskRecord
 from contract_tests.profiles import Profile
 from contract_tests.strategies import CALLBACK_SINK, aspect_ratio, image_count, valid_bodies
@@ -51,6 +56,7 @@ def succeeded(data: dict[str, Any], rule: str) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.model_specific("gpt-image-1")
 @pytest.mark.billable
 @pytest.mark.rule(
     "submit.accepts-valid",
@@ -122,6 +128,51 @@ def _submit_drawn(
     return records
 
 
+@pytest.mark.pack_driven
+@pytest.mark.billable
+@pytest.mark.rule("submit.accepts-valid", "status.result-count", *FINISHED_RULES)
+def test_bodies_drawn_from_the_models_schema_are_accepted_and_finish(
+    api: ApiClient,
+    poller: Poller,
+    budget: Budget,
+    profile: Profile,
+    model: ModelCase,
+    callback_base: str | None,
+    target: Target,
+) -> None:
+    """Bodies drawn from the model's request schemas (every mode): 200 with a taskId, then a
+    valid terminal state with one URL per output file the pack gives for the body."""
+    sink = CALLBACK_SINK if callback_base is None else callback_base + "/apixo-contract/drawn"
+    records: list[TaskRecord] = []
+    found: list[ContractViolation] = []
+
+    @profile.settings(profile.valid_examples, billable=True)
+    @given(model.bodies())
+    def submit(body: dict[str, Any]) -> None:
+        if "callback_url" in body:
+            body["callback_url"] = sink  # never a drawn host
+        if found or not budget.take(units(model.cost_micros(body), target.price)):
+            return
+        try:
+            task_id = submitted_task_id(api.submit(body))
+        except ContractViolation as violation:
+            found.append(violation)
+            return
+        records.append(TaskRecord(task_id, len(model.outputs(body)), ""))
+
+    submit()
+    if found:
+        raise found[0]
+    if not records:
+        pytest.skip(budget.refusal(1))
+    poller.wait(records)
+    for record in records:
+        data = record.final()
+        if data["state"] == "success":
+            check_result_count(data, record.images)
+
+
+@pytest.mark.model_specific("gpt-image-1")
 @pytest.mark.billable
 @pytest.mark.rule("submit.defaults", "submit.accepts-valid")
 def test_omitted_fields_take_their_defaults(api: ApiClient, fleet: Fleet) -> None:
@@ -143,6 +194,47 @@ def test_omitted_fields_take_their_defaults(api: ApiClient, fleet: Fleet) -> Non
         ) from None
 
 
+@pytest.mark.pack_driven
+@pytest.mark.billable
+@pytest.mark.rule("submit.defaults", "submit.accepts-valid", "status.result-count")
+def test_omitted_fields_take_the_packs_defaults(
+    api: ApiClient, fleet: Fleet, model: ModelCase, target: Target
+) -> None:
+    """The smallest valid body (every optional field left out): async, and the files the
+    pack's output defaults give (count, kind, format, size, duration)."""
+    member = fleet["default"]
+    urls = _urls_of(member, "submit.defaults")
+    judged = target.judges(model)
+    for url, expected in zip(urls, member.outputs, strict=True):
+        reply = api.download(url)
+        content_type = reply.headers.get("Content-Type", "")
+        try:
+            check_output(reply.content, content_type, expected, url, judged)
+        except ContractViolation as error:
+            if error.rule == "results.downloadable":
+                raise
+            raise ContractViolation("submit.defaults", f"the defaults: {error}") from None
+
+
+def _urls_of(member: Member, rule: str) -> list[str]:
+    """A member's resultUrls, one per output its pack gives (else `rule` or the count rule)."""
+    data = succeeded(member.final(), rule)
+    return check_result_count(data, len(member.outputs))
+
+
+@pytest.mark.pack_driven
+@pytest.mark.billable
+@pytest.mark.rule("submit.extra-fields-ignored", "submit.prompt-bounds", "status.result-count")
+def test_unknown_fields_are_ignored_and_the_prompt_bounds_taken(fleet: Fleet) -> None:
+    """Unknown fields (top level and in input) with the longest prompt the schema allows, and
+    (the callback task) the shortest: both succeed with one URL per output."""
+    _urls_of(fleet["extras"], "submit.extra-fields-ignored")
+    callback = fleet[fleet.callback_member]
+    if "prompt" in callback.body.get("input", {}):
+        _urls_of(callback, "submit.prompt-bounds")
+
+
+@pytest.mark.model_specific("gpt-image-1")
 @pytest.mark.billable
 @pytest.mark.rule(
     "submit.extra-fields-ignored",
@@ -156,6 +248,7 @@ def test_unknown_fields_and_is_enhance_are_ignored(fleet: Fleet) -> None:
     check_result_count(data, 2)
 
 
+@pytest.mark.model_specific("gpt-image-1")
 @pytest.mark.billable
 @pytest.mark.rule("alias.nvariants", "submit.prompt-bounds")
 def test_nvariants_is_an_alias_of_num_images(
