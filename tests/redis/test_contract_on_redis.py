@@ -12,6 +12,7 @@ from contextlib import ExitStack
 
 import pytest
 
+from contract_tests.report import Outcome
 from tests.e2e.test_serve_process import served
 from tests.suite.harness import run_suite
 from tests.suite.test_no_admin_target import FAST_POLLING, VIOLATION
@@ -30,4 +31,12 @@ def test_the_contract_suite_passes_on_redis(redis_url: str, processes: int, work
         code, outcomes = run_suite(mocks[0].base, *FAST_POLLING, *VIOLATION, *split)
     assert code == 0, "\n\n".join(outcomes.failures)
     assert outcomes.report is not None
-    assert all(state.outcome.name == "CHECKED" for state in outcomes.report.states.values())
+    # Every rule is checked, but those gpt-image-1 checks with its own tables (the
+    # pack-driven form of them skips for it, saying so).
+    unchecked = {
+        rule: state.details
+        for rule, state in outcomes.report.states.items()
+        if state.outcome is not Outcome.CHECKED
+    }
+    own_tables = "checks this rule with its own tables"
+    assert all(any(own_tables in d for d in details) for details in unchecked.values()), unchecked
