@@ -13,6 +13,7 @@ import logging
 import logging.config
 import sys
 import threading
+import time
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
@@ -23,6 +24,27 @@ TEXT_FORMAT = "%(asctime)s %(name)s %(message)s"
 ACCESS_LOGGER = "apixo_mock.access"
 # granian logs through these two (its Rust side as "_granian").
 _GRANIAN_LOGGERS = ("_granian", "granian.access")
+
+
+class TextFormatter(logging.Formatter):
+    """`TEXT_FORMAT`, with the time text made once per second rather than once per line.
+
+    `logging.Formatter` renders `asctime` with `localtime` and `strftime` on
+    every record: the largest part of writing an access line.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """`YYYY-MM-DD HH:MM:SS,mmm` in local time, as `logging.Formatter` writes it."""
+        second = int(record.created)
+        cached = self._second  # one tuple: threads swap it whole
+        if cached[0] != second:
+            cached = (second, time.strftime(self.default_time_format, self.converter(second)))
+            self._second = cached
+        return f"{cached[1]},{int(record.msecs):03d}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,7 +69,7 @@ class JsonFormatter(logging.Formatter):
 def dict_config(settings: Settings) -> dict[str, Any]:
     """A `logging.config.dictConfig` for the whole process; granian's worker applies it too."""
     formatter: dict[str, Any] = (
-        {"()": JsonFormatter} if settings.log_format == "json" else {"format": TEXT_FORMAT}
+        {"()": JsonFormatter} if settings.log_format == "json" else {"()": TextFormatter}
     )
     return {
         "version": 1,
@@ -69,6 +91,8 @@ def dict_config(settings: Settings) -> dict[str, Any]:
 def configure_logging(settings: Settings) -> None:
     """Every log line in the chosen format on stderr; in JSON, uncaught errors and warnings too."""
     logging.config.dictConfig(dict_config(settings))
+    # No format of `serve` shows a record's thread or process: skip looking them up per record.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     if settings.log_format == "json":
         logging.captureWarnings(True)
         sys.excepthook = _log_uncaught
