@@ -47,6 +47,42 @@ class TextFormatter(logging.Formatter):
         return f"{cached[1]},{int(record.msecs):03d}"
 
 
+class AccessHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """`serve`'s handler of access lines, which also takes a line without a `LogRecord`.
+
+    Building a record and passing it down the logger tree cost more than the
+    rest of the line; the request recorder hands the line here directly when
+    this is the access logger's only handler (`emit_line`), and to logging
+    otherwise (tests capturing records, other configurations).
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        made = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 0, "", (), None, "_record")
+        self._template = dict(made.__dict__)
+
+    def emit_line(self, line: str) -> None:
+        """Write `line` as logging would write it, logged now at INFO by the access logger."""
+        record = logging.LogRecord.__new__(logging.LogRecord)
+        record.__dict__.update(self._template)
+        moment = time.time()
+        record.msg = line
+        record.created = moment
+        record.msecs = int((moment - int(moment)) * 1000) + 0.0
+        with self.lock:  # type: ignore[union-attr]
+            self.emit(record)
+
+
+def direct_access_handler(logger: logging.Logger) -> AccessHandler | None:
+    """The handler taking lines directly, if it is the only place `logger`'s records go."""
+    if logger.propagate or logger.filters or len(logger.handlers) != 1:
+        return None
+    handler = logger.handlers[0]
+    if isinstance(handler, AccessHandler) and not handler.filters and handler.level <= logging.INFO:
+        return handler
+    return None
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record."""
 
@@ -80,10 +116,18 @@ def dict_config(settings: Settings) -> dict[str, Any]:
                 "class": "logging.StreamHandler",
                 "formatter": "apixo_mock",
                 "stream": "ext://sys.stderr",
-            }
+            },
+            "access": {
+                "()": AccessHandler,
+                "formatter": "apixo_mock",
+                "stream": "ext://sys.stderr",
+            },
         },
-        # granian's own loggers lose their stdout handlers and go through the root's.
-        "loggers": {name: {"handlers": [], "propagate": True} for name in _GRANIAN_LOGGERS},
+        "loggers": {
+            # granian's own loggers lose their stdout handlers and go through the root's.
+            **{name: {"handlers": [], "propagate": True} for name in _GRANIAN_LOGGERS},
+            ACCESS_LOGGER: {"handlers": ["access"], "propagate": False},
+        },
         "root": {"handlers": ["stderr"], "level": "INFO"},
     }
 

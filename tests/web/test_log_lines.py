@@ -1,16 +1,30 @@
-"""Access lines made cheaply: the same text as the general-purpose code would write."""
+"""Access lines made cheaply: the same text as logging's general-purpose code would write."""
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import re
 import sys
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_server.logs import TEXT_FORMAT, TextFormatter
-from mock_server.web.recorder import escaped
+from mock_server.logs import (
+    ACCESS_LOGGER,
+    TEXT_FORMAT,
+    AccessHandler,
+    JsonFormatter,
+    TextFormatter,
+    direct_access_handler,
+)
+from mock_server.settings import Settings
+from mock_server.web.app import create_app
+from mock_server.web.recorder import access_log, escaped
+from tests.conftest import AUTH
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f"\\]')
 
@@ -54,3 +68,46 @@ def test_text_lines_keep_tracebacks() -> None:
 def test_escaping_skips_the_regex_only_when_it_would_change_nothing(text: str) -> None:
     """Control characters, quotes and backslashes are escaped, whatever the shortcut."""
     assert escaped(text) == _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()])
+def test_direct_lines_read_as_logged_ones(formatter: logging.Formatter) -> None:
+    """A line given to serve's access handler is written as a logged record would be."""
+    line = json.dumps({"method": "GET", "status": 200})
+    direct, logged = io.StringIO(), io.StringIO()
+    handler = AccessHandler(direct)
+    handler.setFormatter(formatter)
+    handler.emit_line(line)
+    other = AccessHandler(logged)
+    other.setFormatter(formatter)
+    other.handle(logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 1, line, (), None))
+    if isinstance(formatter, JsonFormatter):
+        written = [json.loads(text) for text in (direct.getvalue(), logged.getvalue())]
+        assert [{k: v for k, v in w.items() if k != "time"} for w in written] == [
+            {"level": "info", "logger": ACCESS_LOGGER, "method": "GET", "status": 200}
+        ] * 2
+    else:
+        assert direct.getvalue()[24:] == logged.getvalue()[24:] == f"{ACCESS_LOGGER} {line}\n"
+
+
+def test_recorder_hands_lines_to_serve_handler_without_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As serve configures logging, an access line makes no LogRecord and walks no logger tree."""
+    written = io.StringIO()
+    handler = AccessHandler(written)
+    handler.setFormatter(TextFormatter())
+    monkeypatch.setattr(access_log, "handlers", [handler])
+    monkeypatch.setattr(access_log, "propagate", False)
+    monkeypatch.setattr(access_log, "level", logging.INFO)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a LogRecord was built")
+
+    client = create_app(Settings(access_log=True)).test_client()
+    monkeypatch.setattr(logging.LogRecord, "__init__", refuse)
+    client.get("/api/v1/apikeys/current-balance", headers=AUTH)
+    assert direct_access_handler(access_log) is handler
+    assert written.getvalue()[24:].startswith(
+        f'{ACCESS_LOGGER} 127.0.0.1 "GET /api/v1/apikeys/current-balance" 200 '
+    )
