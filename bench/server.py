@@ -205,23 +205,17 @@ def mock_task_ids(base: str) -> list[str]:
     return [finished, processing, pending]
 
 
-def target_command(name: str, port: int, threads: int, scratch: Path) -> list[str]:
-    """How to start one target on `port`."""
+def target_command(name: str, port: int, threads: int | None, scratch: Path) -> list[str]:
+    """How to start one target on `port` (`threads` None: serve's default, for both Pythons)."""
     if name == "mock" or name.startswith("mock@"):
         # mock@/other/venv/bin/apixo-mock: another build of the mock, measured in the same run.
         binary = name.partition("@")[2] or str(Path(sys.executable).parent / "apixo-mock")
-        return [
-            binary,
-            "serve",
-            "--port",
-            str(port),
-            "--rpm",
-            "1000000000",
-            "--max-unfinished",
-            "1000000000",
-        ]
+        limits = ["--rpm", "1000000000", "--max-unfinished", "1000000000"]
+        chosen = ["--threads", str(threads)] if threads is not None else []
+        return [binary, "serve", "--port", str(port), *limits, *chosen]
     if name == "bare":
-        return [sys.executable, str(ROOT / "bench" / "bare_serve.py"), str(port), str(threads)]
+        chosen = [str(threads)] if threads is not None else []
+        return [sys.executable, str(ROOT / "bench" / "bare_serve.py"), str(port), *chosen]
     if name == "prism":
         return peers.prism_command(port)
     if name == "wiremock":
@@ -335,7 +329,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4, help="the mock's default")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads of every Python target (serve's default)"
+    )
     parser.add_argument("--targets", default="bare,mock,prism,wiremock")
     parser.add_argument("--write", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", dest="write", action="store_const", const=None)
