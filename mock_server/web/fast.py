@@ -31,6 +31,7 @@ BALANCE_PATH = "/api/v1/apikeys/current-balance"
 JSON_HEADER = ("Content-Type", "application/json")
 # The hooks create_app installs (body cap, doubled slash, CORS), which this path reproduces.
 OWN_HOOKS_MODULE = "mock_server.web.app"
+ORIGINS_KEPT = 64
 _TASK_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -46,6 +47,7 @@ class FastRoutes:
         self._cap: int = app.config["MAX_CONTENT_LENGTH"]
         self._cors: str | None = svc.base_settings.cors
         self._app = app
+        self._origins: dict[tuple[Any, ...], str] = {}
         # Decided on the first request, once the app is set up: off if anything else
         # hooks every request (this path would skip it) or hosts are checked.
         self.enabled: bool | None = None
@@ -89,8 +91,7 @@ class FastRoutes:
     def _submit(
         self, environ: dict[str, Any], start_response: StartResponse, model: str, length: int
     ) -> Iterable[bytes]:
-        scheme = environ.get("wsgi.url_scheme", "http")
-        origin = get_current_url(scheme, get_host(environ)).rstrip("/")
+        origin = self._origin(environ)
 
         def read_body() -> bytes:
             data: bytes = environ["wsgi.input"].read(length) if length else b""
@@ -100,6 +101,22 @@ class FastRoutes:
             return data
 
         return self._run(environ, start_response, hot.submit, model, "POST", read_body, origin)
+
+    def _origin(self, environ: dict[str, Any]) -> str:
+        """`request.host_url` without its slash, worked out once per host (it decodes IDNA)."""
+        scheme = environ.get("wsgi.url_scheme", "http")
+        host = (
+            scheme,
+            environ.get("HTTP_HOST"),
+            environ.get("SERVER_NAME"),
+            environ.get("SERVER_PORT"),
+        )
+        found = self._origins.get(host)
+        if found is None:
+            if len(self._origins) >= ORIGINS_KEPT:  # Host is the client's to choose
+                self._origins.clear()
+            found = self._origins[host] = get_current_url(scheme, get_host(environ)).rstrip("/")
+        return found
 
     def _run(
         self,

@@ -212,6 +212,11 @@ def json_body(document: Any) -> bytes:
     return json.dumps(document).encode()
 
 
+AUTH = (("Authorization", KEY),)
+JSON = (("Content-Type", "application/json"),)
+VALID = json_body(submit_body())
+
+
 AUTHS = st.sampled_from(
     [(), (("Authorization", KEY),), (("Authorization", "Bearer"),), (("Authorization", "Basic x"),)]
 )
@@ -223,6 +228,8 @@ EXTRA_HEADERS = st.lists(
             ("X-Apixo-Mock-Scenario", "flaky"),
             ("X-Apixo-Mock-Scenario", "no-such-scenario"),
             ("Content-Type", "text/plain"),
+            ("Host", "mock.example:8080"),
+            ("Host", "xn--bcher-kva.example"),
         ]
     ),
     max_size=2,
@@ -254,7 +261,9 @@ BODIES = st.sampled_from(
 def calls(draw: st.DrawFn) -> Call:
     """A request to a hot route, in a usual or an unusual shape."""
     headers = draw(AUTHS) + tuple(draw(EXTRA_HEADERS))
-    method = draw(st.sampled_from(["GET", "GET", "POST", "POST", "HEAD", "PUT", "OPTIONS"]))
+    method = draw(st.sampled_from(["GET", "GET", "POST", "POST", "HEAD", "PUT", "OPTIONS", "tick"]))
+    if method == "tick":  # time passes: tasks finish, results get URLs on their hosts
+        return Call("POST", "/__admin/clock/advance", "", JSON, b'{"ms": 600000}')
     if method in ("POST", "PUT"):
         path = draw(st.sampled_from([SUBMIT, SUBMIT, NANO_SUBMIT, "/api/v1/generateTask/no"]))
         body = json_body(NANO_BODY) if path == NANO_SUBMIT else draw(BODIES)
@@ -280,15 +289,23 @@ def test_fast_path_answers_as_flask_does(
     run_both(twins[variant], rules, [submit, *requests], lines)
 
 
-AUTH = (("Authorization", KEY),)
-JSON = (("Content-Type", "application/json"),)
-
-
 @pytest.mark.parametrize(
     ("variant", "rules", "requests"),
     [
         ("defaults", [], [Call("GET", STATUS, "taskId={task}", AUTH)]),
         ("defaults", [], [Call("GET", BALANCE, "", AUTH)]),
+        *(
+            (
+                "defaults",
+                [],
+                [
+                    Call("POST", SUBMIT, "", (*AUTH, *JSON, ("Host", host)), VALID),
+                    Call("POST", "/__admin/clock/advance", "", JSON, b'{"ms": 600000}'),
+                    Call("GET", STATUS, "taskId={task}", AUTH),  # result URLs on that host
+                ],
+            )
+            for host in ("xn--bcher-kva.example", "a.example:81", "b.example")
+        ),
         ("defaults", [], [Call("POST", SUBMIT, "", AUTH + JSON, json_body(TYPICAL_BODY))]),
         ("defaults", [], [Call("POST", NANO_SUBMIT, "", AUTH + JSON, json_body(NANO_BODY))]),
         ("defaults", [], [Call("GET", STATUS, "taskId=task_nope", AUTH)]),
