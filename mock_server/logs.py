@@ -39,12 +39,24 @@ class TextFormatter(logging.Formatter):
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         """`YYYY-MM-DD HH:MM:SS,mmm` in local time, as `logging.Formatter` writes it."""
-        second = int(record.created)
+        return self._time_text(record.created, record.msecs)
+
+    def plain_line(self, name: str, message: str, created: float) -> str:
+        """What `format` writes for a record of `name` without traceback, made at `created`."""
+        return f"{self._time_text(created, _msecs(created))} {name} {message}"
+
+    def _time_text(self, created: float, msecs: float) -> str:
+        second = int(created)
         cached = self._second  # one tuple: threads swap it whole
         if cached[0] != second:
             cached = (second, time.strftime(self.default_time_format, self.converter(second)))
             self._second = cached
-        return f"{cached[1]},{int(record.msecs):03d}"
+        return f"{cached[1]},{int(msecs):03d}"
+
+
+def _msecs(created: float) -> float:
+    """A record's `msecs` for its `created`, as `logging.LogRecord` works it out."""
+    return int((created - int(created)) * 1000) + 0.0
 
 
 class AccessHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -61,16 +73,34 @@ class AccessHandler(logging.StreamHandler):  # type: ignore[type-arg]
         made = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 0, "", (), None, "_record")
         self._template = dict(made.__dict__)
 
-    def emit_line(self, line: str) -> None:
-        """Write `line` as logging would write it, logged now at INFO by the access logger."""
+    def emit_line(self, line: str, created: float | None = None) -> None:
+        """Write `line` as logging would write it, logged at INFO by the access logger.
+
+        `created` is when (Unix seconds; default now). The text format is
+        written without a record at all.
+        """
+        moment = time.time() if created is None else created
+        formatter = self.formatter
+        if isinstance(formatter, TextFormatter):
+            text = formatter.plain_line(ACCESS_LOGGER, line, moment)
+            with self.lock:  # type: ignore[union-attr]
+                try:
+                    self.stream.write(text + self.terminator)
+                    self.flush()
+                except Exception:  # as logging.StreamHandler.emit does
+                    self.handleError(self._record(line, moment))
+            return
+        with self.lock:  # type: ignore[union-attr]
+            self.emit(self._record(line, moment))
+
+    def _record(self, line: str, created: float) -> logging.LogRecord:
+        """A record of `line` without `LogRecord.__init__`'s lookups (thread, process, caller)."""
         record = logging.LogRecord.__new__(logging.LogRecord)
         record.__dict__.update(self._template)
-        moment = time.time()
         record.msg = line
-        record.created = moment
-        record.msecs = int((moment - int(moment)) * 1000) + 0.0
-        with self.lock:  # type: ignore[union-attr]
-            self.emit(record)
+        record.created = created
+        record.msecs = _msecs(created)
+        return record
 
 
 def direct_access_handler(logger: logging.Logger) -> AccessHandler | None:
