@@ -59,6 +59,7 @@ TYPICAL_BODY = {
 STATUS_PATH = "/api/v1/statusTask/gpt-image-1"
 SUBMIT_PATH = "/api/v1/generateTask/gpt-image-1"
 CANNED_IDS = ("task_12345678",)
+DEFAULT_TARGETS = "bare,mock,prism,wiremock"
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,8 @@ def machine() -> list[str]:
 
 def write_report(path: Path, results: dict[str, dict[str, Run]], args: argparse.Namespace) -> None:
     """docs/benchmarks.md: the table, the machine, the versions and the command."""
-    command = f'make bench ARGS="server --duration {args.duration} --warmup {args.warmup}"'
+    targets = "" if args.targets == DEFAULT_TARGETS else f" --targets {args.targets}"
+    command = f'make bench ARGS="server --duration {args.duration} --warmup {args.warmup}{targets}"'
     text = [
         "# Benchmarks",
         "",
@@ -313,8 +315,10 @@ def write_report(path: Path, results: dict[str, dict[str, Run]], args: argparse.
         *table(results),
         "",
         "- bare: canned bodies from a Flask app under the same granian settings and threads as",
-        "  `apixo-mock serve` (the ceiling for any Flask mock).",
-        "- mock: `apixo-mock serve` defaults, with `--rpm` and `--max-unfinished` raised.",
+        "  `apixo-mock serve` (the ceiling for a mock that answers through Flask; the mock",
+        "  answers submit, status and balance below Flask, so it can pass it).",
+        "- mock: `apixo-mock serve` defaults (threads, access log on), with `--rpm` and",
+        "  `--max-unfinished` raised; `mock@PATH`: the same with another build's `apixo-mock`.",
         "  Status reads rotate over a finished, a processing and a pending task; submits over",
         "  the smallest valid body and a typical one (2 images, 3:2, two reference URLs).",
         "- prism: `prism mock` on schemas/openapi.yaml (stateless; validates requests).",
@@ -332,7 +336,7 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="threads of every Python target (serve's default)"
     )
-    parser.add_argument("--targets", default="bare,mock,prism,wiremock")
+    parser.add_argument("--targets", default=DEFAULT_TARGETS)
     parser.add_argument("--write", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", dest="write", action="store_const", const=None)
     args = parser.parse_args()
