@@ -104,15 +104,22 @@ def test_recorder_hands_lines_to_serve_handler_without_records(
     handler.setFormatter(TextFormatter())
     monkeypatch.setattr(access_log, "handlers", [handler])
     monkeypatch.setattr(access_log, "propagate", False)
-    monkeypatch.setattr(access_log, "level", logging.INFO)
+    monkeypatch.setattr(access_log, "disabled", False)
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a LogRecord was built")
 
     client = create_app(Settings(access_log=True)).test_client()
-    monkeypatch.setattr(logging.LogRecord, "__init__", refuse)
-    client.get("/api/v1/apikeys/current-balance", headers=AUTH)
-    assert direct_access_handler(access_log) is handler
+    level = access_log.level
+    # setLevel, not the attribute: it also clears the logger's cached isEnabledFor answers.
+    access_log.setLevel(logging.INFO)
+    try:
+        monkeypatch.setattr(logging.LogRecord, "__init__", refuse)
+        client.get("/api/v1/apikeys/current-balance", headers=AUTH)
+        assert direct_access_handler(access_log) is handler
+    finally:
+        monkeypatch.undo()
+        access_log.setLevel(level)
     assert written.getvalue()[24:].startswith(
         f'{ACCESS_LOGGER} 127.0.0.1 "GET /api/v1/apikeys/current-balance" 200 '
     )
