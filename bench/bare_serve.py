@@ -9,7 +9,7 @@ import sys
 
 from bare_app import create_app
 
-from mock_server.serving import granian_server
+from mock_server.serving import granian_server, tune_interpreter
 from mock_server.settings import Settings
 
 
@@ -18,7 +18,12 @@ def main(argv: list[str]) -> int:
     port = int(argv[0])
     threads = int(argv[1]) if len(argv) > 1 else Settings().threads
     server = granian_server(Settings(port=port, threads=threads), "127.0.0.1", port)
-    server.serve(target_loader=lambda *_: create_app())
+
+    def load(*_: object) -> object:
+        tune_interpreter()  # as serve's worker does
+        return create_app()
+
+    server.serve(target_loader=load)
     return 0
 
 

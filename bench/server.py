@@ -59,6 +59,7 @@ TYPICAL_BODY = {
 STATUS_PATH = "/api/v1/statusTask/gpt-image-1"
 SUBMIT_PATH = "/api/v1/generateTask/gpt-image-1"
 CANNED_IDS = ("task_12345678",)
+DEFAULT_TARGETS = "bare,mock,prism,wiremock"
 
 
 @dataclass(frozen=True)
@@ -209,23 +210,17 @@ def mock_task_ids(base: str) -> list[str]:
     return [finished, processing, pending]
 
 
-def target_command(name: str, port: int, threads: int, scratch: Path) -> list[str]:
-    """How to start one target on `port`."""
+def target_command(name: str, port: int, threads: int | None, scratch: Path) -> list[str]:
+    """How to start one target on `port` (`threads` None: serve's default, for both Pythons)."""
     if name == "mock" or name.startswith("mock@"):
         # mock@/other/venv/bin/apixo-mock: another build of the mock, measured in the same run.
         binary = name.partition("@")[2] or str(Path(sys.executable).parent / "apixo-mock")
-        return [
-            binary,
-            "serve",
-            "--port",
-            str(port),
-            "--rpm",
-            "1000000000",
-            "--max-unfinished",
-            "1000000000",
-        ]
+        limits = ["--rpm", "1000000000", "--max-unfinished", "1000000000"]
+        chosen = ["--threads", str(threads)] if threads is not None else []
+        return [binary, "serve", "--port", str(port), *limits, *chosen]
     if name == "bare":
-        return [sys.executable, str(ROOT / "bench" / "bare_serve.py"), str(port), str(threads)]
+        chosen = [str(threads)] if threads is not None else []
+        return [sys.executable, str(ROOT / "bench" / "bare_serve.py"), str(port), *chosen]
     if name == "prism":
         return peers.prism_command(port)
     if name == "wiremock":
@@ -307,7 +302,8 @@ def machine() -> list[str]:
 
 def write_report(path: Path, results: dict[str, dict[str, Run]], args: argparse.Namespace) -> None:
     """docs/benchmarks.md: the table, the machine, the versions and the command."""
-    command = f'make bench ARGS="server --duration {args.duration} --warmup {args.warmup}"'
+    targets = "" if args.targets == DEFAULT_TARGETS else f" --targets {args.targets}"
+    command = f'make bench ARGS="server --duration {args.duration} --warmup {args.warmup}{targets}"'
     text = [
         "# Benchmarks",
         "",
@@ -323,8 +319,10 @@ def write_report(path: Path, results: dict[str, dict[str, Run]], args: argparse.
         *table(results),
         "",
         "- bare: canned bodies from a Flask app under the same granian settings and threads as",
-        "  `apixo-mock serve` (the ceiling for any Flask mock).",
-        "- mock: `apixo-mock serve` defaults, with `--rpm` and `--max-unfinished` raised.",
+        "  `apixo-mock serve` (the ceiling for a mock that answers through Flask; the mock",
+        "  answers submit, status and balance below Flask, so it can pass it).",
+        "- mock: `apixo-mock serve` defaults (threads, access log on), with `--rpm` and",
+        "  `--max-unfinished` raised; `mock@PATH`: the same with another build's `apixo-mock`.",
         "  Status reads rotate over a finished, a processing and a pending task; submits over",
         "  the smallest valid body and a typical one (2 images, 3:2, two reference URLs).",
         "- prism: `prism mock` on schemas/openapi.yaml (stateless; validates requests).",
@@ -339,8 +337,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4, help="the mock's default")
-    parser.add_argument("--targets", default="bare,mock,prism,wiremock")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads of every Python target (serve's default)"
+    )
+    parser.add_argument("--targets", default=DEFAULT_TARGETS)
     parser.add_argument("--write", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", dest="write", action="store_const", const=None)
     args = parser.parse_args()

@@ -52,9 +52,10 @@ class Settings:
         8000, "Port to listen on (0: any free port).", "int", minimum=0, maximum=65535
     )
     server: str = _setting("granian", "HTTP server.", "choice", choices=("granian", "waitress"))
-    # 4 by measurement on 2 cores: as fast as 8 (the GIL serialises the work), yet
-    # enough that a rule's latency_ms does not hold every other request up.
-    threads: int = _setting(4, "Threads serving requests.", "int", minimum=1)
+    # 3 by measurement on 2 cores (docs/benchmarks.md): the best status p99 at 50
+    # connections and less CPU per request than 4 or 8 (fewer threads fight over the
+    # GIL), yet a rule's latency_ms in one or two requests holds no other request up.
+    threads: int = _setting(3, "Threads serving requests.", "int", minimum=1)
     workers: int = _setting(
         1, "granian worker processes (more than 1 needs a shared --store).", "int", minimum=1
     )

@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from ..core.service import MockService
 from ..settings import Settings
-from . import admin, api, errors, files, index, openapi, ui
+from . import admin, api, cors, errors, fast, files, index, openapi, ui
 from .context import EXTENSION
 from .recorder import RequestRecorder
 
@@ -40,6 +40,16 @@ class MockFlask(Flask):
         if found is None:
             found = self._sync[func] = super().ensure_sync(func)
         return found
+
+    def inspect_handlers(self) -> None:
+        """Ask about every view, hook and error handler now, once, rather than on first use."""
+        handlers: list[Callable[..., Any]] = list(self.view_functions.values())
+        for hooks in (self.before_request_funcs, self.after_request_funcs):
+            handlers.extend(f for funcs in hooks.values() for f in funcs)
+        for by_code in self.error_handler_spec.values():
+            handlers.extend(f for by_class in by_code.values() for f in by_class.values())
+        for handler in handlers:
+            self.ensure_sync(handler)
 
 
 def build_service(settings: Settings) -> MockService:
@@ -78,11 +88,14 @@ def create_app(settings: Settings | None = None, *, service: MockService | None 
     if svc.base_settings.admin:
         app.register_blueprint(admin.create_blueprint(), url_prefix=index.ADMIN_PREFIX)
         app.register_blueprint(ui.create_blueprint(), url_prefix=ui.PREFIX)  # the dashboard
+    if svc.base_settings.cors:
+        _enable_cors(app, svc.base_settings.cors)
+    app.inspect_handlers()
+    # The hot routes skip Flask (same answers); replays and the journal wrap them too.
+    app.wsgi_app = app.extensions[fast.EXTENSION] = fast.FastRoutes(app, app.wsgi_app, svc)  # type: ignore[method-assign]
     if svc.base_settings.replay:
         app.wsgi_app = _replaying(app.wsgi_app, svc)  # type: ignore[method-assign]
     app.wsgi_app = RequestRecorder(app.wsgi_app, svc)  # type: ignore[method-assign]
-    if svc.base_settings.cors:
-        _enable_cors(app, svc.base_settings.cors)
     return app
 
 
@@ -144,18 +157,7 @@ def _enable_cors(app: Flask, origin: str) -> None:
     def label(response: Response) -> Response:
         if _is_admin():
             return response
-        allowed = origin
-        if origin != "*":
-            allowed = origin if request.headers.get("Origin") == origin else ""
-        if allowed:
-            response.headers["Access-Control-Allow-Origin"] = allowed
-            response.headers["Access-Control-Allow-Headers"] = (
-                "Authorization, Content-Type, X-Apixo-Mock-Scenario"
-            )
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            response.headers["Access-Control-Max-Age"] = "600"
-            response.headers["Vary"] = "Origin"
-        return response
+        return cors.label(response, origin, request.headers.get("Origin"))
 
 
 def _is_admin() -> bool:

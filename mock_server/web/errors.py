@@ -34,7 +34,8 @@ def _http_error(error: HTTPException) -> Response:
     return error_response(api_error)
 
 
-def _unexpected(error: Exception) -> Response:
+def unexpected(error: Exception) -> Response:
+    """A 500 envelope for an error no handler expected, logged with its traceback."""
     log.exception("unexpected error", exc_info=error)
     return error_response(ApiError("Internal server error", status=500))
 
@@ -43,4 +44,4 @@ def register(app: Flask) -> None:
     """Install the handlers on an app."""
     app.register_error_handler(ApiError, error_response)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
+    app.register_error_handler(Exception, unexpected)

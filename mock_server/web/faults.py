@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
-from flask import Response, request
+from flask import Response
 
 from ..core.scenarios import Effect
 
@@ -22,18 +23,18 @@ def delay(effect: Effect) -> None:
         time.sleep(effect.latency_ms / 1000)
 
 
-def faulty_response(effect: Effect) -> Response | None:
+def faulty_response(effect: Effect, environ: dict[str, Any]) -> Response | None:
     """The broken response a `fault` effect asks for, or None."""
     if effect.fault == "malformed":
         return Response(MALFORMED_BODY, status=200, mimetype="application/json")
     if effect.fault == "drop":
-        return dropped()
+        return dropped(environ)
     return None
 
 
-def dropped() -> Response:
+def dropped(environ: dict[str, Any]) -> Response:
     """Close the connection: with no bytes where the server allows it, else mid-body."""
-    hook: Callable[[], None] | None = request.environ.get(DROP_HOOK)
+    hook: Callable[[], None] | None = environ.get(DROP_HOOK)
     if hook is not None:
         hook()
         return Response(b"", status=200)

@@ -17,6 +17,7 @@ from typing import Any
 from ..core.auth import redact
 from ..core.journal import Entry
 from ..core.service import MockService
+from ..logs import direct_access_handler
 from .context import FACT_PREFIX
 
 access_log = logging.getLogger("apixo_mock.access")
@@ -70,6 +71,10 @@ class RequestRecorder:
 
 
 def _log_access(line: str) -> None:
+    direct = direct_access_handler(access_log)
+    if direct is not None:  # serve's configuration: no LogRecord down the logger tree
+        direct.emit_line(line)
+        return
     # `Logger.info` walks the stack for the caller's file and line on every
     # request; the caller is always this module, so the record names it directly.
     record = access_log.makeRecord(
@@ -95,6 +100,8 @@ def _line(entry: Entry, environ: dict[str, Any], log_format: str) -> str:
 
 def escaped(text: str) -> str:
     """`text` with control characters, quotes and backslashes as escapes: one log line stays one."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return text  # the usual case, without the regex
     return _UNSAFE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
