@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from .lifecycle import State
 from .tasks import Task
 
@@ -22,7 +24,36 @@ def envelope(data: Any, code: int = 200, message: str = SUCCESS_MESSAGE) -> dict
 
 def dumps(document: Any) -> bytes:
     """Compact JSON bytes, as the API sends them."""
+    if _plain(document):
+        try:
+            # Byte for byte what `json` writes for these types, several times faster.
+            return orjson.dumps(document)
+        except orjson.JSONEncodeError:  # an integer past 64 bits, a lone surrogate
+            pass
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _plain(document: Any) -> bool:
+    """Whether `document` holds only what orjson writes exactly as `json` does.
+
+    Strings, integers, booleans and null in dicts with string keys and lists;
+    a float (orjson writes 1e-05 as 0.00001), a subclass or any other type
+    takes the `json` path.
+    """
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            for key in node:
+                if type(key) is not str:
+                    return False
+            stack.extend(node.values())
+        elif kind is list:
+            stack.extend(node)
+        elif kind is not str and kind is not int and kind is not bool and node is not None:
+            return False
+    return True
 
 
 def result_path(task_id: str, index: int, extension: str = "png") -> str:
