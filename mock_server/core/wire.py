@@ -77,9 +77,13 @@ def result_json(task: Task) -> str:
     return json.dumps({"resultUrls": result_urls(task)}, separators=(",", ":"))
 
 
-def status_data(task: Task, now: int) -> dict[str, Any]:
-    """The `data` of a status response for `task` at `now`, in the docs' field order."""
-    state = task.state(now)
+def status_data(task: Task, now: int, state: State | None = None) -> dict[str, Any]:
+    """The `data` of a status response for `task` at `now`, in the docs' field order.
+
+    `state` is the task's state at `now` when the caller has it already.
+    """
+    if state is None:
+        state = task.state(now)
     data: dict[str, Any] = {"taskId": task.task_id, "state": state.value}
     if state is State.SUCCESS:
         data["resultJson"] = result_json(task)
@@ -94,6 +98,6 @@ def status_data(task: Task, now: int) -> dict[str, Any]:
     return data
 
 
-def status_envelope(task: Task, now: int) -> bytes:
-    """The full status response body for `task` at `now`."""
-    return dumps(envelope(status_data(task, now)))
+def status_envelope(task: Task, now: int, state: State | None = None) -> bytes:
+    """The full status response body for `task` at `now` (in `state`, if the caller knows it)."""
+    return dumps(envelope(status_data(task, now, state)))

@@ -1,15 +1,22 @@
-"""What a submit costs in the core: work that cannot change the answer is skipped."""
+"""The core skips work that cannot change an answer, on submits and status reads."""
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import pytest
 
-from mock_server.core import scenarios
+from mock_server.core import lifecycle, scenarios
+from mock_server.core.callbacks import SendResult
+from mock_server.core.clock import MockClock
+from mock_server.core.lifecycle import Failure, State, Timeline
 from mock_server.core.scenarios import trigger_decision
+from mock_server.core.service import MockService
 from mock_server.core.timing import task_id
 from mock_server.core.validation import SubmitRequest
+from mock_server.settings import Settings
 
 
 class NoSearch:
@@ -48,3 +55,30 @@ def test_unseeded_task_ids_are_16_random_hex_digits() -> None:
     ids = {task_id(None) for _ in range(200)}
     assert len(ids) == 200
     assert all(re.fullmatch(r"task_[0-9a-f]{16}", found) for found in ids)
+
+
+class NullSender:
+    def post(self, url: str, body: bytes, headers: Any, timeout_s: float) -> SendResult:
+        return SendResult(200, None, 1.0)
+
+
+def test_a_status_read_works_out_the_state_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    service = MockService(
+        Settings(frozen=True, access_log=False).core_config(),
+        sender=NullSender(),
+        clock=MockClock(wall=lambda: 1_700_000_000_000),
+    )
+    body = json.dumps({"input": {"mode": "gpt-image-1", "prompt": "a fox"}}).encode()
+    task = service.submit("key-1", body, "application/json", "http://mock").task
+    asked: list[int] = []
+    real = lifecycle.state_at
+
+    def counting(timeline: Timeline, failure: Failure | None, now: int) -> State:
+        asked.append(now)
+        return real(timeline, failure, now)
+
+    monkeypatch.setattr("mock_server.core.tasks.state_at", counting)
+    _, answer = service.status("key-1", task.task_id)
+    assert json.loads(answer)["data"]["state"] == "pending"
+    assert len(asked) == 1
+    service.close()
