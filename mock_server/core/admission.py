@@ -169,8 +169,9 @@ class Admission(ServiceParts):
             return task.final_body
         now = self.clock.now_ms()
         self._resolve_check(task, now)
-        body = status_envelope(task, now)
-        if task.state(now).terminal:
+        state = task.state(now)  # once: the body and the caching both need it
+        body = status_envelope(task, now, state)
+        if state.terminal:
             task.final_body = body
         return body
 

@@ -29,6 +29,7 @@ ENDPOINTS = ("submit", "status", "balance")
 _FAIL_TRIGGER = re.compile(r"mock:fail:([A-Z_]+)")
 _REJECT_TRIGGER = re.compile(r"mock:reject:(\d{3})")
 _HANG_TRIGGER = "mock:hang"
+_TRIGGER_MARK = "mock:"  # every trigger above starts with it
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,8 @@ def trigger_decision(request: SubmitRequest) -> Decision | None:
     A reject wins over a fail, a fail over a hang, wherever each is written.
     """
     texts = (request.prompt, *(unquote(url) for url in request.image_urls))
+    if not any(_TRIGGER_MARK in text for text in texts):
+        return None  # the usual submit: one substring search per text, no regex
     for found in _found(_REJECT_TRIGGER, texts):
         status = int(found.group(1))
         if status in _DEFAULT_REJECT_MESSAGES:

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
+import orjson
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 
 GPT_IMAGE_1 = "gpt-image-1"
 _NO_INPUT: Mapping[str, Any] = MappingProxyType({})
+# Past this many brackets a body may nest deeper than `json` can read (it raises
+# RecursionError where orjson may not): such a body takes the `json` path.
+_FAST_BRACKETS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +82,15 @@ class SubmitValidator:
 
     def parse(self, body: bytes, content_type: str | None) -> SubmitRequest:
         """Validate a raw body; raises `InvalidRequest` with a field-precise message."""
-        given = document = parse_json_object(body, content_type)
+        _media_checked(body, content_type)
+        fast = _fast_object(body)
+        given = document = fast if fast is not None else _json_object(body)
         if not self._dialect.accept_nvariants:
             document = _without_input_field(document, "nVariants")
         # jsonschema-rs counts 2.0 as an integer, as JSON Schema does; the mock's
-        # validator does not (core/schemas.py), so it judges any body holding a float.
-        if not self._fast.is_valid(document) or _holds_float(document):
+        # validator does not (core/schemas.py), so it judges any body holding a float
+        # (the fast reader returns only bodies without one).
+        if not self._fast.is_valid(document) or (fast is None and _holds_float(document)):
             self._check_strictly(document)
         if self._dialect.strict_fields:
             self._reject_unknown_fields(given)
@@ -108,9 +115,37 @@ class SubmitValidator:
 
 def parse_json_object(body: bytes, content_type: str | None) -> dict[str, Any]:
     """The body as a JSON object, or `InvalidRequest` saying what is wrong with it."""
+    _media_checked(body, content_type)
+    fast = _fast_object(body)
+    return fast if fast is not None else _json_object(body)
+
+
+def _media_checked(body: bytes, content_type: str | None) -> None:
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise InvalidRequest(f"Content-Type must be application/json, not {media_type or 'none'}")
+
+
+def _fast_object(body: bytes) -> dict[str, Any] | None:
+    """The body read by orjson when that is what `json` would make of it, else None.
+
+    orjson refuses whatever `json` reads differently (lone surrogates, NaN,
+    a BOM, UTF-16, huge numbers as floats aside), so a refusal, a float
+    (orjson reads an integer past 64 bits as one) or deep nesting leaves the
+    body to `json`, which also words every error message.
+    """
+    if type(body) is not bytes or body.count(b"[") + body.count(b"{") > _FAST_BRACKETS:
+        return None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if type(document) is not dict or _holds_float(document):
+        return None
+    return document
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

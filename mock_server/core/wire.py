@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from .lifecycle import State
 from .tasks import Task
 
@@ -22,7 +24,36 @@ def envelope(data: Any, code: int = 200, message: str = SUCCESS_MESSAGE) -> dict
 
 def dumps(document: Any) -> bytes:
     """Compact JSON bytes, as the API sends them."""
+    if _plain(document):
+        try:
+            # Byte for byte what `json` writes for these types, several times faster.
+            return orjson.dumps(document)
+        except orjson.JSONEncodeError:  # an integer past 64 bits, a lone surrogate
+            pass
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _plain(document: Any) -> bool:
+    """Whether `document` holds only what orjson writes exactly as `json` does.
+
+    Strings, integers, booleans and null in dicts with string keys and lists;
+    a float (orjson writes 1e-05 as 0.00001), a subclass or any other type
+    takes the `json` path.
+    """
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            for key in node:
+                if type(key) is not str:
+                    return False
+            stack.extend(node.values())
+        elif kind is list:
+            stack.extend(node)
+        elif kind is not str and kind is not int and kind is not bool and node is not None:
+            return False
+    return True
 
 
 def result_path(task_id: str, index: int, extension: str = "png") -> str:
@@ -46,9 +77,13 @@ def result_json(task: Task) -> str:
     return json.dumps({"resultUrls": result_urls(task)}, separators=(",", ":"))
 
 
-def status_data(task: Task, now: int) -> dict[str, Any]:
-    """The `data` of a status response for `task` at `now`, in the docs' field order."""
-    state = task.state(now)
+def status_data(task: Task, now: int, state: State | None = None) -> dict[str, Any]:
+    """The `data` of a status response for `task` at `now`, in the docs' field order.
+
+    `state` is the task's state at `now` when the caller has it already.
+    """
+    if state is None:
+        state = task.state(now)
     data: dict[str, Any] = {"taskId": task.task_id, "state": state.value}
     if state is State.SUCCESS:
         data["resultJson"] = result_json(task)
@@ -63,6 +98,6 @@ def status_data(task: Task, now: int) -> dict[str, Any]:
     return data
 
 
-def status_envelope(task: Task, now: int) -> bytes:
-    """The full status response body for `task` at `now`."""
-    return dumps(envelope(status_data(task, now)))
+def status_envelope(task: Task, now: int, state: State | None = None) -> bytes:
+    """The full status response body for `task` at `now` (in `state`, if the caller knows it)."""
+    return dumps(envelope(status_data(task, now, state)))
