@@ -19,7 +19,7 @@ from .config import CoreConfig
 from .errors import InvalidRequest, Unavailable
 from .lifecycle import Failure, State, Timeline
 from .models.pricing import gpt_image_price, parse_prices
-from .models.submission import image_references
+from .models.submission import image_references, lora_references
 from .money import to_micros
 from .references import check_by_fetching, judge_offline
 from .scenarios import (
@@ -66,7 +66,7 @@ class Admission(ServiceParts):
             decision = trigger_decision(request)
             if decision is not None:
                 return decision
-            failure = judge_offline(request.image_urls)
+            failure = judge_offline(request.image_urls, lora_references(request))
             if failure is not None:
                 return Decision(Effect(fail=FailEffect(failure)), "trigger .invalid host")
         return self.rules.decide(Context("submit", key, request), scenario)

@@ -70,11 +70,17 @@ def unresolvable(url: str) -> bool:
     return host in ("", "invalid") or host.endswith(".invalid")
 
 
-def judge_offline(urls: Iterable[str]) -> Failure | None:
-    """Offline mode's built-in judgement: only `.invalid` hosts fail."""
+def judge_offline(urls: Iterable[str], lora_urls: Iterable[str] = ()) -> Failure | None:
+    """Offline mode's built-in judgement: only `.invalid` hosts fail.
+
+    A LoRA model that cannot be downloaded is ltx-2-19b's own INVALID_LORA_URL,
+    not an image's INVALID_IMAGE_URL, so those URLs are named apart.
+    """
+    loras = frozenset(lora_urls)
     for url in urls:
         if unresolvable(url):
-            return Failure.of(FailCode.INVALID_IMAGE_URL)
+            code = FailCode.INVALID_LORA_URL if url in loras else FailCode.INVALID_IMAGE_URL
+            return Failure.of(code)
     return None
 
 

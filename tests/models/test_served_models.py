@@ -325,6 +325,23 @@ def test_a_reference_url_trigger_works_for_any_url_field(
     assert status(api, "ltx-2-19b", task_id)["data"]["failCode"] == "INVALID_LORA_URL"
 
 
+@pytest.mark.parametrize(
+    ("field", "url", "code"),
+    [
+        ("lora_url", "https://loras.invalid/anime.safetensors", "INVALID_LORA_URL"),
+        ("image_urls", ["https://images.invalid/a.png"], "INVALID_IMAGE_URL"),
+    ],
+)
+def test_an_unreachable_lora_is_its_own_fail_code(
+    api: FlaskClient, clock: MockClock, field: str, url: object, code: str
+) -> None:
+    mode = "text-to-video-LoRA" if field == "lora_url" else "image-to-video"
+    body = {"input": {"mode": mode, "prompt": "anime", field: url}}
+    task_id = task_of(api, "ltx-2-19b", body)
+    clock.advance(HOUR_MS)
+    assert status(api, "ltx-2-19b", task_id)["data"]["failCode"] == code
+
+
 # -- timing, scenarios -----------------------------------------------------------------
 
 

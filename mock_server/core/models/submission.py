@@ -200,6 +200,12 @@ def image_references(request: SubmitRequest) -> tuple[str, ...]:
     return tuple(_urls(images))
 
 
+def lora_references(request: SubmitRequest) -> tuple[str, ...]:
+    """The URLs of LoRA models the input names (ltx-2-19b's `lora_url`)."""
+    loras = {name: value for name, value in request.input.items() if "lora" in name.lower()}
+    return tuple(_urls(loras))
+
+
 def _shape(spec: OutputSpec, given: Mapping[str, Any]) -> tuple[str, str | None]:
     """The aspect ratio and resolution asked for (or the pack's defaults); audio has neither."""
     if spec.size is None:
