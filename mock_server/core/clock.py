@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from .errors import InvalidRequest
@@ -67,7 +68,7 @@ class MockClock:
     default), so that several processes can share one mock time.
     """
 
-    __slots__ = ("_listeners", "_lock", "_state", "_wall")
+    __slots__ = ("_listeners", "_lock", "_moves", "_state", "_steady", "_wall")
 
     def __init__(
         self,
@@ -80,12 +81,52 @@ class MockClock:
         self._lock = threading.Lock()  # guards the listeners; the state guards itself
         self._state: ClockStateStore = state if state is not None else MemoryClockState()
         self._listeners: list[Listener] = []
+        # Per thread: the state read once inside `steady()`, with the `_moves` it was read at.
+        self._steady = threading.local()
+        self._moves = 0  # bumped by every change made through this clock
         if frozen:
-            self._state.update(lambda r: r if r[1] is not None else (r[0], self._at(r)))
+            self._update(lambda r: r if r[1] is not None else (r[0], self._at(r)))
+
+    @contextmanager
+    def steady(self) -> Iterator[None]:
+        """Within the block, this thread reads the clock's state once (one request's reads).
+
+        A shared state (Redis) costs a round trip per read; a request reads the
+        time several times. Inside the block the state (offset and frozen
+        flag, not the time: wall time still runs) is read on first use and
+        kept, until the block ends or this clock is moved (by any thread of
+        this process): a move made through another process is seen by the
+        next block, as by the next request. Blocks nest.
+        """
+        local = self._steady
+        depth = getattr(local, "depth", 0)
+        local.depth = depth + 1
+        try:
+            yield
+        finally:
+            local.depth = depth
+            if depth == 0:
+                local.kept = None
+
+    def _reading(self) -> ClockReading:
+        local = self._steady
+        if not getattr(local, "depth", 0):
+            return self._state.reading
+        kept: tuple[int, ClockReading] | None = getattr(local, "kept", None)
+        moves = self._moves  # read before the state: a move in between makes it stale, not kept
+        if kept is None or kept[0] != moves:
+            kept = local.kept = (moves, self._state.reading)
+        return kept[1]
+
+    def _update(self, change: Callable[[ClockReading], ClockReading]) -> ClockReading:
+        new = self._state.update(change)
+        with self._lock:
+            self._moves += 1
+        return new
 
     def now_ms(self) -> int:
         """The mock's current time in Unix milliseconds."""
-        offset, frozen_at = self._state.reading
+        offset, frozen_at = self._reading()
         if frozen_at is not None:
             return frozen_at
         # Wall time running on from a clock set near MAX_MS must not pass it.
@@ -98,7 +139,7 @@ class MockClock:
     @property
     def frozen(self) -> bool:
         """Whether time stands still until advanced."""
-        return self._state.reading[1] is not None
+        return self._reading()[1] is not None
 
     @property
     def offset_ms(self) -> int:
@@ -123,7 +164,7 @@ class MockClock:
             offset, frozen_at = reading
             return (offset, frozen_at + ms) if frozen_at is not None else (offset + ms, None)
 
-        now = self._at(self._state.update(forward))
+        now = self._at(self._update(forward))
         self._notify()
         return now
 
@@ -133,26 +174,26 @@ class MockClock:
         `ClockOutOfRange` if `ms` is not an int in 0..MAX_MS.
         """
         checked_ms(ms)
-        self._state.update(lambda r: (r[0], ms) if r[1] is not None else (ms - self._wall(), None))
+        self._update(lambda r: (r[0], ms) if r[1] is not None else (ms - self._wall(), None))
         self._notify()
         return ms
 
     def freeze(self) -> int:
         """Stop time at its current reading; returns that reading."""
-        now = self._at(self._state.update(lambda r: r if r[1] is not None else (r[0], self._at(r))))
+        now = self._at(self._update(lambda r: r if r[1] is not None else (r[0], self._at(r))))
         self._notify()
         return now
 
     def unfreeze(self) -> int:
         """Let time run again from the frozen reading; returns the current time."""
-        self._state.update(lambda r: (r[1] - self._wall(), None) if r[1] is not None else r)
+        self._update(lambda r: (r[1] - self._wall(), None) if r[1] is not None else r)
         now = self.now_ms()
         self._notify()
         return now
 
     def reset(self, *, frozen: bool = False) -> None:
         """Back to wall time with no offset, frozen or running."""
-        self._state.update(lambda _: (0, self._wall() if frozen else None))
+        self._update(lambda _: (0, self._wall() if frozen else None))
         self._notify()
 
     def subscribe(self, listener: Listener) -> None:

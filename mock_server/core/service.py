@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,6 +167,14 @@ class MockService(DashboardViews):
             self._follow_scenario(self.rules.active)  # made active by another process
 
     # -- the public API ---------------------------------------------------
+
+    def one_reading(self) -> AbstractContextManager[None]:
+        """A block (one request) that reads the clock's shared state at most once.
+
+        On Redis every reading is a round trip; a move of the clock made in
+        this process is still seen at once, one made in another by the next block.
+        """
+        return self.clock.steady()
 
     def authenticate(self, authorization: str | None) -> str:
         """The key a request speaks for, or `Unauthorized`."""

@@ -9,6 +9,7 @@ import pytest
 
 from mock_server.core.clock import MAX_MS, ClockOutOfRange, MockClock
 from mock_server.core.errors import InvalidRequest
+from mock_server.core.stores.memory import MemoryClockState
 
 START = 1_700_000_000_000
 
@@ -292,3 +293,58 @@ def test_a_running_clock_set_to_the_bound_stays_there(running: MockClock, wall: 
     running.set(MAX_MS)
     wall.move(5_000)
     assert running.now_ms() == MAX_MS
+
+
+# -- one reading of the state per request (steady) ------------------------------------
+
+
+class CountedState:
+    """A clock state shared by two clocks (as by two processes) that counts its reads."""
+
+    def __init__(self) -> None:
+        self.state = MemoryClockState()
+        self.reads = 0
+
+    @property
+    def reading(self) -> tuple[int, int | None]:
+        self.reads += 1
+        return self.state.reading
+
+    def update(self, change: Callable[..., tuple[int, int | None]]) -> tuple[int, int | None]:
+        return self.state.update(change)
+
+
+def test_steady_reads_the_state_once_while_wall_time_runs_on(wall: ListWall) -> None:
+    state = CountedState()
+    clock = MockClock(wall=wall, state=state)
+    with clock.steady():
+        first = clock.now_ms()
+        wall.move(5)
+        assert clock.now_ms() == first + 5
+        assert not clock.frozen
+    assert state.reads == 1
+    clock.now_ms()
+    assert state.reads == 2  # outside the block every reading goes to the state
+
+
+def test_steady_sees_a_move_made_through_the_same_clock_at_once(wall: ListWall) -> None:
+    clock = MockClock(wall=wall, frozen=True)
+    with clock.steady():
+        before = clock.now_ms()
+        clock.advance(1_000)
+        assert clock.now_ms() == before + 1_000
+        clock.unfreeze()
+        assert not clock.frozen
+
+
+def test_a_move_through_another_clock_is_seen_by_the_next_block(wall: ListWall) -> None:
+    state = CountedState()
+    mine, other = MockClock(wall=wall, state=state), MockClock(wall=wall, state=state)
+    with mine.steady():
+        before = mine.now_ms()
+        other.advance(60_000)
+        with mine.steady():  # nested: still the one reading of the outer block
+            assert mine.now_ms() == before
+    with mine.steady():
+        assert mine.now_ms() == before + 60_000
+    assert mine.now_ms() == before + 60_000

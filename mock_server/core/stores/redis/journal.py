@@ -8,6 +8,12 @@ from typing import Any
 
 from ...journal import Entry
 
+# Append one entry and drop the oldest past ARGV[2]: one command instead of MULTI..EXEC.
+_RECORD = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+"""
+
 
 class RedisJournal:
     """The last `size` requests answered by any process sharing the prefix."""
@@ -16,15 +22,13 @@ class RedisJournal:
         self._r = client
         self._list = prefix + "journal"
         self._size = size
+        self._record = client.register_script(_RECORD)
 
     def record(self, entry: Entry) -> None:
-        """Keep one entry, dropping the oldest past the size (one transaction)."""
+        """Keep one entry, dropping the oldest past the size (one script)."""
         if self._size <= 0:
             return
-        pipe = self._r.pipeline(transaction=True)
-        pipe.rpush(self._list, json.dumps(astuple(entry)))
-        pipe.ltrim(self._list, -self._size, -1)
-        pipe.execute()
+        self._record(keys=[self._list], args=[json.dumps(astuple(entry)), self._size])
 
     def entries(
         self,

@@ -1,0 +1,90 @@
+"""Round trips to Redis per hot request: counted, not timed, so load cannot skew them.
+
+Each request to Redis is a round trip a worker waits on; the budget here is
+what the store's throughput rests on (bench/store_commands.py prints the detail).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from redis.connection import Connection
+
+from mock_server.settings import Settings
+from mock_server.web.app import create_app
+
+KEY = "key-trips-0001"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+BODY = {"input": {"mode": "gpt-image-1", "prompt": "a fox"}}
+SUBMIT = "/api/v1/generateTask/gpt-image-1"
+
+
+class Trips:
+    """Counts what every redis-py connection sends: one call is one round trip."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        original: Any = Connection.send_packed_command
+
+        def counted(connection: Connection, command: Any, check_health: bool = True) -> None:
+            self.count += 1
+            original(connection, command, check_health)
+
+        monkeypatch.setattr(Connection, "send_packed_command", counted)
+
+    def of(self, send: Any) -> int:
+        before = self.count
+        answer = send()
+        assert answer.status_code == 200, answer.data
+        return self.count - before
+
+
+@pytest.fixture
+def web(redis_url: str) -> Iterator[FlaskClient]:
+    app = create_app(Settings(store=redis_url, access_log=False, frozen=True))
+    yield app.test_client()
+    app.extensions["apixo_mock"].close()
+
+
+def status_path(web: FlaskClient) -> str:
+    task_id = web.post(SUBMIT, json=BODY, headers=AUTH).get_json()["data"]["taskId"]
+    return f"/api/v1/statusTask/gpt-image-1?taskId={task_id}"
+
+
+def test_a_status_read_makes_at_most_six_round_trips(
+    web: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = status_path(web)
+    trips = Trips(monkeypatch)
+    # Was 8, three of them readings of the clock's state: now one per request.
+    assert trips.of(lambda: web.get(path, headers=AUTH)) <= 6
+
+
+def test_a_submit_makes_at_most_sixteen_round_trips(
+    web: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status_path(web)  # the account and the defaults exist, as on a running mock
+    trips = Trips(monkeypatch)
+    assert trips.of(lambda: web.post(SUBMIT, json=BODY, headers=AUTH)) <= 16
+
+
+def test_a_clock_moved_through_one_app_is_seen_by_the_next_request_of_another(
+    redis_url: str,
+) -> None:
+    one = create_app(Settings(store=redis_url, access_log=False, frozen=True))
+    two = create_app(Settings(store=redis_url, access_log=False, frozen=True))
+    try:
+        first, second = one.test_client(), two.test_client()
+        path = status_path(first)
+        assert second.get(path, headers=AUTH).get_json()["data"]["state"] == "pending"
+        moved = first.post("/__admin/clock/advance", json={"ms": 600_000})
+        assert moved.status_code == 200
+        assert second.get(path, headers=AUTH).get_json()["data"]["state"] == "success"
+        now = moved.get_json()["data"]["now"]
+        assert second.get("/__admin/clock").get_json()["data"]["now"] == now
+    finally:
+        for app in (one, two):
+            app.extensions["apixo_mock"].close()
