@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Protocol
 
 from .errors import InvalidRequest
@@ -58,6 +58,9 @@ class Clock(Protocol):
         ...
 
 
+_NO_BLOCK: AbstractContextManager[None] = nullcontext()  # stateless: safe to share
+
+
 class MockClock:
     """System time plus an offset; can be advanced, set, frozen and unfrozen.
 
@@ -87,8 +90,7 @@ class MockClock:
         if frozen:
             self._update(lambda r: r if r[1] is not None else (r[0], self._at(r)))
 
-    @contextmanager
-    def steady(self) -> Iterator[None]:
+    def steady(self) -> AbstractContextManager[None]:
         """Within the block, this thread reads the clock's state once (one request's reads).
 
         A shared state (Redis) costs a round trip per read; a request reads the
@@ -96,8 +98,15 @@ class MockClock:
         flag, not the time: wall time still runs) is read on first use and
         kept, until the block ends or this clock is moved (by any thread of
         this process): a move made through another process is seen by the
-        next block, as by the next request. Blocks nest.
+        next block, as by the next request. Blocks nest. A state in this
+        process's memory costs nothing to read: the block is then a no-op.
         """
+        if isinstance(self._state, MemoryClockState):
+            return _NO_BLOCK
+        return self._steady_block()
+
+    @contextmanager
+    def _steady_block(self) -> Iterator[None]:
         local = self._steady
         depth = getattr(local, "depth", 0)
         local.depth = depth + 1
