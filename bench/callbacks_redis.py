@@ -3,7 +3,7 @@
 A throwaway redis-server and a granian receiver (bench/callback_receiver.py)
 on free loopback ports; the N deliveries are scheduled in Redis due one
 second ahead; then P worker processes, each running one callback dispatcher
-(8 senders, real HTTP) on the same Redis with a clock frozen just before
+(`--senders`, 8 by default; real HTTP) on the same Redis with a clock frozen just before
 that second, all advance their clocks at one signal. Measured: from the
 signal until no work is queued or claimed, and every delivery is delivered
 exactly once (checked in the shared attempt log); and, as a measure the
@@ -11,6 +11,7 @@ machine's load does not sway, the Redis commands per callback (scripts, and
 the commands the scripts ran), the benchmark's own polling left out.
 
     .venv/bin/python bench/callbacks_redis.py [--tasks 10000] [--processes 2] [--repeat 1]
+        [--senders 8]
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ START = 1_700_000_000_000
 PREFIX = "bench:"
 
 
-def worker(redis_url: str, receiver_url: str) -> None:
+def worker(redis_url: str, receiver_url: str, senders: int = 8) -> None:
     """One process's dispatcher: waits for the go signal, advances its clock, delivers."""
     client = redis.Redis.from_url(redis_url, socket_timeout=None)  # BLPOPs wait long
     clock = MockClock(lambda: START, frozen=True)
     store = RedisDeliveries(client, PREFIX)
-    policy = CallbackPolicy(jitter=0.0)
+    policy = CallbackPolicy(jitter=0.0, senders=senders)
     body = b'{"code":200,"msg":"success","data":{}}'
     with CallbackDispatcher(
         clock, HttpCallbackSender(), policy, deliveries=store, render=lambda _: body
@@ -67,13 +68,13 @@ _OWN: Final = frozenset({"zcard", "hlen", "info", "lrange", "blpop", "hello", "c
 
 
 def run(
-    redis_url: str, receiver_url: str, tasks: int, processes: int
+    redis_url: str, receiver_url: str, tasks: int, processes: int, senders: int = 8
 ) -> tuple[float, float, dict[str, float]]:
     """Seconds until all were delivered, Redis's script CPU and commands per callback."""
     client = redis.Redis.from_url(redis_url, socket_timeout=None)  # BLPOPs wait long
     client.flushdb()
     schedule(client, tasks, receiver_url + "/hook")
-    command = [sys.executable, __file__, "--worker", redis_url, receiver_url]
+    command = [sys.executable, __file__, "--worker", redis_url, receiver_url, str(senders)]
     workers = [subprocess.Popen(command) for _ in range(processes)]
     try:
         for _ in workers:
@@ -111,10 +112,11 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--worker", nargs=2, metavar=("REDIS_URL", "RECEIVER_URL"))
+    parser.add_argument("--senders", type=int, default=8, help="sender threads per process")
+    parser.add_argument("--worker", nargs=3, metavar=("REDIS_URL", "RECEIVER_URL", "SENDERS"))
     args = parser.parse_args()
     if args.worker:
-        worker(*args.worker)
+        worker(args.worker[0], args.worker[1], int(args.worker[2]))
         return
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -122,10 +124,13 @@ def main() -> None:
         ReceiverProcess(workers=2) as receiver,
     ):
         for _ in range(args.repeat):
-            elapsed, script_us, calls = run(server.url, receiver.url, args.tasks, args.processes)
+            elapsed, script_us, calls = run(
+                server.url, receiver.url, args.tasks, args.processes, args.senders
+            )
             rate = args.tasks / elapsed
             print(
-                f"{args.tasks} callbacks due at once, {args.processes} processes on Redis: "
+                f"{args.tasks} callbacks due at once, {args.processes} processes on Redis "
+                f"({args.senders} senders each): "
                 f"all delivered once in {elapsed:.2f} s ({rate:,.0f}/s); "
                 f"Redis script CPU {script_us:.0f} us per callback"
             )
