@@ -137,3 +137,21 @@ def test_only_the_lease_holder_settles_in_a_batch(redis_url: str, owner: str) ->
     attempt = store.settle(work, 0, owner, SendResult(200, None, 1.0), START, None)
     assert (attempt is not None) == (owner == "me")
     client.close()
+
+
+def test_a_first_success_deletes_no_field_the_delivery_does_not_have(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = RedisDeliveries(client, "test:")
+    store.schedule(DeliveryRecord("t", "http://r.test/h", "http://r.test", CallbackEffect(), START))
+    [work] = store.claim(START, "me", 10, 0)
+    client.config_resetstat()
+    assert store.settle(work, 0, "me", SendResult(200, None, 1.0), START, None) is not None
+    # One HDEL only: the work's entry as its lease ends; no last error, no next try to clear.
+    assert client.info("commandstats")["cmdstat_hdel"]["calls"] == 1
+    [delivery] = store.deliveries("t")
+    assert (delivery.last_status, delivery.last_error, delivery.next_attempt_ms) == (
+        200,
+        None,
+        None,
+    )
+    client.close()

@@ -248,8 +248,9 @@ local function settle(a)
   end
   local key = P..'cb:d:'..task
   local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
-    'epoch')
+    'epoch', 'lstatus', 'lerror', 'next')
   if f[1] ~= inc then return '' end  -- replaced or forgotten since
+  local present = {lstatus = f[8], lerror = f[9], next = f[10]}
   local ok, retry_due = ARGV[a + 8] == '1', ARGV[a + 13]
   local status, err = ARGV[a + 9], ARGV[a + 10]
   local attempts, delivered = num(f[2]) + 1, num(f[3]) + (ok and 1 or 0)
@@ -261,9 +262,9 @@ local function settle(a)
   end
   local sets = {'attempts', s(attempts), 'delivered', s(delivered)}
   local dels = {}
-  local function put(field, value)
-    if value == '' then dels[#dels + 1] = field
-    else sets[#sets + 1] = field; sets[#sets + 1] = value end
+  local function put(field, value)  -- '' clears the field: an HDEL only if it is there
+    if value ~= '' then sets[#sets + 1] = field; sets[#sets + 1] = value
+    elseif present[field] then dels[#dels + 1] = field end
   end
   put('lstatus', status)
   put('lerror', err)
