@@ -6,9 +6,7 @@ Lua script: it moves the due items out of that set, turns them into works
 every work in an in-flight set with a lease expiry on the Redis server's own
 clock, under the claiming dispatcher's name. Only the holder of a lease can
 settle its work, and settling an attempt (counters, retry, attempt log) is
-one script too; so each work is sent by one process. Attempts that several
-sender threads settle at the same moment go in one script call (a group
-commit), each sender still waiting for its own before it sends again. A process that dies
+one script too; so each work is sent by one process. A process that dies
 holding work loses the lease when it runs out, and the next claim by any
 process takes the work again whole. The attempt log is a capped list.
 
@@ -18,8 +16,6 @@ The scripts are in delivery_scripts.py, with the key layout.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from typing import Any, Final, cast
 
 import redis
@@ -65,7 +61,6 @@ class RedisDeliveries:
             name: client.register_script(getattr(scripts, name))
             for name in ("SCHEDULE", "RESCHEDULE", "REDELIVER", "CLAIM", "RENEW", "SETTLE")
         }
-        self._settles = GroupCommit(self._settle_all)
 
     def schedule(self, delivery: DeliveryRecord) -> None:
         """Keep `delivery` (replacing the task's earlier one) and queue its start."""
@@ -116,19 +111,14 @@ class RedisDeliveries:
     ) -> Attempt | None:
         """Record the attempt and queue its retry in one script, if `owner` still holds the work."""
         send, last = work.sends[index], index == len(work.sends) - 1
-        entry = self._settles.run(
-            [
-                *(work.token, owner, _flag(last)),
-                *(send.task_id, str(send.incarnation), str(send.attempt), str(send.due_ms)),
-                *(send.url, _flag(result.ok), _opt(result.status), result.error or ""),
-                *(repr(result.latency_ms), str(now), _opt(retry_due_ms)),
-            ]
+        entry = self._run(
+            "SETTLE",
+            *(work.token, owner, _flag(last)),
+            *(send.task_id, str(send.incarnation), str(send.attempt), str(send.due_ms), send.url),
+            *(_flag(result.ok), _opt(result.status), result.error or "", repr(result.latency_ms)),
+            *(str(now), _opt(retry_due_ms), str(self._log_size)),
         )
         return _attempt(_text(entry)) if entry else None
-
-    def _settle_all(self, batch: list[list[str]]) -> list[Any]:
-        """One SETTLE call for the attempts of every sender waiting to settle."""
-        return list(self._run("SETTLE", str(self._log_size), *(a for args in batch for a in args)))
 
     def has_due(self, now: int) -> bool:
         """Whether any queued work is due at `now`."""
@@ -191,71 +181,6 @@ class RedisDeliveries:
 
     def _run(self, script: str, *args: str) -> Any:
         return self._scripts[script](args=[self._prefix, *args])
-
-
-class _Pending:
-    """One caller's arguments in a group commit, and what came back for it."""
-
-    __slots__ = ("args", "done", "error", "result")
-
-    def __init__(self, args: list[str]) -> None:
-        self.args = args
-        self.done = False
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-
-class GroupCommit:
-    """Runs the calls of concurrent threads in one batch call: one round trip for all.
-
-    The first caller to arrive while no batch runs takes everything waiting
-    (its own included) to `run_batch` and hands each caller its result; the
-    others wait for theirs, and those arriving meanwhile go in the next batch.
-    A caller returns only once its own call ran, as if it had run alone.
-    """
-
-    def __init__(self, run_batch: Callable[[list[list[str]]], list[Any]]) -> None:
-        self._run_batch = run_batch
-        self._cond = threading.Condition()
-        self._waiting: list[_Pending] = []
-        self._running = False
-
-    @property
-    def waiting(self) -> int:
-        """Calls queued for the next batch (not yet taken by a leader)."""
-        with self._cond:
-            return len(self._waiting)
-
-    def run(self, args: list[str]) -> Any:
-        """`args`' result from a batch call; raises what that call raised."""
-        mine, batch = _Pending(args), []
-        with self._cond:
-            self._waiting.append(mine)
-            while self._running and not mine.done:
-                self._cond.wait()
-            if not mine.done:  # no batch runs, and this call is in none: lead the next
-                self._running = True
-                batch, self._waiting = self._waiting, []
-        if batch:
-            self._lead(batch)
-        if mine.error is not None:
-            raise mine.error
-        return mine.result
-
-    def _lead(self, batch: list[_Pending]) -> None:
-        try:
-            results = self._run_batch([pending.args for pending in batch])
-            for pending, result in zip(batch, results, strict=True):
-                pending.result = result
-        except BaseException as exc:  # every caller in the batch learns it failed
-            for pending in batch:
-                pending.error = exc
-        finally:
-            with self._cond:
-                for pending in batch:
-                    pending.done = True
-                self._running = False
-                self._cond.notify_all()
 
 
 class RedisAttemptLog:

@@ -227,73 +227,63 @@ return held
 """
 )
 
-# ARGV: P, log size, then 14 per attempt settled: token, owner, last send of its work
-# (1/0), the send (task, incarnation, attempt, due, url), ok (1/0), status, error,
-# latency, now, retry due ('' for none). Several senders' attempts settle in one call,
-# each as if alone. Returns per attempt the logged attempt (JSON), or '' if it no
-# longer counts.
+# ARGV: P, token, owner, last send of its work (1/0), the send (task, incarnation,
+# attempt, due, url), ok (1/0), status, error, latency, now, retry due ('' for none),
+# log size. Returns the logged attempt (JSON), or false if it no longer counts.
 SETTLE: Final = (
     _PRELUDE
     + """
-local size = tonumber(ARGV[2])
-local function settle(a)
-  local token, owner = ARGV[a], ARGV[a + 1]
-  local task, inc, attempt, due, url = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6],
-    ARGV[a + 7]
-  local holder = string.match(redis.call('HGET', P..'cb:work', token) or '', '^([^|]*)|')
-  if holder ~= owner then return '' end  -- the lease ran out and another process took it
-  if ARGV[a + 2] == '1' then  -- the work's last send: its lease ends
-    redis.call('ZREM', P..'cb:flight', token)
-    redis.call('HDEL', P..'cb:work', token)
-  end
-  local key = P..'cb:d:'..task
-  local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
-    'epoch', 'lstatus', 'lerror', 'next')
-  if f[1] ~= inc then return '' end  -- replaced or forgotten since
-  local present = {lstatus = f[8], lerror = f[9], next = f[10]}
-  local ok, retry_due = ARGV[a + 8] == '1', ARGV[a + 13]
-  local status, err = ARGV[a + 9], ARGV[a + 10]
-  local attempts, delivered = num(f[2]) + 1, num(f[3]) + (ok and 1 or 0)
-  local wanted, active, pend, epoch = num(f[4]), num(f[5]), num(f[6]), num(f[7])
-  if delivered >= wanted then  -- delivered as often as asked: waiting retries are cancelled
-    epoch = epoch + 1
-    active = active - pend
-    pend = 0
-  end
-  local sets = {'attempts', s(attempts), 'delivered', s(delivered)}
-  local dels = {}
-  local function put(field, value)  -- '' clears the field: an HDEL only if it is there
-    if value ~= '' then sets[#sets + 1] = field; sets[#sets + 1] = value
-    elseif present[field] then dels[#dels + 1] = field end
-  end
-  put('lstatus', status)
-  put('lerror', err)
-  local outcome
-  if ok or retry_due == '' or delivered >= wanted then
-    active = active - 1
-    outcome = ok and 'delivered' or 'failed'
-    if active == 0 then put('next', '') end
-  else
-    pend = pend + 1
-    outcome = 'retrying'
-    put('next', retry_due)
-    push(retry_due, {k = 'retry', t = task, i = inc, e = s(epoch), a = s(tonumber(attempt) + 1),
-      d = retry_due})
-  end
-  put('active', s(active))
-  put('pend', s(pend))
-  put('epoch', s(epoch))
-  redis.call('HSET', key, unpack(sets))
-  if #dels > 0 then redis.call('HDEL', key, unpack(dels)) end
-  local entry = cjson.encode({t = task, u = url, n = s(attempts), d = due, m = ARGV[a + 12],
-    s = status, e = err, l = ARGV[a + 11], o = outcome})
-  if redis.call('RPUSH', P..'cb:log', entry) > size then
-    redis.call('LTRIM', P..'cb:log', -size, -1)
-  end
-  return entry
+local token, owner = ARGV[2], ARGV[3]
+local task, inc, attempt, due, url = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local holder = string.match(redis.call('HGET', P..'cb:work', token) or '', '^([^|]*)|')
+if holder ~= owner then return false end  -- the lease ran out and another process took it
+if ARGV[4] == '1' then  -- the work's last send: its lease ends
+  redis.call('ZREM', P..'cb:flight', token)
+  redis.call('HDEL', P..'cb:work', token)
 end
-local out = {}
-for a = 3, #ARGV, 14 do out[#out + 1] = settle(a) end
-return out
+local key = P..'cb:d:'..task
+local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
+  'epoch', 'lstatus', 'lerror', 'next')
+if f[1] ~= inc then return false end  -- replaced or forgotten since
+local present = {lstatus = f[8], lerror = f[9], next = f[10]}
+local ok, retry_due = ARGV[10] == '1', ARGV[15]
+local attempts, delivered = num(f[2]) + 1, num(f[3]) + (ok and 1 or 0)
+local wanted, active, pend, epoch = num(f[4]), num(f[5]), num(f[6]), num(f[7])
+if delivered >= wanted then  -- delivered as often as asked: waiting retries are cancelled
+  epoch = epoch + 1
+  active = active - pend
+  pend = 0
+end
+local sets = {'attempts', s(attempts), 'delivered', s(delivered)}
+local dels = {}
+local function put(field, value)  -- '' clears the field: an HDEL only if it is there
+  if value ~= '' then sets[#sets + 1] = field; sets[#sets + 1] = value
+  elseif present[field] then dels[#dels + 1] = field end
+end
+put('lstatus', ARGV[11])
+put('lerror', ARGV[12])
+local outcome
+if ok or retry_due == '' or delivered >= wanted then
+  active = active - 1
+  outcome = ok and 'delivered' or 'failed'
+  if active == 0 then put('next', '') end
+else
+  pend = pend + 1
+  outcome = 'retrying'
+  put('next', retry_due)
+  push(retry_due, {k = 'retry', t = task, i = inc, e = s(epoch), a = s(tonumber(attempt) + 1),
+    d = retry_due})
+end
+put('active', s(active))
+put('pend', s(pend))
+put('epoch', s(epoch))
+redis.call('HSET', key, unpack(sets))
+if #dels > 0 then redis.call('HDEL', key, unpack(dels)) end
+local entry = cjson.encode({t = task, u = url, n = s(attempts), d = due, m = ARGV[14],
+  s = ARGV[11], e = ARGV[12], l = ARGV[13], o = outcome})
+if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[16]) then
+  redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[16]), -1)
+end
+return entry
 """
 )
