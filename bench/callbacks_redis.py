@@ -3,12 +3,15 @@
 A throwaway redis-server and a granian receiver (bench/callback_receiver.py)
 on free loopback ports; the N deliveries are scheduled in Redis due one
 second ahead; then P worker processes, each running one callback dispatcher
-(8 senders, real HTTP) on the same Redis with a clock frozen just before
+(`--senders`, 8 by default; real HTTP) on the same Redis with a clock frozen just before
 that second, all advance their clocks at one signal. Measured: from the
 signal until no work is queued or claimed, and every delivery is delivered
-exactly once (checked in the shared attempt log).
+exactly once (checked in the shared attempt log); and, as a measure the
+machine's load does not sway, the Redis commands per callback (scripts, and
+the commands the scripts ran), the benchmark's own polling left out.
 
     .venv/bin/python bench/callbacks_redis.py [--tasks 10000] [--processes 2] [--repeat 1]
+        [--senders 8]
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import cast
+from typing import Final, cast
 
 import redis
 from callback_receiver import ReceiverProcess
@@ -37,12 +40,12 @@ START = 1_700_000_000_000
 PREFIX = "bench:"
 
 
-def worker(redis_url: str, receiver_url: str) -> None:
+def worker(redis_url: str, receiver_url: str, senders: int = 8) -> None:
     """One process's dispatcher: waits for the go signal, advances its clock, delivers."""
     client = redis.Redis.from_url(redis_url, socket_timeout=None)  # BLPOPs wait long
     clock = MockClock(lambda: START, frozen=True)
     store = RedisDeliveries(client, PREFIX)
-    policy = CallbackPolicy(jitter=0.0)
+    policy = CallbackPolicy(jitter=0.0, senders=senders)
     body = b'{"code":200,"msg":"success","data":{}}'
     with CallbackDispatcher(
         clock, HttpCallbackSender(), policy, deliveries=store, render=lambda _: body
@@ -60,12 +63,18 @@ def schedule(client: redis.Redis, tasks: int, url: str) -> None:
         store.schedule(DeliveryRecord(f"t{i}", url, origin, CallbackEffect(), START + 1000))
 
 
-def run(redis_url: str, receiver_url: str, tasks: int, processes: int) -> tuple[float, float]:
-    """Seconds until all were delivered, and Redis's script CPU per callback (us)."""
+# The benchmark's own commands: its poll of the queue and its reading of the results.
+_OWN: Final = frozenset({"zcard", "hlen", "info", "lrange", "blpop", "hello", "config|resetstat"})
+
+
+def run(
+    redis_url: str, receiver_url: str, tasks: int, processes: int, senders: int = 8
+) -> tuple[float, float, dict[str, float]]:
+    """Seconds until all were delivered, Redis's script CPU and commands per callback."""
     client = redis.Redis.from_url(redis_url, socket_timeout=None)  # BLPOPs wait long
     client.flushdb()
     schedule(client, tasks, receiver_url + "/hook")
-    command = [sys.executable, __file__, "--worker", redis_url, receiver_url]
+    command = [sys.executable, __file__, "--worker", redis_url, receiver_url, str(senders)]
     workers = [subprocess.Popen(command) for _ in range(processes)]
     try:
         for _ in workers:
@@ -78,6 +87,11 @@ def run(redis_url: str, receiver_url: str, tasks: int, processes: int) -> tuple[
         elapsed = time.perf_counter() - started
         stats = cast("dict[str, dict[str, float]]", client.info("commandstats"))
         script_us = sum(v["usec"] for k, v in stats.items() if k.startswith("cmdstat_eval"))
+        calls = {
+            name: v["calls"] / tasks
+            for k, v in stats.items()
+            if (name := k.removeprefix("cmdstat_")) not in _OWN
+        }
         log = [
             json.loads(entry)
             for entry in cast("list[bytes]", client.lrange(PREFIX + "cb:log", 0, -1))
@@ -85,7 +99,7 @@ def run(redis_url: str, receiver_url: str, tasks: int, processes: int) -> tuple[
         per_task = Counter(entry["t"] for entry in log if entry["o"] == "delivered")
         if len(log) != tasks or per_task != Counter({f"t{i}": 1 for i in range(tasks)}):
             raise RuntimeError(f"not each delivered once: {len(log)} attempts logged")
-        return elapsed, script_us / tasks
+        return elapsed, script_us / tasks, calls
     finally:
         client.rpush("bench:stop", *[1] * processes)
         for process in workers:
@@ -98,10 +112,11 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--worker", nargs=2, metavar=("REDIS_URL", "RECEIVER_URL"))
+    parser.add_argument("--senders", type=int, default=8, help="sender threads per process")
+    parser.add_argument("--worker", nargs=3, metavar=("REDIS_URL", "RECEIVER_URL", "SENDERS"))
     args = parser.parse_args()
     if args.worker:
-        worker(*args.worker)
+        worker(args.worker[0], args.worker[1], int(args.worker[2]))
         return
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -109,13 +124,18 @@ def main() -> None:
         ReceiverProcess(workers=2) as receiver,
     ):
         for _ in range(args.repeat):
-            elapsed, script_us = run(server.url, receiver.url, args.tasks, args.processes)
+            elapsed, script_us, calls = run(
+                server.url, receiver.url, args.tasks, args.processes, args.senders
+            )
             rate = args.tasks / elapsed
             print(
-                f"{args.tasks} callbacks due at once, {args.processes} processes on Redis: "
+                f"{args.tasks} callbacks due at once, {args.processes} processes on Redis "
+                f"({args.senders} senders each): "
                 f"all delivered once in {elapsed:.2f} s ({rate:,.0f}/s); "
                 f"Redis script CPU {script_us:.0f} us per callback"
             )
+            listed = ", ".join(f"{name} {n:.3f}" for name, n in sorted(calls.items()))
+            print(f"  Redis commands per callback: {listed}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Runs the project's benchmarks: `make bench` or `make bench ARGS="server --duration 5"`.
 
-    python bench/run.py [server|startup|callbacks|receiver|store|all] [extra arguments for that one]
+    python bench/run.py [server|startup|callbacks|callbacks_redis|receiver|store|all] [extra
+        arguments for that one]
 
 Benchmarks measure; they never gate a build. Every one talks to loopback only,
 is bounded in time and stops what it starts.
@@ -17,6 +18,7 @@ SCRIPTS = {
     "server": "server.py",
     "startup": "startup.py",
     "callbacks": "callbacks.py",
+    "callbacks_redis": "callbacks_redis.py",
     "receiver": "receiver.py",
     "store": "store.py",
 }

@@ -793,6 +793,33 @@ def test_attempts_are_logged(
     assert "failed" in record.getMessage()
 
 
+@pytest.mark.parametrize("level", ["INFO", "WARNING"])
+def test_an_attempt_line_is_built_only_when_the_log_keeps_it(
+    make: MakeDispatcher,
+    sender: FakeSender,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    level: str,
+) -> None:
+    # Redacting the URL was a tenth of a delivered callback's CPU, for a line dropped unread.
+    from mock_server.core.callbacks import attempts
+
+    redacted: list[str] = []
+
+    def redact(url: str) -> str:
+        redacted.append(url)
+        return url
+
+    monkeypatch.setattr(attempts, "redact_url", redact)
+    caplog.set_level(level, logger="mock_server.core.callbacks")
+    dispatcher = make()
+    dispatcher.schedule("t1", URL, START, body_of("t1"))
+    settle(dispatcher)
+    assert dispatcher.attempts("t1")[0]["outcome"] == "delivered"
+    assert redacted == ([URL] if level == "INFO" else [])
+    assert any("attempt" in r.getMessage() for r in caplog.records) == (level == "INFO")
+
+
 def test_wait_idle_is_false_while_work_is_due_and_nobody_sends(
     clock: MockClock, sender: FakeSender
 ) -> None:

@@ -77,6 +77,8 @@ class AttemptRunner:
     def _log_attempt(self, record: Attempt) -> None:
         # The query string may carry a receiver's token: the log shows it redacted.
         level = logging.WARNING if record.outcome == "failed" else logging.INFO
+        if not self._log.isEnabledFor(level):
+            return  # spares redacting the URL for a line nobody keeps: most of the cost
         self._log.log(
             level,
             "callback for %s attempt %d to %s: %s (status %s, error %s, %.1f ms)",

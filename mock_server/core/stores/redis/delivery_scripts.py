@@ -243,8 +243,9 @@ if ARGV[4] == '1' then  -- the work's last send: its lease ends
 end
 local key = P..'cb:d:'..task
 local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
-  'epoch')
+  'epoch', 'lstatus', 'lerror', 'next')
 if f[1] ~= inc then return false end  -- replaced or forgotten since
+local present = {lstatus = f[8], lerror = f[9], next = f[10]}
 local ok, retry_due = ARGV[10] == '1', ARGV[15]
 local attempts, delivered = num(f[2]) + 1, num(f[3]) + (ok and 1 or 0)
 local wanted, active, pend, epoch = num(f[4]), num(f[5]), num(f[6]), num(f[7])
@@ -255,9 +256,9 @@ if delivered >= wanted then  -- delivered as often as asked: waiting retries are
 end
 local sets = {'attempts', s(attempts), 'delivered', s(delivered)}
 local dels = {}
-local function put(field, value)
-  if value == '' then dels[#dels + 1] = field
-  else sets[#sets + 1] = field; sets[#sets + 1] = value end
+local function put(field, value)  -- '' clears the field: an HDEL only if it is there
+  if value ~= '' then sets[#sets + 1] = field; sets[#sets + 1] = value
+  elseif present[field] then dels[#dels + 1] = field end
 end
 put('lstatus', ARGV[11])
 put('lerror', ARGV[12])
