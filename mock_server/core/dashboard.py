@@ -173,6 +173,11 @@ class DashboardViews(AdminViews):
         """
         return dict(Counter(map(attrgetter("key"), self.tasks.all())))
 
+    def minute_usage(self, keys: Iterable[str]) -> dict[str, int]:
+        """Per key, its requests in the last minute (what its per-minute cap counts)."""
+        now = self.now_ms()
+        return {key: self._window.used(key, now) for key in keys}
+
     def task_status_body(self, task_id: str) -> bytes:
         """The status response body of a task exactly as its client reads it now."""
         task = self.tasks.get(task_id)

@@ -62,6 +62,12 @@ class RequestWindow:
             retry_after_s=-(-wait_ms // 1000),
         )
 
+    def used(self, key: str, now: int) -> int:
+        """How many of `key`'s requests fall in the minute before `now` (changes nothing)."""
+        with self._lock:
+            times = self._times.get(key, ())
+            return sum(1 for at in times if at > now - WINDOW_MS)
+
     def _free_idle(self, now: int) -> None:
         """Drop the least recently seen keys whose last request has left the window."""
         while self._times:

@@ -185,6 +185,19 @@ def test_the_window_admits_rpm_requests_a_minute(stores: Stores) -> None:
         windows.admit(KEY, START + 60_000, 3)
 
 
+def test_the_window_tells_a_keys_requests_this_minute_without_counting_one(
+    stores: Stores,
+) -> None:
+    windows = stores.windows
+    assert windows.used(KEY, START) == 0
+    for offset in (0, 10_000, 20_000):
+        windows.admit(KEY, START + offset, 5)
+    assert windows.used(KEY, START + 20_000) == 3
+    assert windows.used(KEY, START + 20_000) == 3  # reading counts nothing
+    assert windows.used(KEY, START + 60_000) == 2  # the first has left the window
+    assert windows.used(OTHER, START + 20_000) == 0
+
+
 def test_unfinished_tasks_count_against_the_cap_until_settled(stores: Stores) -> None:
     unfinished = stores.unfinished
     unfinished.add(KEY, "task_a", START + 5_000)

@@ -143,3 +143,18 @@ def test_key_usage_counts_the_tasks_each_key_made(
     assert service.key_usage() == {"test-key-1234": 2, "other-key-9876": 1}
     html = client.get("/__admin/ui/keys").get_data(as_text=True)
     assert "Tasks kept" in html
+
+
+def test_the_keys_page_shows_each_keys_requests_this_minute(
+    client: FlaskClient, service: MockService
+) -> None:
+    make(client, "a calm lake")
+    make(client, "a harbour")
+    client.get("/api/v1/apikeys/current-balance", headers=AUTH)
+    assert service.minute_usage(["test-key-1234", "never-seen"]) == {
+        "test-key-1234": 3,
+        "never-seen": 0,
+    }
+    html = client.get("/__admin/ui/keys").get_data(as_text=True)
+    row = html[html.index("Requests this minute") :]
+    assert re.search(r"<td>3</td>\s*<td>2</td>", row)  # 3 requests this minute, 2 tasks kept

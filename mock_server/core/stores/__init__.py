@@ -113,6 +113,9 @@ class WindowStore(Protocol):
     def admit(self, key: str, now: int, rpm: int) -> None:
         """Count a request, or raise `RateLimited` (with Retry-After) past `rpm`."""
 
+    def used(self, key: str, now: int) -> int:
+        """How many of `key`'s requests fall in the minute before `now` (changes nothing)."""
+
     def __len__(self) -> int:
         """How many keys have requests in their window."""
 

@@ -113,9 +113,11 @@ def keys() -> str:
         task_id=args.get("taskId", "").strip() or None,
         limit=JOURNAL_ROWS,
     )
+    accounts = svc.account_views()
     return render_template(
         "keys.html",
-        accounts=svc.account_views(),
+        accounts=accounts,
+        minute=svc.minute_usage(a.key for a in accounts),
         usage=svc.key_usage(),
         entries=entries[::-1],
         filters={k: args.get(k, "") for k in ("path", "status", "taskId")},

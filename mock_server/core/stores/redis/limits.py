@@ -45,6 +45,10 @@ class RedisWindows:
                 retry_after_s=-(-wait_ms // 1000),
             )
 
+    def used(self, key: str, now: int) -> int:
+        """How many of `key`'s requests fall in the minute before `now` (changes nothing)."""
+        return int(self._r.zcount(self._window + key, f"({now - WINDOW_MS}", "+inf"))
+
     def __len__(self) -> int:
         return int(self._r.scard(self._index))
 
