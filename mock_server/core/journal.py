@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -50,18 +51,32 @@ class Journal:
         limit: int | None = None,
     ) -> list[Entry]:
         """Entries matching every filter given (path by prefix), oldest first."""
-        entries = self._entries.copy()
-        found = [
-            e
-            for e in entries
-            if (path is None or e.path.startswith(path))
-            and (status is None or e.status == status)
-            and (task_id is None or e.task_id == task_id)
-        ]
-        if limit is None:
-            return found
-        return found[-limit:] if limit > 0 else []
+        return select(self._entries.copy(), path=path, status=status, task_id=task_id, limit=limit)
 
     def clear(self) -> None:
         """Forget every entry."""
         self._entries.clear()
+
+
+def select(
+    entries: Iterable[Entry],
+    *,
+    path: str | None = None,
+    status: int | None = None,
+    task_id: str | None = None,
+    limit: int | None = None,
+) -> list[Entry]:
+    """The entries matching every filter given (path by prefix), the last `limit` of them.
+
+    Every journal store filters the same way, whatever keeps its entries.
+    """
+    found = [
+        e
+        for e in entries
+        if (path is None or e.path.startswith(path))
+        and (status is None or e.status == status)
+        and (task_id is None or e.task_id == task_id)
+    ]
+    if limit is None:
+        return found
+    return found[-limit:] if limit > 0 else []

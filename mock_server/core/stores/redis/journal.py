@@ -6,7 +6,7 @@ import json
 from dataclasses import astuple
 from typing import Any
 
-from ...journal import Entry
+from ...journal import Entry, select
 
 # Append one entry and drop the oldest past ARGV[2]: one command instead of MULTI..EXEC.
 _RECORD = """
@@ -40,16 +40,7 @@ class RedisJournal:
     ) -> list[Entry]:
         """Entries matching every filter given (path by prefix), oldest first."""
         entries = [Entry(*json.loads(raw)) for raw in self._r.lrange(self._list, 0, -1)]
-        found = [
-            e
-            for e in entries
-            if (path is None or e.path.startswith(path))
-            and (status is None or e.status == status)
-            and (task_id is None or e.task_id == task_id)
-        ]
-        if limit is None:
-            return found
-        return found[-limit:] if limit > 0 else []
+        return select(entries, path=path, status=status, task_id=task_id, limit=limit)
 
     def clear(self) -> None:
         """Forget every entry."""
