@@ -15,10 +15,11 @@ from typing import Any
 from ..core.errors import MethodNotAllowed, NotFound
 from ..core.scenarios import Decision
 from ..core.service import MockService
+from ..core.validation import GPT_IMAGE_1
 from ..core.wire import dumps, envelope
 from .context import FACT_PREFIX
 
-MODEL = "gpt-image-1"
+MODEL = GPT_IMAGE_1  # the reference model, served without a registry lookup
 READ_METHODS = ("GET", "HEAD")
 SUBMIT_METHODS = ("POST",)
 KEY_FACT = FACT_PREFIX + "key"
