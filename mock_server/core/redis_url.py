@@ -6,6 +6,8 @@ Outside the stores package, so that the shell can check `--store` at start-up
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +18,7 @@ from .errors import Unavailable
 
 SCHEMES = ("redis", "rediss", "unix")
 _CONNECT_TIMEOUT_S = 5.0
+_MAX_KEPT = 64  # threads with a connection of their own; redis-py's pool holds 100
 
 
 def url_problem(url: str) -> str | None:
@@ -57,13 +60,69 @@ class _Pipeline(Pipeline):
 
 
 class _Client(redis.Redis):
-    """redis-py's client, its connection failures turned into `StoreUnavailable`."""
+    """redis-py's client on one kept connection per thread, its failures `StoreUnavailable`.
+
+    redis-py checks a connection out of its pool for every command (a lock, a
+    poll for stray data, metrics): on the hot path that cost more than the
+    round trip itself. Here a thread checks one out once and keeps it, so a
+    command is pack, send, read; it goes back to the pool when its thread is
+    found gone. Past `_MAX_KEPT` threads, a thread checks out per command as
+    before (the pool keeps room for pipelines and locks).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._kept = threading.local()
+        self._kept_lock = threading.Lock()
+        self._kept_by_thread: dict[threading.Thread, Any] = {}
+        self._kept_pid = os.getpid()
+
+    def _connection(self) -> Any:
+        conn = getattr(self._kept, "conn", None)
+        if conn is not None and self._kept.pid == os.getpid():
+            return conn
+        with self._kept_lock:
+            if self._kept_pid != os.getpid():  # a forked child: the parent's are not ours
+                self._kept_by_thread, self._kept_pid = {}, os.getpid()
+            self._release_kept(lambda thread: not thread.is_alive())
+            if len(self._kept_by_thread) >= _MAX_KEPT:
+                return None
+            conn = self.connection_pool.get_connection()
+            self._kept_by_thread[threading.current_thread()] = conn
+        self._kept.conn, self._kept.pid = conn, os.getpid()
+        return conn
+
+    def _release_kept(self, gone: Any) -> None:
+        for thread in [t for t in self._kept_by_thread if gone(t)]:
+            self.connection_pool.release(self._kept_by_thread.pop(thread))
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
+        conn = None
         try:
-            return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+            conn = self._connection()  # checking one out connects: it may fail too
+            if conn is None:
+                return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+            try:
+                return self._send_and_parse(conn, args, options)
+            except _DOWN:
+                # A kept connection may have gone stale (Redis restarted): reconnect
+                # once, as redis-py's own retry would.
+                conn.disconnect()
+            return self._send_and_parse(conn, args, options)
         except _DOWN as exc:
+            if conn is not None:
+                conn.disconnect()
             raise StoreUnavailable() from exc
+
+    def _send_and_parse(self, conn: Any, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
+        conn.send_command(*args, **options)
+        return self.parse_response(conn, args[0], **dict(options))  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        """Close the pool's connections and every thread's kept one."""
+        with self._kept_lock:
+            self._release_kept(lambda _: True)
+        super().close()
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         return _Pipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
