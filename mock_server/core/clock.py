@@ -71,7 +71,7 @@ class MockClock:
     default), so that several processes can share one mock time.
     """
 
-    __slots__ = ("_listeners", "_lock", "_moves", "_state", "_steady", "_wall")
+    __slots__ = ("_last", "_listeners", "_lock", "_moves", "_state", "_steady", "_wall")
 
     def __init__(
         self,
@@ -87,6 +87,7 @@ class MockClock:
         # Per thread: the state read once inside `steady()`, with the `_moves` it was read at.
         self._steady = threading.local()
         self._moves = 0  # bumped by every change made through this clock
+        self._last: ClockReading = (0, None)  # the state as this process last saw it
         if frozen:
             self._update(lambda r: r if r[1] is not None else (r[0], self._at(r)))
 
@@ -120,17 +121,45 @@ class MockClock:
     def _reading(self) -> ClockReading:
         local = self._steady
         if not getattr(local, "depth", 0):
-            return self._state.reading
+            self._last = reading = self._state.reading
+            return reading
         kept: tuple[int, ClockReading] | None = getattr(local, "kept", None)
         moves = self._moves  # read before the state: a move in between makes it stale, not kept
         if kept is None or kept[0] != moves:
             kept = local.kept = (moves, self._state.reading)
+            self._last = kept[1]
         return kept[1]
+
+    @property
+    def state(self) -> ClockStateStore:
+        """Where this clock keeps its offset and frozen reading."""
+        return self._state
+
+    def assumed(self) -> ClockReading:
+        """The clock's state as this process last saw it: no read of a shared state.
+
+        For a request whose first step on the shared state checks that the
+        state is still this one (`hold` then keeps what that step found).
+        """
+        if isinstance(self._state, MemoryClockState):
+            return self._state.reading  # exact, and as cheap
+        return self._last
+
+    def hold(self, reading: ClockReading) -> None:
+        """Within a `steady()` block, keep `reading` as the state read (by a step that read it).
+
+        Outside a block it is only remembered as the state last seen.
+        """
+        self._last = reading
+        local = self._steady
+        if getattr(local, "depth", 0):
+            local.kept = (self._moves, reading)
 
     def _update(self, change: Callable[[ClockReading], ClockReading]) -> ClockReading:
         new = self._state.update(change)
         with self._lock:
             self._moves += 1
+        self._last = new
         return new
 
     def now_ms(self) -> int:
@@ -140,6 +169,10 @@ class MockClock:
             return frozen_at
         # Wall time running on from a clock set near MAX_MS must not pass it.
         return min(self._wall() + offset, MAX_MS)
+
+    def time_at(self, reading: ClockReading) -> int:
+        """The time the clock tells when its state is `reading` (wall time running on)."""
+        return self._at(reading)
 
     def _at(self, reading: ClockReading) -> int:
         offset, frozen_at = reading

@@ -30,6 +30,14 @@ class Limits:
     max_unfinished: int = 1_000
 
 
+def over_rpm(rpm: int, wait_ms: int) -> RateLimited:
+    """The 429 for a key past `rpm` requests a minute, whose window has room in `wait_ms`."""
+    return RateLimited(
+        f"Rate limit exceeded: more than {rpm} requests per minute",
+        retry_after_s=-(-wait_ms // 1000),
+    )
+
+
 class RequestWindow:
     """Sliding one-minute window of request times for each key.
 
@@ -57,10 +65,7 @@ class RequestWindow:
                 times.append(now)
                 return
             wait_ms = times[len(times) - rpm] + WINDOW_MS - now if rpm > 0 else WINDOW_MS
-        raise RateLimited(
-            f"Rate limit exceeded: more than {rpm} requests per minute",
-            retry_after_s=-(-wait_ms // 1000),
-        )
+        raise over_rpm(rpm, wait_ms)
 
     def used(self, key: str, now: int) -> int:
         """How many of `key`'s requests fall in the minute before `now` (changes nothing)."""

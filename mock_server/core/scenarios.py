@@ -13,6 +13,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -20,6 +21,7 @@ from urllib.parse import unquote
 
 from .callbacks import CallbackEffect
 from .errors import ApiError, InvalidRequest
+from .held import Held
 from .lifecycle import FailCode, Failure
 from .stores import RuleCounterStore, ScenarioStateStore
 from .stores.memory import MemoryRuleCounters, MemoryScenarioState
@@ -257,13 +259,27 @@ class RuleBook:
         self._seen, shared = self._state.active()
         if shared is not None:
             self._active = shared
+        self._held: Held[int] = Held()  # what a request's first step read (`RequestGate`)
 
     @property
     def active(self) -> Scenario:
         """The scenario whose rules apply to requests that name none."""
-        if self._state.version() != self._seen:
+        version = self._held.get()
+        if version is None:
+            version = self._state.version()
+        if version != self._seen:
             self._follow()
         return self._active
+
+    def steady(self) -> AbstractContextManager[None]:
+        """A block in which `hold` spares this thread reading the version (no-op in memory)."""
+        if isinstance(self._state, MemoryScenarioState):
+            return nullcontext()
+        return self._held.block()
+
+    def hold(self, version: int) -> None:
+        """Within a `steady()` block: `version` is the shared version for the rest of it."""
+        self._held.put(version)
 
     def _follow(self) -> None:
         """Take the shared active scenario as this process's own, and tell `on_change`."""

@@ -14,8 +14,9 @@ dashboard's read models), over service_parts.py.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from .callbacks import (
 from .clock import MockClock
 from .config import ConfigSource, CoreConfig
 from .dashboard import DashboardViews
-from .errors import InvalidRequest, TaskNotFound
+from .errors import InvalidRequest, TaskNotFound, Unavailable
 from .lifecycle import Failure, State
 from .models import ModelRegistry
 from .models.submission import ServedModels
@@ -46,9 +47,20 @@ from .scenarios import (
     Scenario,
     reject_error,
 )
-from .stores import Stores
+from .stores import RequestGate, Stores
+from .stores.gate import ComposedGate
 from .tasks import Task
 from .validation import GPT_IMAGE_1, Dialect, SubmitValidator
+
+# A gate step retried while other processes move the clock between assuming and checking.
+_CLOCK_TRIES = 100
+
+
+class Unread:
+    """No task read yet for this request (None would say: read, and none found)."""
+
+
+UNREAD = Unread()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +101,13 @@ class MockService(DashboardViews):
         self.journal = stores.journal
         self._window, self._unfinished = stores.windows, stores.unfinished
         self._accounts = stores.accounts
+        gate = stores.gate
+        if gate is None or self.clock.state is not stores.clock_state:
+            # A clock of its own (a test's) is the one the gate must check.
+            gate = ComposedGate(
+                self.clock.state, stores.scenario_state, stores.accounts, stores.windows, self.tasks
+            )
+        self._gate: RequestGate = gate
         self.results = ResultCache()
         self.files = ResultFiles()
         self.models = ServedModels.of(config.models_dir, models)
@@ -172,18 +191,35 @@ class MockService(DashboardViews):
         """A block (one request) that reads the clock's shared state at most once.
 
         On Redis every reading is a round trip; a move of the clock made in
-        this process is still seen at once, one made in another by the next block.
+        this process is still seen at once, one made in another by the next
+        block. The active scenario's version, read by `admit`, is kept too.
         """
-        return self.clock.steady()
+        return self._one_reading()
+
+    @contextmanager
+    def _one_reading(self) -> Iterator[None]:
+        with self.clock.steady(), self.rules.steady():
+            yield
 
     def authenticate(self, authorization: str | None) -> str:
         """The key a request speaks for, or `Unauthorized`."""
         return self.keys.authenticate(authorization)
 
-    def admit(self, key: str) -> None:
-        """Count one authenticated request against the key's per-minute limit."""
-        # Atomic in the window store itself: no wait for a submit's admission.
-        self._window.admit(key, self.clock.now_ms(), self._accounts.limits(key).rpm)
+    def admit(self, key: str, task_id: str | None = None) -> Task | None:
+        """Count one authenticated request against the key's per-minute limit.
+
+        Returns the task `task_id` names (None: none, or no id), read in the
+        same step: on a shared store, one round trip for the whole step.
+        """
+        # Atomic in the gate itself: no wait for a submit's admission.
+        for _ in range(_CLOCK_TRIES):
+            assumed = self.clock.assumed()
+            entered = self._gate.enter(key, assumed, self.clock.time_at(assumed), task_id)
+            self.clock.hold(entered.clock)
+            if not entered.stale:
+                self.rules.hold(entered.scenario_version)
+                return entered.task
+        raise Unavailable("The mock's clock kept moving; try again")
 
     def decide(self, endpoint: str, key: str, task: Task | None = None) -> Decision:
         """The rule that applies to a status or balance request (latency, reject, faults)."""
@@ -220,11 +256,19 @@ class MockService(DashboardViews):
         self._after_submit(task, decision.effect)
         return Submitted(task, decision)
 
-    def status(self, key: str, task_id: str, model: str = GPT_IMAGE_1) -> tuple[Task, bytes]:
-        """A task of this key and model and its status response body, or `TaskNotFound`."""
+    def status(
+        self, key: str, task_id: str, model: str = GPT_IMAGE_1, read: Task | Unread | None = UNREAD
+    ) -> tuple[Task, bytes]:
+        """A task of this key and model and its status response body, or `TaskNotFound`.
+
+        `read`: the task as `admit` read it for this request, if it did.
+        """
         if not task_id:
             raise InvalidRequest("taskId: is required")
-        task = self.tasks.owned(task_id, key)
+        if isinstance(read, Unread):
+            task = self.tasks.owned(task_id, key)
+        else:
+            task = read if read is not None and read.key == key else None
         if task is None or task.request.model != model:
             raise TaskNotFound()
         return task, self.status_body(task)

@@ -73,10 +73,12 @@ def submit(
 
 def status(svc: MockService, environ: Environ, model: str, method: str, task_id: str) -> Answer:
     """GET statusTask/{model}?taskId=: a task's state and result."""
-    key = authorized(svc, environ)
+    key = svc.authenticate(environ.get("HTTP_AUTHORIZATION"))
+    environ[KEY_FACT] = key
+    read = svc.admit(key, task_id or None)  # counted, and the task read in the same step
     require(svc, model, method, READ_METHODS)
     environ[TASK_FACT] = task_id or None
-    task, body = svc.status(key, task_id, model)
+    task, body = svc.status(key, task_id, model, read)
     return body, svc.decide("status", key, task)
 
 

@@ -54,21 +54,23 @@ def status_path(web: FlaskClient) -> str:
     return f"/api/v1/statusTask/gpt-image-1?taskId={task_id}"
 
 
-def test_a_status_read_makes_at_most_six_round_trips(
+def test_a_status_read_makes_two_round_trips(
     web: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = status_path(web)
     trips = Trips(monkeypatch)
-    # Was 8, three of them readings of the clock's state: now one per request.
-    assert trips.of(lambda: web.get(path, headers=AUTH)) <= 6
+    # Was 8, then 6: now the gate (clock, scenario version, cap, window, task)
+    # in one script, and the journal's entry.
+    assert trips.of(lambda: web.get(path, headers=AUTH)) == 2
+    assert trips.of(lambda: web.get(path, headers=AUTH)) == 2  # the same on every read
 
 
-def test_a_submit_makes_at_most_sixteen_round_trips(
+def test_a_submit_makes_at_most_thirteen_round_trips(
     web: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     status_path(web)  # the account and the defaults exist, as on a running mock
     trips = Trips(monkeypatch)
-    assert trips.of(lambda: web.post(SUBMIT, json=BODY, headers=AUTH)) <= 16
+    assert trips.of(lambda: web.post(SUBMIT, json=BODY, headers=AUTH)) <= 13
 
 
 def test_a_clock_moved_through_one_app_is_seen_by_the_next_request_of_another(
@@ -85,6 +87,26 @@ def test_a_clock_moved_through_one_app_is_seen_by_the_next_request_of_another(
         assert second.get(path, headers=AUTH).get_json()["data"]["state"] == "success"
         now = moved.get_json()["data"]["now"]
         assert second.get("/__admin/clock").get_json()["data"]["now"] == now
+    finally:
+        for app in (one, two):
+            app.extensions["apixo_mock"].close()
+
+
+def test_a_scenario_made_active_through_one_app_rules_the_next_status_read_of_another(
+    redis_url: str,
+) -> None:
+    one = create_app(Settings(store=redis_url, access_log=False, frozen=True))
+    two = create_app(Settings(store=redis_url, access_log=False, frozen=True))
+    try:
+        first, second = one.test_client(), two.test_client()
+        path = status_path(first)
+        assert second.get(path, headers=AUTH).status_code == 200  # the version is now seen
+        rule = {"name": "down", "when": {"endpoint": "status"}, "then": {"reject": {"status": 503}}}
+        busy = {"scenario": {"name": "busy", "rules": [rule]}}
+        assert first.put("/__admin/scenarios/active", json=busy).status_code == 200
+        assert second.get(path, headers=AUTH).status_code == 503
+        assert first.delete("/__admin/scenarios/active", json={}).status_code == 200
+        assert second.get(path, headers=AUTH).status_code == 200
     finally:
         for app in (one, two):
             app.extensions["apixo_mock"].close()

@@ -20,7 +20,8 @@ from mock_server.core.journal import Entry
 from mock_server.core.lifecycle import Failure, Timeline
 from mock_server.core.limits import Limits
 from mock_server.core.scenarios import Match, Rule, Scenario
-from mock_server.core.stores import Stores
+from mock_server.core.stores import RequestGate, Stores
+from mock_server.core.stores.gate import ComposedGate
 from mock_server.core.stores.redis.codec import RecordRefused, dumps, loads
 from mock_server.core.stores.redis.stores import redis_stores
 from mock_server.core.tasks import Task
@@ -315,3 +316,50 @@ def test_two_processes_settling_at_once_settle_each_task_once(redis_url: str) ->
     second = one.settle(START, finished_once_the_other_has_looked)
     assert len(first) == 50
     assert second == []
+
+
+# -- the request gate -----------------------------------------------------------
+
+
+def gate_of(stores: Stores) -> RequestGate:
+    """The bundle's own gate, or the one a service composes of the stores (memory)."""
+    return stores.gate or ComposedGate(
+        stores.clock_state, stores.scenario_state, stores.accounts, stores.windows, stores.tasks
+    )
+
+
+def test_the_gate_counts_a_request_and_reads_the_task_asked_for(stores: Stores) -> None:
+    stores.tasks.add(task(1))
+    gate, reading = gate_of(stores), stores.clock_state.reading
+    entered = gate.enter(KEY, reading, START, "task_0000000000000001")
+    assert (entered.clock, entered.stale, entered.task) == (reading, False, task(1))
+    assert gate.enter(KEY, reading, START, "task_0000000000000009").task is None
+    assert gate.enter(KEY, reading, START, None).task is None
+    assert stores.windows.used(KEY, START) == 3
+
+
+def test_the_gate_reads_the_caps_and_refuses_past_them_like_the_window(stores: Stores) -> None:
+    stores.accounts.set_limits(KEY, rpm=2)
+    gate, reading = gate_of(stores), stores.clock_state.reading
+    gate.enter(KEY, reading, START, None)
+    gate.enter(KEY, reading, START + 10_000, None)
+    with pytest.raises(RateLimited) as refused:
+        gate.enter(KEY, reading, START + 20_000, None)
+    assert refused.value.retry_after_s == 40  # the first leaves the window at +60 s
+    assert refused.value.message == "Rate limit exceeded: more than 2 requests per minute"
+    gate.enter(OTHER, reading, START + 20_000, None)  # another key: the default cap
+
+
+def test_the_gate_counts_nothing_under_a_clock_state_that_has_moved(stores: Stores) -> None:
+    stores.clock_state.update(lambda _: (5_000, None))
+    version = stores.scenario_state.set_active(Scenario("moved"))
+    entered = gate_of(stores).enter(KEY, (0, None), START, None)
+    assert (entered.clock, entered.scenario_version, entered.stale) == (
+        (5_000, None),
+        version,
+        True,
+    )
+    assert stores.windows.used(KEY, START) == 0
+    again = gate_of(stores).enter(KEY, entered.clock, START + 5_000, None)
+    assert (again.stale, again.scenario_version) == (False, version)
+    assert stores.windows.used(KEY, START + 5_000) == 1

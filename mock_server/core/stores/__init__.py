@@ -123,6 +123,36 @@ class WindowStore(Protocol):
         """Forget every request."""
 
 
+@dataclass(frozen=True, slots=True)
+class Entered:
+    """What a request's first step on the shared state found.
+
+    `clock` is the clock's state then; if it was not the state assumed,
+    `stale` is set and the step counted nothing (try again from `clock`).
+    """
+
+    clock: ClockReading
+    scenario_version: int
+    stale: bool = False
+    task: Task | None = None  # the task asked for, read in the same step (None: none)
+
+
+class RequestGate(Protocol):
+    """A request's first step: count it in its key's window and read what it needs next.
+
+    One step, so that a shared store answers it in one round trip: the
+    clock's state, the active scenario's version, the per-minute count
+    against the key's cap, and (for a status read) the task.
+    """
+
+    def enter(self, key: str, assumed: ClockReading, now: int, task_id: str | None) -> Entered:
+        """Count a request of `key` at `now` (the time under the `assumed` clock state).
+
+        If the clock's state is no longer `assumed`, count nothing and return
+        it with `stale` set. Past the key's cap, `RateLimited`.
+        """
+
+
 class UnfinishedStore(Protocol):
     """Which tasks of each key have not finished, settled lazily against the clock."""
 
@@ -334,6 +364,8 @@ class Stores:
     # None (the default): deliveries in this process's memory, logging to `attempts`,
     # so that replacing `attempts` alone still takes every attempt.
     deliveries: DeliveryStore | None = None
+    # None (the default): the gate made of the stores above, one call each.
+    gate: RequestGate | None = None
 
     @classmethod
     def in_memory(cls, config: CoreConfig) -> Stores:

@@ -66,6 +66,15 @@ class RedisAccounts:
         self._refund = client.register_script(_REFUND)
         self._set = client.register_script(_SET)
 
+    def cap_keys(self, key: str) -> list[str]:
+        """The hashes a key's caps are read from, first found wins: its account, the defaults."""
+        return [self._account + key, self._defaults]
+
+    @property
+    def fallback_rpm(self) -> int:
+        """The per-minute cap while no defaults are written to Redis."""
+        return self._fallback[1].rpm
+
     def _keys(self, key: str) -> list[str]:
         return [self._account + key, self._index, self._defaults, self._opened]
 

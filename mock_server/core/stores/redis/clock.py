@@ -17,22 +17,22 @@ class RedisClockState:
 
     def __init__(self, client: Any, prefix: str) -> None:
         self._r = client
-        self._key = prefix + "clock"
+        self.key = prefix + "clock"  # read by the request gate too
 
     @property
     def reading(self) -> ClockReading:
         """(offset_ms, frozen_at): one GET."""
-        return _parse(self._r.get(self._key))
+        return parse_reading(self._r.get(self.key))
 
     def update(self, change: Callable[[ClockReading], ClockReading]) -> ClockReading:
         """Apply `change` atomically: retried if another process moved the clock meanwhile."""
         with self._r.pipeline(transaction=True) as pipe:
             for _ in range(_TRIES):
                 try:
-                    pipe.watch(self._key)
-                    new = change(_parse(pipe.get(self._key)))
+                    pipe.watch(self.key)
+                    new = change(parse_reading(pipe.get(self.key)))
                     pipe.multi()
-                    pipe.set(self._key, _format(new))
+                    pipe.set(self.key, format_reading(new))
                     pipe.execute()
                     return new
                 except WatchError:
@@ -40,13 +40,15 @@ class RedisClockState:
         raise RuntimeError(f"the clock kept changing under {_TRIES} tries to move it")
 
 
-def _parse(data: bytes | None) -> ClockReading:
+def parse_reading(data: bytes | None) -> ClockReading:
+    """The state as kept: "offset,frozen" (frozen empty when running); none kept is (0, None)."""
     if data is None:
         return (0, None)
     offset, frozen = data.decode().split(",")
     return (int(offset), int(frozen) if frozen else None)
 
 
-def _format(reading: ClockReading) -> str:
+def format_reading(reading: ClockReading) -> str:
+    """The text `parse_reading` reads back."""
     offset, frozen = reading
     return f"{offset},{'' if frozen is None else frozen}"

@@ -5,24 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import RateLimited
-from ...limits import WINDOW_MS, TaskFinished
+from ...limits import WINDOW_MS, TaskFinished, over_rpm
+
+# The window check as a Lua function, so the gate's script (gate.py) runs the same one.
+# A request is counted if fewer than `rpm` fall in the window; returns -1 if
+# counted, else the ms until the window has room. `cutoff` is now - window,
+# passed exact (Lua formats big numbers lossily).
+WINDOW_LUA = """
+local function window_admit(times, counter, index, key, now, rpm, window, cutoff)
+  redis.call('ZREMRANGEBYSCORE', times, '-inf', cutoff)
+  local n = redis.call('ZCARD', times)
+  if n < rpm then
+    redis.call('ZADD', times, now, now .. ':' .. redis.call('INCR', counter))
+    redis.call('SADD', index, key)
+    return -1
+  end
+  if rpm <= 0 then return window end
+  local oldest = redis.call('ZRANGE', times, n - rpm, n - rpm, 'WITHSCORES')
+  return tonumber(oldest[2]) + window - tonumber(now)
+end
+"""
 
 # KEYS: the key's window, the member counter, the index of keys.
-# ARGV: now, rpm, window ms, key, now - window (exact: Lua formats big numbers lossily).
-# Returns -1 if admitted, else ms to wait.
-_ADMIT = """
-local now, rpm, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[5])
-local n = redis.call('ZCARD', KEYS[1])
-if n < rpm then
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1] .. ':' .. redis.call('INCR', KEYS[2]))
-  redis.call('SADD', KEYS[3], ARGV[4])
-  return -1
-end
-if rpm <= 0 then return window end
-local oldest = redis.call('ZRANGE', KEYS[1], n - rpm, n - rpm, 'WITHSCORES')
-return tonumber(oldest[2]) + window - now
+# ARGV: now, rpm, window ms, key, now - window.
+_ADMIT = (
+    WINDOW_LUA
+    + """
+return window_admit(KEYS[1], KEYS[2], KEYS[3], ARGV[4], ARGV[1], tonumber(ARGV[2]),
+                    tonumber(ARGV[3]), ARGV[5])
 """
+)
 
 
 class RedisWindows:
@@ -35,15 +47,16 @@ class RedisWindows:
         self._index = prefix + "windows"
         self._admit = client.register_script(_ADMIT)
 
+    def keys(self, key: str) -> list[str]:
+        """The Redis keys `window_admit` takes for `key`: its window, the counter, the index."""
+        return [self._window + key, self._counter, self._index]
+
     def admit(self, key: str, now: int, rpm: int) -> None:
         """Count a request, or raise `RateLimited` (with Retry-After) past `rpm`."""
-        keys = [self._window + key, self._counter, self._index]
-        wait_ms = int(self._admit(keys=keys, args=[now, rpm, WINDOW_MS, key, now - WINDOW_MS]))
+        args = [now, rpm, WINDOW_MS, key, now - WINDOW_MS]
+        wait_ms = int(self._admit(keys=self.keys(key), args=args))
         if wait_ms >= 0:
-            raise RateLimited(
-                f"Rate limit exceeded: more than {rpm} requests per minute",
-                retry_after_s=-(-wait_ms // 1000),
-            )
+            raise over_rpm(rpm, wait_ms)
 
     def used(self, key: str, now: int) -> int:
         """How many of `key`'s requests fall in the minute before `now` (changes nothing)."""

@@ -68,7 +68,7 @@ class RedisScenarioState:
     def __init__(self, client: Any, prefix: str) -> None:
         self._r = client
         self._seed = prefix + "seed"
-        self._version = prefix + "scenario:version"
+        self.version_key = prefix + "scenario:version"
         self._active = prefix + "scenario:active"
         self._library = prefix + "scenario:library"
 
@@ -79,12 +79,12 @@ class RedisScenarioState:
 
     def version(self) -> int:
         """The active scenario's version (0: never set)."""
-        return int(self._r.get(self._version) or 0)
+        return int(self._r.get(self.version_key) or 0)
 
     def active(self) -> tuple[int, Scenario | None]:
         """The active scenario and its version, read together."""
         pipe = self._r.pipeline(transaction=True)
-        pipe.get(self._version)
+        pipe.get(self.version_key)
         pipe.get(self._active)
         version, data = pipe.execute()
         return int(version or 0), None if data is None else loads(data)
@@ -96,7 +96,7 @@ class RedisScenarioState:
             pipe.unlink(self._active)
         else:
             pipe.set(self._active, dumps(scenario))
-        pipe.incr(self._version)
+        pipe.incr(self.version_key)
         return int(pipe.execute()[-1])
 
     def remember(self, scenario: Scenario) -> None:

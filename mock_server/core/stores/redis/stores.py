@@ -17,6 +17,7 @@ from .accounts import RedisAccounts
 from .admission import RedisAdmission
 from .clock import RedisClockState
 from .deliveries import redis_deliveries
+from .gate import RedisGate
 from .journal import RedisJournal
 from .limits import RedisUnfinished, RedisWindows
 from .scenarios import RedisRuleCounters, RedisScenarioState
@@ -33,16 +34,22 @@ def redis_stores(config: CoreConfig) -> Stores:
     prefix = config.store_prefix
     deliveries = redis_deliveries(client, prefix, config)
     limits = Limits(rpm=config.rpm, max_unfinished=config.max_unfinished)
+    tasks = RedisTaskStore(client, prefix, config.max_tasks, config.task_ttl_s * 1000)
+    accounts = RedisAccounts(client, prefix, to_micros(config.balance), limits)
+    windows = RedisWindows(client, prefix)
+    scenarios = RedisScenarioState(client, prefix)
+    clock = RedisClockState(client, prefix)
     return Stores(
-        tasks=RedisTaskStore(client, prefix, config.max_tasks, config.task_ttl_s * 1000),
-        accounts=RedisAccounts(client, prefix, to_micros(config.balance), limits),
-        windows=RedisWindows(client, prefix),
+        tasks=tasks,
+        accounts=accounts,
+        windows=windows,
         unfinished=RedisUnfinished(client, prefix),
         journal=RedisJournal(client, prefix, config.journal_size),
         rule_counters=RedisRuleCounters(client, prefix),
-        scenario_state=RedisScenarioState(client, prefix),
-        clock_state=RedisClockState(client, prefix),
+        scenario_state=scenarios,
+        clock_state=clock,
         attempts=deliveries.attempt_log(),
         deliveries=deliveries,
         admission=RedisAdmission(client, prefix + "admission"),
+        gate=RedisGate(client, clock, scenarios, accounts, windows, tasks),
     )

@@ -48,10 +48,14 @@ class RedisTaskStore:
         """The highest `sequence` added since the last `clear` (0: none)."""
         return int(self._r.get(self._seq) or 0)
 
+    def key_of(self, task_id: str) -> str:
+        """The Redis key of a task's record (read by the request gate too)."""
+        return self._task + task_id
+
     def get(self, task_id: str) -> Task | None:
         """The task with this id, whoever owns it."""
         data = self._r.get(self._task + task_id)
-        return None if data is None else _task(data)
+        return None if data is None else decode_task(data)
 
     def owned(self, task_id: str, key: str) -> Task | None:
         """The task if `key` created it."""
@@ -105,7 +109,7 @@ class RedisTaskStore:
         tasks: list[Task] = []
         for start in range(0, len(ids), _CHUNK):
             found = self._r.mget([self._task + i for i in ids[start : start + _CHUNK]])
-            tasks += [_task(data) for data in found if data is not None]
+            tasks += [decode_task(data) for data in found if data is not None]
         return iter(tasks)
 
     def __len__(self) -> int:
@@ -118,7 +122,8 @@ class RedisTaskStore:
         self._r.unlink(self._ids, self._seq, self._retired)
 
 
-def _task(data: bytes) -> Task:
+def decode_task(data: bytes) -> Task:
+    """A task record as `RedisTaskStore` keeps it; `TypeError` if the key holds something else."""
     task = loads(data)
     if not isinstance(task, Task):
         raise TypeError("the store holds something else under a task's key")

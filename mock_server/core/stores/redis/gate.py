@@ -1,0 +1,90 @@
+"""The request gate on Redis: a request's first step is one script, so one round trip.
+
+It checks the clock's state is the one this process assumed (else counts
+nothing and returns the state, to try again), reads the active scenario's
+version and the key's per-minute cap, counts the request in the key's
+window (the same Lua function as `RedisWindows.admit`), and reads the task
+a status request names. Before it, a status read made five round trips.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...limits import WINDOW_MS, over_rpm
+from .. import ClockReading, Entered
+from .accounts import RedisAccounts
+from .clock import RedisClockState, format_reading, parse_reading
+from .limits import WINDOW_LUA, RedisWindows
+from .scenarios import RedisScenarioState
+from .tasks import RedisTaskStore, decode_task
+
+# KEYS: clock, scenario version, the key's account, the defaults, its window,
+#       the window counter, the window index, [the task].
+# ARGV: the assumed clock state, now, window ms, key, now - window, fallback rpm.
+# Returns {0, clock, version} when the clock moved, {1, clock, version, rpm,
+# wait ms} past the cap, else {2, clock, version, rpm, task record or nil}.
+_ENTER = (
+    WINDOW_LUA
+    + """
+local clock = redis.call('GET', KEYS[1]) or '0,'
+local version = redis.call('GET', KEYS[2]) or '0'
+if clock ~= ARGV[1] then return {0, clock, version} end
+local rpm = tonumber(redis.call('HGET', KEYS[3], 'r') or redis.call('HGET', KEYS[4], 'r')
+                     or ARGV[6])
+local wait = window_admit(KEYS[5], KEYS[6], KEYS[7], ARGV[4], ARGV[2], rpm,
+                          tonumber(ARGV[3]), ARGV[5])
+if wait >= 0 then return {1, clock, version, rpm, wait} end
+local task = false
+if KEYS[8] then task = redis.call('GET', KEYS[8]) end
+return {2, clock, version, rpm, task}
+"""
+)
+
+
+class RedisGate:
+    """`RequestGate` over the Redis stores of one prefix (it reads their keys)."""
+
+    def __init__(
+        self,
+        client: Any,
+        clock: RedisClockState,
+        scenarios: RedisScenarioState,
+        accounts: RedisAccounts,
+        windows: RedisWindows,
+        tasks: RedisTaskStore,
+    ) -> None:
+        self._clock = clock
+        self._scenarios = scenarios
+        self._accounts = accounts
+        self._windows = windows
+        self._tasks = tasks
+        self._enter = client.register_script(_ENTER)
+
+    def enter(self, key: str, assumed: ClockReading, now: int, task_id: str | None) -> Entered:
+        """Count a request of `key` at `now`, and read the task `task_id` names: one script."""
+        keys = [
+            self._clock.key,
+            self._scenarios.version_key,
+            *self._accounts.cap_keys(key),
+            *self._windows.keys(key),
+        ]
+        if task_id:
+            keys.append(self._tasks.key_of(task_id))
+        args = [
+            format_reading(assumed),
+            now,
+            WINDOW_MS,
+            key,
+            now - WINDOW_MS,
+            self._accounts.fallback_rpm,
+        ]
+        outcome, clock, version, *rest = self._enter(keys=keys, args=args)
+        reading, version = parse_reading(clock), int(version)
+        if outcome == 0:
+            return Entered(reading, version, stale=True)
+        if outcome == 1:
+            rpm, wait_ms = rest
+            raise over_rpm(int(rpm), int(wait_ms))
+        data = rest[1] if len(rest) > 1 else None
+        return Entered(reading, version, task=None if data is None else decode_task(data))
