@@ -1,13 +1,18 @@
 """Throughput of the mock on each store, side by side in one run, with wrk.
 
-    python bench/store.py [--duration 10] [--warmup 3] [--targets memory,redis,redis-2w,redis-2p]
+    python bench/store.py [--duration 10] [--warmup 3]
+        [--targets memory,redis,redis-2w,redis-2p,unix,unix-2w,wiremock]
 
 Targets (each `apixo-mock serve` with its limits raised out of the way):
 - memory: the default in-memory store, one process, one worker;
 - redis: `--store redis://...` on a throwaway redis-server (Debian's), one worker;
 - redis-2w: the same with `--workers 2`;
 - redis-2p: two separate `serve` processes on two ports sharing the Redis; wrk
-  drives both at once (1 thread, 25 connections each) and their rates add up.
+  drives both at once (1 thread, 25 connections each) and their rates add up;
+- unix, unix-2w: one worker and two, on the same Redis through its unix socket
+  (`--store unix:///path/redis.sock`), the choice when Redis runs on the mock's host;
+- wiremock: the warm WireMock peer with canned answers (bench/peers.py), the
+  rate a mock of several workers is held to.
 
 Status reads rotate over a finished, a processing and a pending task; submits
 over the smallest valid body and a typical one (as bench/server.py). wrk runs
@@ -26,12 +31,14 @@ import threading
 from contextlib import ExitStack
 from pathlib import Path
 
+import peers
 import server
 from server import SMALL_BODY, STATUS_PATH, SUBMIT_PATH, TYPICAL_BODY, Run
 
-from mock_server.testing.redis_server import redis_server
+from mock_server.testing.redis_server import RedisServer, redis_server
 
-TARGETS = ("memory", "redis", "redis-2w", "redis-2p")
+TARGETS = ("memory", "redis", "redis-2w", "redis-2p", "unix", "unix-2w", "wiremock")
+PEERS = ("wiremock",)
 
 
 def serve_command(port: int, *flags: str) -> list[str]:
@@ -41,14 +48,17 @@ def serve_command(port: int, *flags: str) -> list[str]:
     return [binary, "serve", "--port", str(port), *raised, *flags]
 
 
-def flags_of(name: str, url: str) -> tuple[int, list[str]]:
+def flags_of(name: str, redis: RedisServer) -> tuple[int, list[str]]:
     """How many processes a target runs, and their flags."""
-    store = ["--store", url, "--store-prefix", f"bench-{name}:"]
+    store = ["--store", redis.url, "--store-prefix", f"bench-{name}:"]
+    unix = ["--store", redis.unix_url, "--store-prefix", f"bench-{name}:"]
     return {
         "memory": (1, []),
         "redis": (1, store),
         "redis-2w": (1, [*store, "--workers", "2"]),
         "redis-2p": (2, store),
+        "unix": (1, unix),
+        "unix-2w": (1, [*unix, "--workers", "2"]),
     }[name]
 
 
@@ -72,9 +82,13 @@ def wrk_all(bases: list[str], script: str, duration: int, pids: list[int]) -> Ru
     return Run(sum(r.rps for r in runs), runs[0].p50, runs[0].p99, sum(r.errors for r in runs), cpu)
 
 
-def measure(name: str, url: str, args: argparse.Namespace, scratch: Path) -> dict[str, Run]:
+def measure(
+    name: str, redis: RedisServer, args: argparse.Namespace, scratch: Path
+) -> dict[str, Run]:
     """Status and submit runs against one target, each after a warm-up."""
-    processes, flags = flags_of(name, url)
+    if name in PEERS:
+        return server.measure(name, args, scratch)
+    processes, flags = flags_of(name, redis)
     with ExitStack() as stack:
         ports = [server.free_port() for _ in range(processes)]
         pids = [stack.enter_context(server.serving(serve_command(p, *flags), p)) for p in ports]
@@ -97,16 +111,23 @@ def measure(name: str, url: str, args: argparse.Namespace, scratch: Path) -> dic
 def table(results: dict[str, dict[str, Run]]) -> list[str]:
     """Markdown rows, with each rate as a multiple of the in-memory single worker's."""
     lines = [
-        "| store | endpoint | req/s | p50 | p99 | errors | server CPU µs/req | x memory |",
-        "|---|---|---|---|---|---|---|---|",
+        "| store | endpoint | req/s | p50 | p99 | errors | server CPU µs/req | x memory "
+        "| x WireMock |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
         for endpoint, run in runs.items():
-            base = results.get("memory", {}).get(endpoint)
-            ratio = f"{run.rps / base.rps:.2f}" if base is not None and base.rps else "-"
+            ratios = [
+                _ratio(run, results.get(other, {}).get(endpoint))
+                for other in ("memory", "wiremock")
+            ]
             cells = [name, endpoint, f"{run.rps:,.0f}", run.p50, run.p99, str(run.errors)]
-            lines.append("| " + " | ".join([*cells, f"{run.cpu_us:,.0f}", ratio]) + " |")
+            lines.append("| " + " | ".join([*cells, f"{run.cpu_us:,.0f}", *ratios]) + " |")
     return lines
+
+
+def _ratio(run: Run, base: Run | None) -> str:
+    return f"{run.rps / base.rps:.2f}" if base is not None and base.rps else "-"
 
 
 def main() -> int:
@@ -116,14 +137,21 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--targets", default=",".join(TARGETS))
     args = parser.parse_args()
+    args.threads = None  # the peers' and the mock's own defaults, as `make bench` runs them
     for tool in ("wrk", "redis-server"):
         if shutil.which(tool) is None:
             print(f"{tool} is not installed (Debian: apt-get install {tool})", file=sys.stderr)
             return 2
+    targets = args.targets.split(",")
+    if set(PEERS) & set(targets):
+        peers.install()
     results: dict[str, dict[str, Run]] = {}
-    with tempfile.TemporaryDirectory() as directory, redis_server(Path(directory)) as redis:
-        for name in args.targets.split(","):
-            results[name] = measure(name, redis.url, args, Path(directory))
+    # A short folder: a unix socket's path must stay under ~100 bytes.
+    with tempfile.TemporaryDirectory(dir="/tmp") as directory:
+        folder = Path(directory)
+        with redis_server(folder / "redis", unix_socket=True) as redis:
+            for name in targets:
+                results[name] = measure(name, redis, args, folder)
     print("\n".join(table(results)))
     return 0
 

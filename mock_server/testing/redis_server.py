@@ -29,11 +29,19 @@ class RedisServer:
 
     port: int
     folder: Path
+    unix_socket: bool = False
 
     @property
     def url(self) -> str:
         """The `redis://` URL of database 0."""
         return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def unix_url(self) -> str:
+        """The `unix://` URL of its socket file (started with `unix_socket=True`)."""
+        if not self.unix_socket:
+            raise RuntimeError("this server was started without a unix socket")
+        return f"unix://{self.folder / 'redis.sock'}?db=0"
 
 
 def _free_port() -> int:
@@ -63,11 +71,14 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int) -> bool:
 
 
 @contextmanager
-def redis_server(folder: Path, *, persistent: bool = False) -> Iterator[RedisServer]:
+def redis_server(
+    folder: Path, *, persistent: bool = False, unix_socket: bool = False
+) -> Iterator[RedisServer]:
     """Run redis-server on a free loopback port until the block ends.
 
     `persistent=True` turns the append-only file on (fsync always), for
-    tests that kill the mock and expect its state to survive.
+    tests that kill the mock and expect its state to survive. `unix_socket=True`
+    also listens on `folder/redis.sock` (the path must stay under ~100 bytes).
     """
     executable = shutil.which("redis-server")
     if executable is None:
@@ -80,10 +91,12 @@ def redis_server(folder: Path, *, persistent: bool = False) -> Iterator[RedisSer
         port = _free_port()
         command = [executable, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
         command += ["--save", "", *durability, "--daemonize", "no", "--loglevel", "warning"]
+        if unix_socket:
+            command += ["--unixsocket", str(folder / "redis.sock"), "--unixsocketperm", "700"]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             if _wait_ready(process, port):
-                yield RedisServer(port=port, folder=folder)
+                yield RedisServer(port=port, folder=folder, unix_socket=unix_socket)
                 return
         finally:
             process.terminate()
