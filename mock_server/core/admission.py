@@ -83,16 +83,19 @@ class Admission(ServiceParts):
             if self._closed:
                 raise Unavailable("The mock is shutting down")
             now = self.clock.now_ms()
-            self._settle()
-            cap = self._accounts.limits(key).max_unfinished
-            self._unfinished.admit(key, cap, now)
-            sequence = self.tasks.last_sequence() + 1
+            outlook = self._steps.look(key, now)  # one round trip on a shared store
+            if outlook.due or outlook.evictable:
+                self._settle(evict=outlook.evictable)
+                if outlook.due:  # settling may have freed some of the key's cap
+                    outlook = self._steps.look(key, now)
+            cap = outlook.limits.max_unfinished
+            if outlook.unfinished >= cap:
+                self._unfinished.admit(key, cap, now)  # refuses, with the wait until one ends
+            sequence = outlook.last_sequence + 1
             rng = task_rng(self.seed, sequence)
             timeline = self._timeline(now, rng, decision.effect, self._timing_of(request))
             failure = decision.effect.fail.failure if decision.effect.fail else None
             charge = self._charge_of(request)
-            # Charged last, once nothing else can refuse: a refusal never costs money.
-            self._accounts.charge(key, charge, self.settings.insufficient_credits_status)
             task = Task(
                 task_id(rng if self.base_config.seed is not None else None),
                 key,
@@ -105,8 +108,8 @@ class Admission(ServiceParts):
                 decision.reason,
                 scenario,
             )
-            self.tasks.add(task)
-            self._unfinished.add(key, task.task_id, timeline.done_at)
+            # Charged last, once nothing else can refuse: a refusal never costs money.
+            self._steps.commit(task, self.settings.insufficient_credits_status)
             if self._needs_check(task):
                 # Registered before the lock is let go, so no settle can count the
                 # task as a success before its reference images have been judged.
@@ -175,7 +178,7 @@ class Admission(ServiceParts):
             task.final_body = body
         return body
 
-    def _settle(self) -> None:
+    def _settle(self, *, evict: bool = True) -> None:
         """Account for tasks that have ended: they leave the cap, failed ones are refunded.
 
         Only then may a finished task be forgotten (`max_tasks`, `task_ttl_s`).
@@ -188,7 +191,8 @@ class Admission(ServiceParts):
             if task.state(now) is State.FAILED:
                 self._accounts.refund(task.key, task.charge_micros)
             self.tasks.retire(ended_id, task.timeline.done_at or now)
-        self.tasks.evict(now)
+        if evict:
+            self.tasks.evict(now)
 
     def _finished(self, task_id: str, now: int) -> bool:
         task = self.tasks.get(task_id)

@@ -47,8 +47,9 @@ from .scenarios import (
     Scenario,
     reject_error,
 )
-from .stores import RequestGate, Stores
-from .stores.gate import ComposedGate
+from .stores import Stores
+from .stores.composed import ComposedAdmission, ComposedGate
+from .stores.steps import AdmissionSteps, RequestGate
 from .tasks import Task
 from .validation import GPT_IMAGE_1, Dialect, SubmitValidator
 
@@ -108,6 +109,9 @@ class MockService(DashboardViews):
                 self.clock.state, stores.scenario_state, stores.accounts, stores.windows, self.tasks
             )
         self._gate: RequestGate = gate
+        self._steps: AdmissionSteps = stores.admission_steps or ComposedAdmission(
+            stores.accounts, stores.tasks, stores.unfinished
+        )
         self.results = ResultCache()
         self.files = ResultFiles()
         self.models = ServedModels.of(config.models_dir, models)

@@ -23,6 +23,7 @@ from .references import Fetcher
 from .results import ResultCache
 from .scenarios import RuleBook
 from .stores import AccountStore, JournalStore, TaskStore, UnfinishedStore, WindowStore
+from .stores.steps import AdmissionSteps
 from .timing import Timing
 from .validation import SubmitValidator
 
@@ -46,6 +47,7 @@ class ServiceParts:
     _window: WindowStore
     _unfinished: UnfinishedStore
     _accounts: AccountStore
+    _steps: AdmissionSteps
     _fetcher: Fetcher | None
     _fetch_pool: ThreadPoolExecutor | None
     _lock: AbstractContextManager[Any]

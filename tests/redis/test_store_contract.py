@@ -20,10 +20,11 @@ from mock_server.core.journal import Entry
 from mock_server.core.lifecycle import Failure, Timeline
 from mock_server.core.limits import Limits
 from mock_server.core.scenarios import Match, Rule, Scenario
-from mock_server.core.stores import RequestGate, Stores
-from mock_server.core.stores.gate import ComposedGate
+from mock_server.core.stores import Stores
+from mock_server.core.stores.composed import ComposedAdmission, ComposedGate
 from mock_server.core.stores.redis.codec import RecordRefused, dumps, loads
 from mock_server.core.stores.redis.stores import redis_stores
+from mock_server.core.stores.steps import AdmissionSteps, RequestGate
 from mock_server.core.tasks import Task
 from mock_server.core.validation import SubmitRequest
 
@@ -363,3 +364,61 @@ def test_the_gate_counts_nothing_under_a_clock_state_that_has_moved(stores: Stor
     again = gate_of(stores).enter(KEY, entered.clock, START + 5_000, None)
     assert (again.stale, again.scenario_version) == (False, version)
     assert stores.windows.used(KEY, START + 5_000) == 1
+
+
+# -- admission steps ------------------------------------------------------------
+
+
+def steps_of(stores: Stores) -> AdmissionSteps:
+    """The bundle's own admission steps, or the ones a service composes (memory)."""
+    return stores.admission_steps or ComposedAdmission(
+        stores.accounts, stores.tasks, stores.unfinished
+    )
+
+
+def test_admission_looks_at_the_caps_the_count_and_the_sequence(stores: Stores) -> None:
+    steps = steps_of(stores)
+    stores.accounts.set_limits(KEY, max_unfinished=7)
+    steps.commit(task(4), 400)
+    outlook = steps.look(KEY, START)
+    assert (outlook.limits, outlook.unfinished, outlook.last_sequence) == (
+        Limits(rpm=stores.accounts.limits(KEY).rpm, max_unfinished=7),
+        1,
+        4,
+    )
+    assert steps.look(OTHER, START).unfinished == 0
+    assert steps.look(KEY, START + 1_000).due  # task 4 ends at START + 1000
+
+
+def test_a_commit_charges_keeps_and_counts_the_task(stores: Stores) -> None:
+    before = stores.accounts.balance_micros(KEY)
+    steps_of(stores).commit(task(1), 400)
+    assert stores.tasks.get(task(1).task_id) == task(1)
+    assert stores.accounts.balance_micros(KEY) == before - task(1).charge_micros
+    assert stores.unfinished.count(KEY) == 1
+    assert stores.tasks.last_sequence() == 1
+
+
+def test_a_commit_refused_changes_nothing(stores: Stores) -> None:
+    steps = steps_of(stores)
+    steps.commit(task(1), 400)
+    balance = stores.accounts.balance_micros(KEY)
+    with pytest.raises(KeyError):
+        steps.commit(task(1), 400)  # the id is taken: no second charge
+    assert stores.accounts.balance_micros(KEY) == balance
+    stores.accounts.set_balance(KEY, 1)
+    with pytest.raises(InsufficientCredits) as short:
+        steps.commit(task(2), 402)
+    assert short.value.status == 402
+    assert stores.tasks.get(task(2).task_id) is None
+    assert stores.unfinished.count(KEY) == 1
+    assert stores.accounts.balance_micros(KEY) == 1
+
+
+def test_admission_sees_retired_tasks_past_the_count_as_evictable(stores: Stores) -> None:
+    steps = steps_of(stores)
+    for n in range(1, 4):  # max_tasks=2: the third retired one is one too many
+        steps.commit(task(n), 400)
+        stores.tasks.retire(task(n).task_id, START + n)
+    assert steps.look(KEY, START + 10).evictable
+    assert stores.tasks.evict(START + 10) == 1

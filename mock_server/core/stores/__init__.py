@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..journal import Entry
     from ..scenarios import Scenario
     from ..tasks import Task
+    from .steps import AdmissionSteps, RequestGate
 
 # The clock's state: (offset from the wall clock in ms, the frozen reading or None).
 ClockReading = tuple[int, "int | None"]
@@ -121,36 +122,6 @@ class WindowStore(Protocol):
 
     def clear(self) -> None:
         """Forget every request."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entered:
-    """What a request's first step on the shared state found.
-
-    `clock` is the clock's state then; if it was not the state assumed,
-    `stale` is set and the step counted nothing (try again from `clock`).
-    """
-
-    clock: ClockReading
-    scenario_version: int
-    stale: bool = False
-    task: Task | None = None  # the task asked for, read in the same step (None: none)
-
-
-class RequestGate(Protocol):
-    """A request's first step: count it in its key's window and read what it needs next.
-
-    One step, so that a shared store answers it in one round trip: the
-    clock's state, the active scenario's version, the per-minute count
-    against the key's cap, and (for a status read) the task.
-    """
-
-    def enter(self, key: str, assumed: ClockReading, now: int, task_id: str | None) -> Entered:
-        """Count a request of `key` at `now` (the time under the `assumed` clock state).
-
-        If the clock's state is no longer `assumed`, count nothing and return
-        it with `stale` set. Past the key's cap, `RateLimited`.
-        """
 
 
 class UnfinishedStore(Protocol):
@@ -364,8 +335,9 @@ class Stores:
     # None (the default): deliveries in this process's memory, logging to `attempts`,
     # so that replacing `attempts` alone still takes every attempt.
     deliveries: DeliveryStore | None = None
-    # None (the default): the gate made of the stores above, one call each.
+    # None (the default): the request's steps made of the stores above, one call each.
     gate: RequestGate | None = None
+    admission_steps: AdmissionSteps | None = None
 
     @classmethod
     def in_memory(cls, config: CoreConfig) -> Stores:

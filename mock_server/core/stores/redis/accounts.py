@@ -12,38 +12,48 @@ from typing import Any
 from ...errors import InsufficientCredits
 from ...limits import Limits
 
-# Opens the account (the default balance, first-opened order) if it has none yet.
-_OPEN = """
-local function open()
-  if redis.call('HEXISTS', KEYS[1], 'b') == 0 then
-    redis.call('HSET', KEYS[1], 'b', redis.call('HGET', KEYS[3], 'b') or ARGV[3])
-    redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[1])
+# Lua functions, shared with the admission script (admit.py). `open_account` opens
+# the account (the default balance, first-opened order) if it has none yet;
+# `charge` takes `micros` unless the balance is short (`negative` is -micros as a
+# string: Lua would format a big number lossily).
+ACCOUNT_LUA = """
+local function open_account(account, index, defaults, opened, key, fallback)
+  if redis.call('HEXISTS', account, 'b') == 0 then
+    redis.call('HSET', account, 'b', redis.call('HGET', defaults, 'b') or fallback)
+    redis.call('ZADD', index, redis.call('INCR', opened), key)
   end
 end
+local function charge(account, index, defaults, opened, key, micros, fallback, negative)
+  open_account(account, index, defaults, opened, key, fallback)
+  if tonumber(redis.call('HGET', account, 'b')) < tonumber(micros) then return false end
+  redis.call('HINCRBY', account, 'b', negative)
+  return true
+end
 """
-# ARGV: key, micros, fallback default balance, -micros (a string: Lua would format a
-# big number lossily). Returns 0 if refused.
+_OPEN_IT = "open_account(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3])\n"
+# KEYS: the account, the index, the defaults, the opened counter.
+# ARGV: key, micros, fallback default balance, -micros. Returns 0 if refused.
 _CHARGE = (
-    _OPEN
+    ACCOUNT_LUA
     + """
-open()
-if tonumber(redis.call('HGET', KEYS[1], 'b')) < tonumber(ARGV[2]) then return 0 end
-redis.call('HINCRBY', KEYS[1], 'b', ARGV[4])
-return 1
+if charge(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then
+  return 1
+end
+return 0
 """
 )
 _REFUND = (
-    _OPEN
+    ACCOUNT_LUA
+    + _OPEN_IT
     + """
-open()
 return redis.call('HINCRBY', KEYS[1], 'b', ARGV[2])
 """
 )
 # ARGV: key, balance or '', fallback, rpm or '', max_unfinished or ''.
 _SET = (
-    _OPEN
+    ACCOUNT_LUA
+    + _OPEN_IT
     + """
-open()
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'b', ARGV[2]) end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'r', ARGV[4]) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[5]) end
@@ -75,6 +85,23 @@ class RedisAccounts:
         """The per-minute cap while no defaults are written to Redis."""
         return self._fallback[1].rpm
 
+    @property
+    def fallback_balance(self) -> int:
+        """The default balance (micro-USD) while no defaults are written to Redis."""
+        return self._fallback[0]
+
+    def limits_of(self, own: list[Any], defaults: list[Any]) -> Limits:
+        """The caps from a key's (rpm, max_unfinished) fields and the defaults' (None: unset)."""
+        fallback = self._fallback[1]
+        return Limits(
+            rpm=_first(own[0], defaults[0], fallback.rpm),
+            max_unfinished=_first(own[1], defaults[1], fallback.max_unfinished),
+        )
+
+    def money_keys(self, key: str) -> list[str]:
+        """The keys `charge` takes: the account, the index, the defaults, the opened counter."""
+        return self._keys(key)
+
     def _keys(self, key: str) -> list[str]:
         return [self._account + key, self._index, self._defaults, self._opened]
 
@@ -98,12 +125,8 @@ class RedisAccounts:
         pipe = self._r.pipeline(transaction=False)
         pipe.hmget(self._account + key, "r", "u")
         pipe.hmget(self._defaults, "r", "u")
-        (rpm, cap), (base_rpm, base_cap) = pipe.execute()
-        fallback = self._fallback[1]
-        return Limits(
-            rpm=_first(rpm, base_rpm, fallback.rpm),
-            max_unfinished=_first(cap, base_cap, fallback.max_unfinished),
-        )
+        own, defaults = pipe.execute()
+        return self.limits_of(own, defaults)
 
     def charge(self, key: str, micros: int, status: int = 400) -> None:
         """Take `micros` or raise `InsufficientCredits`; one step on the server."""

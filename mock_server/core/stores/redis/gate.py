@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...limits import WINDOW_MS, over_rpm
-from .. import ClockReading, Entered
+from .. import ClockReading
+from ..steps import Entered
 from .accounts import RedisAccounts
 from .clock import RedisClockState, format_reading, parse_reading
 from .limits import WINDOW_LUA, RedisWindows

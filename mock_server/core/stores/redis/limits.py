@@ -87,6 +87,10 @@ class RedisUnfinished:
         self._ends = prefix + "unfinished:ends"
         self._index = prefix + "unfinished"
 
+    def keys(self, key: str) -> list[str]:
+        """The key's unfinished ids, the index of keys, every known end."""
+        return [self._open + key, self._index, self._ends]
+
     def add(self, key: str, task_id: str, done_at: int | None) -> None:
         """Track a new unfinished task (`done_at=None`: it never ends by itself)."""
         pipe = self._r.pipeline(transaction=True)
@@ -152,6 +156,11 @@ class RedisUnfinished:
             pipe.unlink(*(self._open + k for k in keys[start : start + 500]))
         pipe.unlink(self._index, self._ends)
         pipe.execute()
+
+
+def end_member(key: str, task_id: str) -> str:
+    """A task's member in the set of ends."""
+    return _member(key, task_id)
 
 
 def _member(key: str, task_id: str) -> str:

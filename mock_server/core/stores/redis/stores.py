@@ -15,6 +15,7 @@ from ...redis_url import connect
 from .. import Stores
 from .accounts import RedisAccounts
 from .admission import RedisAdmission
+from .admit import RedisAdmissionSteps
 from .clock import RedisClockState
 from .deliveries import redis_deliveries
 from .gate import RedisGate
@@ -39,11 +40,12 @@ def redis_stores(config: CoreConfig) -> Stores:
     windows = RedisWindows(client, prefix)
     scenarios = RedisScenarioState(client, prefix)
     clock = RedisClockState(client, prefix)
+    unfinished = RedisUnfinished(client, prefix)
     return Stores(
         tasks=tasks,
         accounts=accounts,
         windows=windows,
-        unfinished=RedisUnfinished(client, prefix),
+        unfinished=unfinished,
         journal=RedisJournal(client, prefix, config.journal_size),
         rule_counters=RedisRuleCounters(client, prefix),
         scenario_state=scenarios,
@@ -52,4 +54,5 @@ def redis_stores(config: CoreConfig) -> Stores:
         deliveries=deliveries,
         admission=RedisAdmission(client, prefix + "admission"),
         gate=RedisGate(client, clock, scenarios, accounts, windows, tasks),
+        admission_steps=RedisAdmissionSteps(client, accounts, tasks, unfinished),
     )

@@ -10,14 +10,24 @@ from ...lifecycle import Failure, Timeline
 from ...tasks import Task
 from .codec import dumps, loads
 
-# Insert only if the id is unused, index it, and keep the highest sequence: one step.
-_ADD = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-local last = tonumber(redis.call('GET', KEYS[3]) or '0')
-if tonumber(ARGV[3]) > last then redis.call('SET', KEYS[3], ARGV[3]) end
-return 1
+# Insert only if the id is unused, index it, and keep the highest sequence: one
+# step (a Lua function: the admission script in admit.py runs it too).
+TASK_LUA = """
+local function add_task(task, ids, seq, record, task_id, sequence)
+  if not redis.call('SET', task, record, 'NX') then return false end
+  redis.call('ZADD', ids, sequence, task_id)
+  local last = tonumber(redis.call('GET', seq) or '0')
+  if tonumber(sequence) > last then redis.call('SET', seq, sequence) end
+  return true
+end
 """
+_ADD = (
+    TASK_LUA
+    + """
+if add_task(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3]) then return 1 end
+return 0
+"""
+)
 _CHUNK = 500  # ids per MGET/UNLINK: bounded round trips, bounded replies
 
 
@@ -47,6 +57,16 @@ class RedisTaskStore:
     def last_sequence(self) -> int:
         """The highest `sequence` added since the last `clear` (0: none)."""
         return int(self._r.get(self._seq) or 0)
+
+    @property
+    def index_keys(self) -> list[str]:
+        """The ids by sequence, the highest sequence, the retired ids (by end time)."""
+        return [self._ids, self._seq, self._retired]
+
+    @property
+    def kept(self) -> tuple[int, int]:
+        """The count and age (ms) past which retired tasks are evicted (0: no limit)."""
+        return self._max_kept, self._ttl_ms
 
     def key_of(self, task_id: str) -> str:
         """The Redis key of a task's record (read by the request gate too)."""
