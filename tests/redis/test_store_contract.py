@@ -422,3 +422,20 @@ def test_admission_sees_retired_tasks_past_the_count_as_evictable(stores: Stores
         stores.tasks.retire(task(n).task_id, START + n)
     assert steps.look(KEY, START + 10).evictable
     assert stores.tasks.evict(START + 10) == 1
+
+
+def test_the_redis_gate_sends_and_decodes_a_polled_task_again_only_once_changed(
+    redis_url: str,
+) -> None:
+    stores = redis_stores(CoreConfig(store=redis_url))
+    gate, reading = gate_of(stores), stores.clock_state.reading
+    stores.tasks.add(task(1))
+    first = gate.enter(KEY, reading, START, task(1).task_id).task
+    again = gate.enter(KEY, reading, START, task(1).task_id).task
+    assert first == task(1)
+    assert again is first  # the record did not change: the one decoded before
+    retimed = stores.tasks.retime(task(1).task_id, Timeline(START, START, START + 5), None, "x")
+    changed = gate.enter(KEY, reading, START, task(1).task_id).task
+    assert changed == retimed and changed is not first
+    stores.tasks.clear()
+    assert gate.enter(KEY, reading, START, task(1).task_id).task is None
