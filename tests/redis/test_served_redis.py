@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,14 @@ def _submit_then_kill(server: RedisServer) -> list[str]:
             os.killpg(mock.process.pid, signal.SIGKILL)  # no shutdown hook runs
             mock.process.wait(timeout=TIMEOUT_S)
         return ids
+
+
+def test_a_mock_on_the_same_host_reaches_redis_through_its_unix_socket() -> None:
+    # A short folder: a unix socket's path must stay under ~100 bytes.
+    with (
+        tempfile.TemporaryDirectory(dir="/tmp") as folder,
+        redis_server(Path(folder), unix_socket=True) as server,
+        served("granian", "--store", server.unix_url, "--workers", "2") as mock,
+    ):
+        task_id = submit(mock.base)
+        assert status(mock.base, task_id).json()["data"]["taskId"] == task_id

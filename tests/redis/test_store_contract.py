@@ -436,6 +436,7 @@ def test_the_redis_gate_sends_and_decodes_a_polled_task_again_only_once_changed(
     assert again is first  # the record did not change: the one decoded before
     retimed = stores.tasks.retime(task(1).task_id, Timeline(START, START, START + 5), None, "x")
     changed = gate.enter(KEY, reading, START, task(1).task_id).task
-    assert changed == retimed and changed is not first
+    assert changed == retimed
+    assert changed is not first
     stores.tasks.clear()
     assert gate.enter(KEY, reading, START, task(1).task_id).task is None
