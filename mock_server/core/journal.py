@@ -22,6 +22,19 @@ class Entry:
     task_id: str | None = None
     reason: str | None = None
 
+    def fields(self) -> tuple[Any, ...]:
+        """The fields in order, as `Entry(*fields)` takes them back (no deep copy: all scalars)."""
+        return (
+            self.time,
+            self.method,
+            self.path,
+            self.status,
+            self.latency_ms,
+            self.key,
+            self.task_id,
+            self.reason,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form, in the API's camelCase."""
         data = asdict(self)

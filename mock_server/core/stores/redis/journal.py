@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import astuple
 from typing import Any
+
+import orjson
 
 from ...journal import Entry, select
 
@@ -28,7 +29,7 @@ class RedisJournal:
         """Keep one entry, dropping the oldest past the size (one script)."""
         if self._size <= 0:
             return
-        self._record(keys=[self._list], args=[json.dumps(astuple(entry)), self._size])
+        self._record(keys=[self._list], args=[orjson.dumps(entry.fields()), self._size])
 
     def entries(
         self,
