@@ -16,7 +16,7 @@ from .callbacks import (
     check_callback_url,
 )
 from .config import CoreConfig
-from .errors import InvalidRequest, Unavailable
+from .errors import InsufficientCredits, InvalidRequest, Unavailable
 from .lifecycle import Failure, State, Timeline
 from .models.pricing import gpt_image_price, parse_prices
 from .models.submission import image_references, lora_references
@@ -34,6 +34,11 @@ from .tasks import Task
 from .timing import PROFILES, Timing, task_id, task_rng, within_clock
 from .validation import GPT_IMAGE_1, SubmitRequest
 from .wire import status_envelope
+
+# Looks and commits tried while other admissions keep coming between them.
+_COMMIT_TRIES = 50
+# Ended tasks left to settle before a lockless admission takes the lock to settle them.
+_SETTLE_BATCH = 256
 
 log = logging.getLogger("apixo_mock")
 
@@ -79,42 +84,104 @@ class Admission(ServiceParts):
         origin: str,
         scenario: str | None,
     ) -> Task:
+        if self._closed:
+            raise Unavailable("The mock is shutting down")
+        made = (key, request, decision, origin, scenario)
+        if self._steps.lockless and not self._may_need_check(request):
+            task = self._admit_lockless(*made)
+            if task is not None:
+                return task
         with self._lock:
             if self._closed:
                 raise Unavailable("The mock is shutting down")
-            now = self.clock.now_ms()
-            outlook = self._steps.look(key, now)  # one round trip on a shared store
-            if outlook.due or outlook.evictable:
-                self._settle(evict=outlook.evictable)
-                if outlook.due:  # settling may have freed some of the key's cap
-                    outlook = self._steps.look(key, now)
-            cap = outlook.limits.max_unfinished
-            if outlook.unfinished >= cap:
-                self._unfinished.admit(key, cap, now)  # refuses, with the wait until one ends
-            sequence = outlook.last_sequence + 1
-            rng = task_rng(self.seed, sequence)
-            timeline = self._timeline(now, rng, decision.effect, self._timing_of(request))
-            failure = decision.effect.fail.failure if decision.effect.fail else None
-            charge = self._charge_of(request)
-            task = Task(
-                task_id(rng if self.base_config.seed is not None else None),
-                key,
-                request,
-                timeline,
-                failure,
-                (self.settings.public_url or origin).rstrip("/"),
-                sequence,
-                charge,
-                decision.reason,
-                scenario,
-            )
-            # Charged last, once nothing else can refuse: a refusal never costs money.
-            self._steps.commit(task, self.settings.insufficient_credits_status)
+            for _ in range(_COMMIT_TRIES):
+                now = self.clock.now_ms()
+                outlook = self._steps.look(key, now)  # one round trip on a shared store
+                if outlook.due or outlook.evictable:
+                    self._settle(evict=outlook.evictable)
+                    if outlook.due:  # settling may have freed some of the key's cap
+                        outlook = self._steps.look(key, now)
+                cap = outlook.limits.max_unfinished
+                if outlook.unfinished >= cap:
+                    self._unfinished.admit(key, cap, now)  # refuses, with the wait until one ends
+                task = self._new_task(*made, now, outlook.last_sequence + 1)
+                # Charged last, once nothing else can refuse: a refusal never costs money.
+                # A lockless admission (another process) may come between look and commit.
+                if self._steps.commit(
+                    task, self.settings.insufficient_credits_status, after=outlook.last_sequence
+                ):
+                    break
+            else:
+                raise Unavailable("The mock's shared store is busy; try again")
             if self._needs_check(task):
                 # Registered before the lock is let go, so no settle can count the
                 # task as a success before its reference images have been judged.
                 self._start_check(task)
             return task
+
+    def _admit_lockless(
+        self,
+        key: str,
+        request: SubmitRequest,
+        decision: Decision,
+        origin: str,
+        scenario: str | None,
+    ) -> Task | None:
+        """Admit with no lock (a shared store's steps): look, then commit if nothing came between.
+
+        None when admission must take the lock: ended tasks to settle or old
+        ones to evict piled up, the key is at its cap or short of money (a
+        settle may free either), or other admissions kept coming between.
+        Settling waits for the locked path, or a balance read: nothing that
+        shows a cap or a balance reads it unsettled.
+        """
+        for _ in range(_COMMIT_TRIES):
+            now = self.clock.now_ms()
+            outlook = self._steps.look(key, now)
+            crowded = outlook.unfinished >= outlook.limits.max_unfinished
+            if crowded or outlook.due >= _SETTLE_BATCH or outlook.evictable:
+                return None
+            task = self._new_task(
+                key, request, decision, origin, scenario, now, outlook.last_sequence + 1
+            )
+            try:
+                if self._steps.commit(
+                    task, self.settings.insufficient_credits_status, after=outlook.last_sequence
+                ):
+                    return task
+            except InsufficientCredits:
+                return None
+        return None
+
+    def _commit(self, task: Task, after: int) -> bool:
+        """Charge, keep and count `task` if the last sequence is still `after`."""
+        return self._steps.commit(task, self.settings.insufficient_credits_status, after=after)
+
+    def _new_task(
+        self,
+        key: str,
+        request: SubmitRequest,
+        decision: Decision,
+        origin: str,
+        scenario: str | None,
+        now: int,
+        sequence: int,
+    ) -> Task:
+        rng = task_rng(self.seed, sequence)
+        timeline = self._timeline(now, rng, decision.effect, self._timing_of(request))
+        failure = decision.effect.fail.failure if decision.effect.fail else None
+        return Task(
+            task_id(rng if self.base_config.seed is not None else None),
+            key,
+            request,
+            timeline,
+            failure,
+            (self.settings.public_url or origin).rstrip("/"),
+            sequence,
+            self._charge_of(request),
+            decision.reason,
+            scenario,
+        )
 
     def _charge_of(self, request: SubmitRequest) -> int:
         if request.model == GPT_IMAGE_1:
@@ -207,8 +274,11 @@ class Admission(ServiceParts):
         return task.timeline.finished_by(now)
 
     def _needs_check(self, task: Task) -> bool:
+        return self._may_need_check(task.request) and task.failure is None
+
+    def _may_need_check(self, request: SubmitRequest) -> bool:
         fetch_mode = self.settings.image_mode == "fetch" and self._fetcher is not None
-        return fetch_mode and bool(image_references(task.request)) and task.failure is None
+        return fetch_mode and bool(image_references(request))
 
     def _start_check(self, task: Task) -> None:
         """Judge the task's reference images in the background (called under the lock)."""

@@ -76,10 +76,11 @@ class _Client(redis.Redis):
         self._kept_lock = threading.Lock()
         self._kept_by_thread: dict[threading.Thread, Any] = {}
         self._kept_pid = os.getpid()
+        self._closes = 0  # a connection kept before a close() went back to the pool
 
     def _connection(self) -> Any:
         conn = getattr(self._kept, "conn", None)
-        if conn is not None and self._kept.pid == os.getpid():
+        if conn is not None and self._kept.pid == os.getpid() and self._kept.closes == self._closes:
             return conn
         with self._kept_lock:
             if self._kept_pid != os.getpid():  # a forked child: the parent's are not ours
@@ -89,7 +90,7 @@ class _Client(redis.Redis):
                 return None
             conn = self.connection_pool.get_connection()
             self._kept_by_thread[threading.current_thread()] = conn
-        self._kept.conn, self._kept.pid = conn, os.getpid()
+        self._kept.conn, self._kept.pid, self._kept.closes = conn, os.getpid(), self._closes
         return conn
 
     def _release_kept(self, gone: Any) -> None:
@@ -122,6 +123,7 @@ class _Client(redis.Redis):
         """Close the pool's connections and every thread's kept one."""
         with self._kept_lock:
             self._release_kept(lambda _: True)
+            self._closes += 1
         super().close()
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:

@@ -109,6 +109,7 @@ class MockService(DashboardViews):
                 self.clock.state, stores.scenario_state, stores.accounts, stores.windows, self.tasks
             )
         self._gate: RequestGate = gate
+        self._close_stores = stores.close
         self._steps: AdmissionSteps = stores.admission_steps or ComposedAdmission(
             stores.accounts, stores.tasks, stores.unfinished
         )
@@ -159,6 +160,8 @@ class MockService(DashboardViews):
         self.callbacks.close()
         if self._fetch_pool is not None:
             self._fetch_pool.shutdown(wait=False, cancel_futures=True)
+        if self._close_stores is not None:
+            self._close_stores()
 
     def __enter__(self) -> MockService:
         self.start()

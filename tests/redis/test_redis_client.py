@@ -87,3 +87,14 @@ def test_a_kept_connection_closed_by_redis_is_opened_again(redis_url: str) -> No
         assert client.get("k") == b"v"  # one reconnect, no error
     finally:
         client.close()
+
+
+def test_a_closed_client_used_again_checks_out_a_connection_afresh(redis_url: str) -> None:
+    client = connect(redis_url)
+    client.set("k", "v")
+    client.close()
+    assert client.get("k") == b"v"  # not the connection close() gave back to the pool
+    pipe = client.pipeline()
+    pipe.get("k")
+    assert pipe.execute() == [b"v"]  # the pool's connection, used by nobody else
+    client.close()

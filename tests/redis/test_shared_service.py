@@ -150,6 +150,22 @@ def test_the_balance_is_exact_across_services_and_never_negative(make: Make) -> 
         submit(services[1])
 
 
+def test_admissions_without_a_lock_leave_nothing_unsettled_that_shows(make: Make) -> None:
+    # Lockless admissions settle nothing: a cap reached, a balance read or a
+    # short balance settles first, so ended tasks free the cap and failed
+    # ones are refunded whichever process looks.
+    one, two = (make(max_unfinished=2, balance=Decimal("0.70")) for _ in range(2))
+    failing = json.dumps({"input": {"mode": "gpt-image-1", "prompt": "mock:fail:NSFW_DETECTED"}})
+    for service in (one, two):
+        service.submit(KEY, failing.encode(), "application/json", "http://127.0.0.1")
+    with pytest.raises(RateLimited):
+        submit(one)  # at the cap, and the balance is spent
+    one.advance_clock(600_000)  # both have failed by now
+    assert two.balance(KEY) == 0.7  # refunded
+    assert state(one, submit(one)) == "pending"  # the cap is free again
+    assert one.balance(KEY) == 0.35
+
+
 def test_reset_through_one_resets_only_the_prefix(make: Make, redis_url: str) -> None:
     neighbour = redis.Redis.from_url(redis_url)
     neighbour.set("another-mock:task:x", b"kept")

@@ -338,6 +338,8 @@ class Stores:
     # None (the default): the request's steps made of the stores above, one call each.
     gate: RequestGate | None = None
     admission_steps: AdmissionSteps | None = None
+    # What to release when the service closes (a Redis bundle: its connections).
+    close: Callable[[], None] | None = None
 
     @classmethod
     def in_memory(cls, config: CoreConfig) -> Stores:

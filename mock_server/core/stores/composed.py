@@ -57,6 +57,7 @@ class ComposedAdmission:
     """`AdmissionSteps` over separate stores (called under the admission transaction)."""
 
     __slots__ = ("_accounts", "_tasks", "_unfinished")
+    lockless = False  # separate calls: only the admission transaction makes them one step
 
     def __init__(
         self, accounts: AccountStore, tasks: TaskStore, unfinished: UnfinishedStore
@@ -68,17 +69,20 @@ class ComposedAdmission:
     def look(self, key: str, now: int) -> Outlook:
         """The caps and counts of `key`; settling and eviction are left to run each time."""
         return Outlook(
-            due=True,
+            due=1,
             evictable=True,
             limits=self._accounts.limits(key),
             unfinished=self._unfinished.count(key),
             last_sequence=self._tasks.last_sequence(),
         )
 
-    def commit(self, task: Task, insufficient_status: int) -> None:
+    def commit(self, task: Task, insufficient_status: int, after: int | None = None) -> bool:
         """Charge, keep and count the task; the id is checked before any money moves."""
+        if after is not None and self._tasks.last_sequence() != after:
+            return False
         if self._tasks.get(task.task_id) is not None:
             raise KeyError(f"duplicate taskId {task.task_id}")
         self._accounts.charge(task.key, task.charge_micros, insufficient_status)
         self._tasks.add(task)
         self._unfinished.add(task.key, task.task_id, task.timeline.done_at)
+        return True

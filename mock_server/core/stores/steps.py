@@ -52,7 +52,7 @@ class RequestGate(Protocol):
 class Outlook:
     """What admission reads before it decides: is anything due to settle or evict, the caps."""
 
-    due: bool  # a task may have ended by now: settle before counting
+    due: int  # tasks that may have ended by now (> 0: settle before counting)
     evictable: bool  # a retired task may be past the count or age: evict
     limits: Limits
     unfinished: int  # the key's unfinished tasks (as of the last settle)
@@ -60,14 +60,22 @@ class Outlook:
 
 
 class AdmissionSteps(Protocol):
-    """A submit's admission, under the admission transaction: look, then commit."""
+    """A submit's admission: look, then commit.
+
+    Under the admission transaction; or, if `lockless`, outside it too: a
+    commit given `after` (the last sequence looked at) takes place only if
+    no task was admitted since, so a look and a commit need no lock around them.
+    """
+
+    lockless: bool
 
     def look(self, key: str, now: int) -> Outlook:
         """Everything admission reads of `key` at `now`, in one step."""
 
-    def commit(self, task: Task, insufficient_status: int) -> None:
+    def commit(self, task: Task, insufficient_status: int, after: int | None = None) -> bool:
         """Charge the task's key, keep the task and count it unfinished: all or nothing.
 
         `InsufficientCredits` (with `insufficient_status`) if the balance is
-        short; `KeyError` if the task id is taken. Either way nothing changed.
+        short; `KeyError` if the task id is taken; False if `after` is given
+        and the last sequence is no longer it. Each time, nothing changed.
         """

@@ -35,12 +35,14 @@ return {due, old, over, redis.call('SCARD', KEYS[5]), redis.call('GET', KEYS[6])
 # KEYS: account, accounts index, defaults, opened counter, task, task ids, sequence,
 #       the key's unfinished, the unfinished index, ends.
 # ARGV: key, micros, fallback balance, -micros, record, task id, sequence,
-#       member in ends, done at or ''.
-# Returns -1 if the id is taken, 0 if the balance is short, else 1.
+#       member in ends, done at or '', the last sequence looked at or ''.
+# Returns -2 if a task was admitted since that look, -1 if the id is taken,
+# 0 if the balance is short, else 1.
 _COMMIT = (
     ACCOUNT_LUA
     + TASK_LUA
     + """
+if ARGV[10] ~= '' and (redis.call('GET', KEYS[7]) or '0') ~= ARGV[10] then return -2 end
 if redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
 if not charge(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then
   return 0
@@ -56,6 +58,8 @@ return 1
 
 class RedisAdmissionSteps:
     """`AdmissionSteps` over the Redis stores of one prefix (it reads their keys)."""
+
+    lockless = True  # each step is one script, and a commit checks nothing came between
 
     def __init__(
         self,
@@ -80,14 +84,14 @@ class RedisAdmissionSteps:
         keys = [ends, retired, account, defaults, own, sequence]
         due, old, over, count, last, *caps = self._look(keys=keys, args=args)
         return Outlook(
-            due=due > 0,
+            due=int(due),
             evictable=old > 0 or over > 0,
             limits=self._accounts.limits_of(caps[:2], caps[2:]),
             unfinished=int(count),
             last_sequence=int(last),
         )
 
-    def commit(self, task: Task, insufficient_status: int) -> None:
+    def commit(self, task: Task, insufficient_status: int, after: int | None = None) -> bool:
         """Charge, keep and count `task`, or change nothing: one script."""
         key, micros, done_at = task.key, task.charge_micros, task.timeline.done_at
         ids, sequence, _retired = self._tasks.index_keys
@@ -108,9 +112,13 @@ class RedisAdmissionSteps:
             task.sequence,
             end_member(key, task.task_id),
             "" if done_at is None else done_at,
+            "" if after is None else after,
         ]
         done = int(self._commit(keys=keys, args=args))
-        if done < 0:
+        if done == -2:
+            return False
+        if done == -1:
             raise KeyError(f"duplicate taskId {task.task_id}")
         if done == 0:
             raise InsufficientCredits(status=insufficient_status)
+        return True

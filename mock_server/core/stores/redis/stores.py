@@ -55,4 +55,5 @@ def redis_stores(config: CoreConfig) -> Stores:
         admission=RedisAdmission(client, prefix + "admission"),
         gate=RedisGate(client, clock, scenarios, accounts, windows, tasks),
         admission_steps=RedisAdmissionSteps(client, accounts, tasks, unfinished),
+        close=client.close,
     )
