@@ -73,6 +73,15 @@ def test_a_submit_makes_four_round_trips(web: FlaskClient, monkeypatch: pytest.M
     assert trips.of(lambda: web.post(SUBMIT, json=BODY, headers=AUTH)) == 4
 
 
+def test_a_balance_read_makes_three_round_trips(
+    web: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status_path(web)
+    trips = Trips(monkeypatch)
+    # The gate, one look (nothing to settle: no lock) and the journal's entry.
+    assert trips.of(lambda: web.get("/api/v1/apikeys/current-balance", headers=AUTH)) == 3
+
+
 def test_a_clock_moved_through_one_app_is_seen_by_the_next_request_of_another(
     redis_url: str,
 ) -> None:

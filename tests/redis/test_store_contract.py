@@ -387,6 +387,8 @@ def test_admission_looks_at_the_caps_the_count_and_the_sequence(stores: Stores) 
         4,
     )
     assert steps.look(OTHER, START).unfinished == 0
+    assert steps.look(KEY, START).balance_micros == 5_000_000 - task(4).charge_micros
+    assert steps.look(OTHER, START).balance_micros == 5_000_000  # the default, no account
     assert steps.look(KEY, START + 1_000).due  # task 4 ends at START + 1000
 
 

@@ -74,6 +74,7 @@ class ComposedAdmission:
             limits=self._accounts.limits(key),
             unfinished=self._unfinished.count(key),
             last_sequence=self._tasks.last_sequence(),
+            balance_micros=self._accounts.balance_micros(key),
         )
 
     def commit(self, task: Task, insufficient_status: int, after: int | None = None) -> bool:

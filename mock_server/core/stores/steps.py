@@ -57,6 +57,7 @@ class Outlook:
     limits: Limits
     unfinished: int  # the key's unfinished tasks (as of the last settle)
     last_sequence: int
+    balance_micros: int  # the key's balance (as of the last settle)
 
 
 class AdmissionSteps(Protocol):

@@ -1,8 +1,8 @@
 """A submit's admission on Redis: one script to look, one to commit, under the admission lock.
 
 `look` reads whether any task may have ended (settle first), whether any
-retired task is past the count or age (evict), the key's caps, its
-unfinished count and the last sequence. `commit` checks the id is free and
+retired task is past the count or age (evict), the key's caps, balance and
+unfinished count, and the last sequence. `commit` checks the id is free and
 the balance enough, then charges, keeps the task and counts it unfinished:
 all or nothing. Before, the same admission made nine round trips.
 """
@@ -20,16 +20,17 @@ from .limits import RedisUnfinished, end_member
 from .tasks import TASK_LUA, RedisTaskStore
 
 # KEYS: ends, retired, the key's account, the defaults, the key's unfinished, the sequence.
-# ARGV: now, now - max age or '', max kept or ''.
+# ARGV: now, now - max age or '', max kept or '', the fallback balance.
 _LOOK = """
 local due = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1])
 local old, over = 0, 0
 if ARGV[2] ~= '' then old = redis.call('ZCOUNT', KEYS[2], '-inf', ARGV[2]) end
 if ARGV[3] ~= '' then over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3]) end
-local own = redis.call('HMGET', KEYS[3], 'r', 'u')
-local defaults = redis.call('HMGET', KEYS[4], 'r', 'u')
+local own = redis.call('HMGET', KEYS[3], 'r', 'u', 'b')
+local defaults = redis.call('HMGET', KEYS[4], 'r', 'u', 'b')
+local balance = own[3] or defaults[3] or ARGV[4]
 return {due, old, over, redis.call('SCARD', KEYS[5]), redis.call('GET', KEYS[6]) or '0',
-        own[1], own[2], defaults[1], defaults[2]}
+        balance, own[1], own[2], defaults[1], defaults[2]}
 """
 
 # KEYS: account, accounts index, defaults, opened counter, task, task ids, sequence,
@@ -80,15 +81,21 @@ class RedisAdmissionSteps:
         _ids, sequence, retired = self._tasks.index_keys
         account, _, defaults, _ = self._accounts.money_keys(key)
         max_kept, ttl_ms = self._tasks.kept
-        args = [now, now - ttl_ms if ttl_ms else "", max_kept or ""]
+        args = [
+            now,
+            now - ttl_ms if ttl_ms else "",
+            max_kept or "",
+            self._accounts.fallback_balance,
+        ]
         keys = [ends, retired, account, defaults, own, sequence]
-        due, old, over, count, last, *caps = self._look(keys=keys, args=args)
+        due, old, over, count, last, balance, *caps = self._look(keys=keys, args=args)
         return Outlook(
             due=int(due),
             evictable=old > 0 or over > 0,
             limits=self._accounts.limits_of(caps[:2], caps[2:]),
             unfinished=int(count),
             last_sequence=int(last),
+            balance_micros=int(balance),
         )
 
     def commit(self, task: Task, insufficient_status: int, after: int | None = None) -> bool:
