@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from redis.connection import Connection
 
+from mock_server.core.stores.redis import journal
 from mock_server.settings import Settings
 from mock_server.web.app import create_app
 
@@ -43,7 +44,9 @@ class Trips:
 
 
 @pytest.fixture
-def web(redis_url: str) -> Iterator[FlaskClient]:
+def web(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
+    # Entries wait for the next request to carry them: the flusher never runs here.
+    monkeypatch.setattr(journal, "LINGER_S", 60.0)
     app = create_app(Settings(store=redis_url, access_log=False, frozen=True))
     yield app.test_client()
     app.extensions["apixo_mock"].close()
@@ -54,32 +57,34 @@ def status_path(web: FlaskClient) -> str:
     return f"/api/v1/statusTask/gpt-image-1?taskId={task_id}"
 
 
-def test_a_status_read_makes_two_round_trips(
+def test_a_status_read_makes_one_round_trip(
     web: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = status_path(web)
     trips = Trips(monkeypatch)
-    # Was 8, then 6: now the gate (clock, scenario version, cap, window, task)
-    # in one script, and the journal's entry.
-    assert trips.of(lambda: web.get(path, headers=AUTH)) == 2
-    assert trips.of(lambda: web.get(path, headers=AUTH)) == 2  # the same on every read
+    # Was 8, then 6: now the gate (clock, scenario version, cap, window, task,
+    # and the journal's entries of the requests before) in one script.
+    assert trips.of(lambda: web.get(path, headers=AUTH)) == 1
+    assert trips.of(lambda: web.get(path, headers=AUTH)) == 1  # the same on every read
 
 
-def test_a_submit_makes_four_round_trips(web: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_submit_makes_three_round_trips(
+    web: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     status_path(web)  # the account and the defaults exist, as on a running mock
     trips = Trips(monkeypatch)
-    # Was 16: now the gate, one look, one commit (charge, task, unfinished count)
-    # and the journal's entry; no lock: the commit checks nothing came between.
-    assert trips.of(lambda: web.post(SUBMIT, json=BODY, headers=AUTH)) == 4
+    # Was 16: now the gate, one look and one commit (charge, task, unfinished
+    # count); no lock: the commit checks nothing came between.
+    assert trips.of(lambda: web.post(SUBMIT, json=BODY, headers=AUTH)) == 3
 
 
-def test_a_balance_read_makes_three_round_trips(
+def test_a_balance_read_makes_two_round_trips(
     web: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     status_path(web)
     trips = Trips(monkeypatch)
-    # The gate, one look (nothing to settle: no lock) and the journal's entry.
-    assert trips.of(lambda: web.get("/api/v1/apikeys/current-balance", headers=AUTH)) == 3
+    # The gate and one look (nothing to settle: no lock).
+    assert trips.of(lambda: web.get("/api/v1/apikeys/current-balance", headers=AUTH)) == 2
 
 
 def test_a_clock_moved_through_one_app_is_seen_by_the_next_request_of_another(

@@ -14,12 +14,14 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from ...errors import Unavailable
 from ...limits import WINDOW_MS, over_rpm
 from ...tasks import Task
 from .. import ClockReading
 from ..steps import Entered
 from .accounts import RedisAccounts
 from .clock import RedisClockState, format_reading, parse_reading
+from .journal import JOURNAL_LUA, RedisJournal
 from .limits import WINDOW_LUA, RedisWindows
 from .scenarios import RedisScenarioState
 from .tasks import RedisTaskStore, decode_task
@@ -27,15 +29,18 @@ from .tasks import RedisTaskStore, decode_task
 _RECENT = 4_096  # tasks kept decoded per process: the ones being polled
 
 # KEYS: clock, scenario version, the key's account, the defaults, its window,
-#       the window counter, the window index, [the task].
+#       the window counter, the window index, the journal, [the task].
 # ARGV: the assumed clock state, now, window ms, key, now - window, fallback rpm,
-#       the SHA-1 of the task's record as this process last decoded it, or ''.
+#       the SHA-1 of the task's record as this process last decoded it, or '',
+#       the journal's size, then journal entries of requests already answered.
 # Returns {0, clock, version} when the clock moved, {1, clock, version, rpm,
 # wait ms} past the cap, else {2, clock, version, rpm, task} where task is the
 # record, nil if none, or 1 if the record is still the one whose SHA-1 was given.
 _ENTER = (
     WINDOW_LUA
+    + JOURNAL_LUA
     + """
+journal(KEYS[8], ARGV[8], 9, ARGV)
 local clock = redis.call('GET', KEYS[1]) or '0,'
 local version = redis.call('GET', KEYS[2]) or '0'
 if clock ~= ARGV[1] then return {0, clock, version} end
@@ -45,8 +50,8 @@ local wait = window_admit(KEYS[5], KEYS[6], KEYS[7], ARGV[4], ARGV[2], rpm,
                           tonumber(ARGV[3]), ARGV[5])
 if wait >= 0 then return {1, clock, version, rpm, wait} end
 local task = false
-if KEYS[8] then
-  task = redis.call('GET', KEYS[8])
+if KEYS[9] then
+  task = redis.call('GET', KEYS[9])
   if task and ARGV[7] ~= '' and redis.sha1hex(task) == ARGV[7] then task = 1 end
 end
 return {2, clock, version, rpm, task}
@@ -60,7 +65,8 @@ class RedisGate:
     A client polls a task's status many times: the tasks this process decoded
     last are kept (`_RECENT` of them) with their record's SHA-1, and Redis
     sends a record again only if it changed, so a polled task is neither sent
-    nor decoded again, and a finished one's body is rendered once.
+    nor decoded again, and a finished one's body is rendered once. It also
+    carries the journal's entries of requests answered before (journal.py).
     """
 
     def __init__(
@@ -71,12 +77,14 @@ class RedisGate:
         accounts: RedisAccounts,
         windows: RedisWindows,
         tasks: RedisTaskStore,
+        journal: RedisJournal,
     ) -> None:
         self._clock = clock
         self._scenarios = scenarios
         self._accounts = accounts
         self._windows = windows
         self._tasks = tasks
+        self._journal = journal
         self._enter = client.register_script(_ENTER)
         self._recent: OrderedDict[str, tuple[str, Task]] = OrderedDict()
         self._recent_lock = threading.Lock()
@@ -88,6 +96,7 @@ class RedisGate:
             self._scenarios.version_key,
             *self._accounts.cap_keys(key),
             *self._windows.keys(key),
+            self._journal.key,
         ]
         known = None
         if task_id:
@@ -102,8 +111,14 @@ class RedisGate:
             now - WINDOW_MS,
             self._accounts.fallback_rpm,
             known[0] if known is not None else "",
+            self._journal.size,
         ]
-        outcome, clock, version, *rest = self._enter(keys=keys, args=args)
+        carried = self._journal.take()
+        try:
+            outcome, clock, version, *rest = self._enter(keys=keys, args=args + carried)
+        except Unavailable:
+            self._journal.put_back(carried)
+            raise
         reading, version = parse_reading(clock), int(version)
         if outcome == 0:
             return Entered(reading, version, stale=True)

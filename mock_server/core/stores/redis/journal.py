@@ -1,19 +1,43 @@
-"""The request journal in Redis: a capped list of JSON entries, newest last."""
+"""The request journal in Redis: a capped list of JSON entries, newest last.
+
+An entry is written after its request is answered, and a request's own
+round trips are what a worker waits on; so entries are not sent alone:
+each process keeps them a moment, and the next request's first step (the
+gate's script, gate.py) carries them along. When no request comes along, a
+flusher sends them after `LINGER_S`. Reading the journal sends this
+process's kept entries first: what a process answered, it reads. Another
+process's answers show within `LINGER_S` (a few milliseconds; longer only on
+a machine too busy to run the flusher).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
+from collections import deque
 from typing import Any
 
 import orjson
 
+from ...errors import Unavailable
 from ...journal import Entry, select
 
-# Append one entry and drop the oldest past ARGV[2]: one command instead of MULTI..EXEC.
-_RECORD = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+log = logging.getLogger("apixo_mock")
+
+LINGER_S = 0.002  # how long an entry waits for a request to carry it
+CARRIED = 64  # entries one script carries at most
+
+# A Lua function, shared with the gate's script: append entries, keep the last `size`.
+JOURNAL_LUA = """
+local function journal(list, size, first, entries)
+  if #entries < first then return end
+  redis.call('RPUSH', list, unpack(entries, first))
+  redis.call('LTRIM', list, -tonumber(size), -1)
+end
 """
+# KEYS: the list. ARGV: the size, then the entries.
+_RECORD = JOURNAL_LUA + "journal(KEYS[1], ARGV[1], 2, ARGV)\n"
 
 
 class RedisJournal:
@@ -21,15 +45,74 @@ class RedisJournal:
 
     def __init__(self, client: Any, prefix: str, size: int = 1000) -> None:
         self._r = client
-        self._list = prefix + "journal"
-        self._size = size
+        self.key = prefix + "journal"  # written by the gate's script too
+        self.size = size
         self._record = client.register_script(_RECORD)
+        self._kept: deque[bytes] = deque()  # encoded entries not sent yet, oldest first
+        self._flusher: threading.Thread | None = None
+        self._flusher_lock = threading.Lock()
+        self._closed = threading.Event()
 
     def record(self, entry: Entry) -> None:
-        """Keep one entry, dropping the oldest past the size (one script)."""
-        if self._size <= 0:
+        """Keep one entry: sent with the next request's first step, or by the flusher."""
+        if self.size <= 0:
             return
-        self._record(keys=[self._list], args=[orjson.dumps(entry.fields()), self._size])
+        self._kept.append(orjson.dumps(entry.fields()))
+        with self._flusher_lock:
+            if self._flusher is None and not self._closed.is_set():
+                self._flusher = threading.Thread(
+                    target=self._flush_soon, name="apixo-mock-journal", daemon=True
+                )
+                self._flusher.start()
+
+    def take(self) -> list[bytes]:
+        """Entries kept and not sent, oldest first (at most `CARRIED`), for a script to carry."""
+        taken: list[bytes] = []
+        while len(taken) < CARRIED:
+            try:
+                taken.append(self._kept.popleft())
+            except IndexError:
+                break
+        return taken
+
+    def put_back(self, entries: list[bytes]) -> None:
+        """Entries taken that did not reach Redis: first in line again."""
+        self._kept.extendleft(reversed(entries))
+
+    def flush(self) -> None:
+        """Send every entry kept, now."""
+        while entries := self.take():
+            try:
+                self._record(keys=[self.key], args=[self.size, *entries])
+            except Unavailable:
+                self.put_back(entries)  # Redis is away: the flusher tries again
+                raise
+
+    def _flush_soon(self) -> None:
+        # Runs while entries are kept; a request carrying them first leaves it nothing to do.
+        while not self._closed.wait(LINGER_S):
+            try:
+                self.flush()
+            except Unavailable:
+                log.warning("the journal could not reach Redis; retrying")
+            with self._flusher_lock:
+                if not self._kept:
+                    self._flusher = None
+                    return
+        with self._flusher_lock:
+            self._flusher = None
+
+    def close(self) -> None:
+        """Send what is kept and stop the flusher."""
+        self._closed.set()
+        with self._flusher_lock:
+            flusher = self._flusher
+        if flusher is not None:
+            flusher.join(timeout=5)
+        try:
+            self.flush()
+        except Unavailable:
+            log.warning("the journal's last %d entries could not reach Redis", len(self._kept))
 
     def entries(
         self,
@@ -40,9 +123,11 @@ class RedisJournal:
         limit: int | None = None,
     ) -> list[Entry]:
         """Entries matching every filter given (path by prefix), oldest first."""
-        entries = [Entry(*json.loads(raw)) for raw in self._r.lrange(self._list, 0, -1)]
+        self.flush()  # what this process answered is in what it reads
+        entries = [Entry(*json.loads(raw)) for raw in self._r.lrange(self.key, 0, -1)]
         return select(entries, path=path, status=status, task_id=task_id, limit=limit)
 
     def clear(self) -> None:
         """Forget every entry."""
-        self._r.unlink(self._list)
+        self._kept.clear()
+        self._r.unlink(self.key)

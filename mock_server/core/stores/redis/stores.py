@@ -41,19 +41,25 @@ def redis_stores(config: CoreConfig) -> Stores:
     scenarios = RedisScenarioState(client, prefix)
     clock = RedisClockState(client, prefix)
     unfinished = RedisUnfinished(client, prefix)
+    journal = RedisJournal(client, prefix, config.journal_size)
+
+    def close() -> None:
+        journal.close()
+        client.close()
+
     return Stores(
         tasks=tasks,
         accounts=accounts,
         windows=windows,
         unfinished=unfinished,
-        journal=RedisJournal(client, prefix, config.journal_size),
+        journal=journal,
         rule_counters=RedisRuleCounters(client, prefix),
         scenario_state=scenarios,
         clock_state=clock,
         attempts=deliveries.attempt_log(),
         deliveries=deliveries,
         admission=RedisAdmission(client, prefix + "admission"),
-        gate=RedisGate(client, clock, scenarios, accounts, windows, tasks),
+        gate=RedisGate(client, clock, scenarios, accounts, windows, tasks, journal),
         admission_steps=RedisAdmissionSteps(client, accounts, tasks, unfinished),
-        close=client.close,
+        close=close,
     )

@@ -1,0 +1,114 @@
+"""The Redis journal's entries travel with the next request's first step, or a flusher's."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import orjson
+import pytest
+import redis
+
+from mock_server.core.config import CoreConfig
+from mock_server.core.errors import Unavailable
+from mock_server.core.journal import Entry
+from mock_server.core.redis_url import connect
+from mock_server.core.stores import Stores
+from mock_server.core.stores.redis import journal
+from mock_server.core.stores.redis.journal import RedisJournal
+from mock_server.core.stores.redis.stores import redis_stores
+
+START = 1_700_000_000_000
+KEY = "key-journal-0001"
+DEADLINE_S = 10.0
+
+
+def entry(n: int) -> Entry:
+    return Entry(START + n, "GET", "/api/v1/statusTask/gpt-image-1", 200, 0.5, "…0001")
+
+
+def listed(url: str, prefix: str = "apixo-mock:") -> list[bytes]:
+    """The journal as another process reads it: straight from Redis."""
+    other = redis.Redis.from_url(url)
+    try:
+        return [
+            bytes(raw) for raw in other.lrange(prefix + "journal", 0, -1) if isinstance(raw, bytes)
+        ]
+    finally:
+        other.close()
+
+
+@pytest.fixture
+def stores(redis_url: str) -> Iterator[Stores]:
+    bundle = redis_stores(CoreConfig(store=redis_url, journal_size=3))
+    yield bundle
+    assert bundle.close is not None
+    bundle.close()
+
+
+def test_the_next_request_carries_the_entries_kept(
+    stores: Stores, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "LINGER_S", 60.0)  # no flusher: only a request carries them
+    for n in range(5):
+        stores.journal.record(entry(n))
+    assert listed(redis_url) == []
+    assert stores.gate is not None
+    stores.gate.enter(KEY, stores.clock_state.reading, START, None)
+    times = [Entry(*json.loads(raw)).time - START for raw in listed(redis_url)]
+    assert times == [2, 3, 4]  # in order, the last journal_size=3 kept
+
+
+def test_with_no_request_the_flusher_sends_them_soon(stores: Stores, redis_url: str) -> None:
+    stores.journal.record(entry(1))
+    deadline = time.monotonic() + DEADLINE_S
+    while not listed(redis_url) and time.monotonic() < deadline:
+        time.sleep(0.005)  # polling another process's view, bounded
+    assert len(listed(redis_url)) == 1
+
+
+def test_a_process_reads_what_it_answered_at_once(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "LINGER_S", 60.0)
+    stores.journal.record(entry(1))
+    assert [e.time for e in stores.journal.entries()] == [START + 1]
+
+
+def test_closing_sends_what_is_kept_and_stops_the_flusher(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "LINGER_S", 60.0)
+    kept = RedisJournal(connect(redis_url), "apixo-mock:")
+    kept.record(entry(1))
+    flusher = kept._flusher
+    kept.close()
+    assert flusher is not None
+    assert not flusher.is_alive()
+    assert len(listed(redis_url)) == 1
+
+
+@contextmanager
+def nobody_listening() -> Iterator[str]:
+    """A Redis URL on a loopback port held open but not listening: connections are refused."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"redis://127.0.0.1:{held.getsockname()[1]}/0"
+
+
+def test_entries_that_did_not_reach_redis_are_kept_for_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(journal, "LINGER_S", 60.0)
+    with nobody_listening() as url:
+        away = RedisJournal(connect(url), "apixo-mock:")
+        away.record(entry(1))
+        with pytest.raises(Unavailable):
+            away.flush()
+        kept = away.take()
+        assert kept == [orjson.dumps(entry(1).fields())]
+        away.put_back(kept)
+        away.close()  # tries once more, logs, and stops the flusher
