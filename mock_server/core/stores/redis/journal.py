@@ -4,10 +4,10 @@ An entry is written after its request is answered, and a request's own
 round trips are what a worker waits on; so entries are not sent alone:
 each process keeps them a moment, and the next request's first step (the
 gate's script, gate.py) carries them along. When no request comes along, a
-flusher sends them after `LINGER_S`. Reading the journal sends this
-process's kept entries first: what a process answered, it reads. Another
-process's answers show within `LINGER_S` (a few milliseconds; longer only on
-a machine too busy to run the flusher).
+flusher sends an entry that has waited `LINGER_S` (so within two lingers).
+Reading the journal sends this process's kept entries first: what a process
+answered, it reads. Another process's answers show within a few
+milliseconds (longer only on a machine too busy to run the flusher).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ log = logging.getLogger("apixo_mock")
 
 LINGER_S = 0.002  # how long an entry waits for a request to carry it
 CARRIED = 64  # entries one script carries at most
+_IDLE_ROUNDS = 500  # lingers with nothing kept before the flusher ends (1 s)
 
 # A Lua function, shared with the gate's script: append entries, keep the last `size`.
 JOURNAL_LUA = """
@@ -89,18 +90,37 @@ class RedisJournal:
                 raise
 
     def _flush_soon(self) -> None:
-        # Runs while entries are kept; a request carrying them first leaves it nothing to do.
+        # One thread for as long as requests keep coming (starting one per entry would
+        # cost more than the round trip it saves). It sends only an entry that waited
+        # a whole linger: under load the requests carry every entry, and it sends nothing.
+        seen, idle = None, 0
         while not self._closed.wait(LINGER_S):
-            try:
-                self.flush()
-            except Unavailable:
-                log.warning("the journal could not reach Redis; retrying")
-            with self._flusher_lock:
-                if not self._kept:
-                    self._flusher = None
-                    return
+            first = self._first()
+            if first is not None and first is seen:
+                self._flush_logged()
+                first = None
+            seen = first
+            idle = 0 if first is not None else idle + 1
+            if idle >= _IDLE_ROUNDS:
+                with self._flusher_lock:
+                    if not self._kept:
+                        self._flusher = None
+                        return
+                idle = 0
         with self._flusher_lock:
             self._flusher = None
+
+    def _first(self) -> bytes | None:
+        try:
+            return self._kept[0]
+        except IndexError:
+            return None
+
+    def _flush_logged(self) -> None:
+        try:
+            self.flush()
+        except Unavailable:
+            log.warning("the journal could not reach Redis; retrying")
 
     def close(self) -> None:
         """Send what is kept and stop the flusher."""
