@@ -45,6 +45,7 @@ _TAKE_AT_ONCE: Final = 16  # callbacks a sender takes per visit to the queue
 _MAX_WAIT_S: Final = 3600.0  # the scheduler re-checks the queue at least this often
 _ERROR_PAUSE_S: Final = 0.05  # after an unexpected error, so a persistent one cannot spin
 _UNLIMITED: Final = 2**31  # works claimed at once from a store that sets no limit
+_CLAIM_FRACTION: Final = 4  # a store with a claim limit is claimed from in quarters of it
 _NEVER: Final = 2**63  # the scheduler looks again only when woken (or polling)
 
 Body = Callable[[], bytes]
@@ -301,9 +302,17 @@ class CallbackDispatcher:
         return True
 
     def _room(self) -> int:
-        """How many works may be claimed now (lock held): a store's limit bounds the backlog."""
+        """How many works may be claimed now (lock held): a store's limit bounds the backlog.
+
+        Below a quarter of the limit the answer is 0: the backlog is still deep,
+        and claiming a few works at a time (as each sender finishes its share)
+        would cost a claim, a round trip to a shared store, per few callbacks.
+        """
         limit = self._store.claim_limit
-        return _UNLIMITED if limit is None else max(0, limit - self._busy)
+        if limit is None:
+            return _UNLIMITED
+        room = limit - self._busy
+        return room if room >= max(1, limit // _CLAIM_FRACTION) else 0
 
     def _wait_s(self, room: int) -> float | None:
         """Seconds until the earliest work or the next poll; None: until woken."""
@@ -367,6 +376,6 @@ class CallbackDispatcher:
             self._busy -= len(works)
             if not self._busy:
                 self._idle.notify_all()
-            if self._store.claim_limit is not None:
+            if self._store.claim_limit is not None and self._room():
                 self._pokes += 1  # room to claim again
                 self._wake.notify()
