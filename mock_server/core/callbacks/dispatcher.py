@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from ..background import BackgroundThreads
 from ..clock import MockClock
 from ..stores import AttemptLogStore, DeliveryStore, memory
-from .attempts import AttemptRunner
+from .attempts import AttemptRunner, Outcome
 from .policy import (
     DELIVERY_STATES,
     Abortable,
@@ -345,9 +345,7 @@ class CallbackDispatcher:
     def _perform(self, works: list[Work]) -> None:
         """Send the works this dispatcher still holds (a lease may have run out while queued)."""
         held = self._store.renew([work.token for work in works], self._owner)
-        for work in works:
-            if work.token in held:
-                self._runner.perform(work, self._body, self._settle)
+        self._runner.perform([w for w in works if w.token in held], self._body, self._settle)
 
     def _body(self, task_id: str) -> bytes:
         body = self._bodies.get(task_id)  # one dict read is atomic: senders take no lock here
@@ -357,7 +355,7 @@ class CallbackDispatcher:
             raise LookupError(f"no callback body for task {task_id}")
         return self._render(task_id)
 
-    def _settle(self, work: Work, index: int, result: SendResult) -> Attempt | None:
+    def _settle(self, work: Work, index: int, result: SendResult) -> Outcome:
         """Record the attempt, with its retry's due time unless it was the last try."""
         send = work.sends[index]
         retry_due: int | None = None
@@ -365,10 +363,15 @@ class CallbackDispatcher:
             jitter = spread(self._seed, send.task_id, send.attempt)
             retry_due = send.due_ms + self._policy.backoff_ms(send.attempt, jitter)
         now = self._clock.now_ms()
-        record = self._store.settle(work, index, self._owner, result, now, retry_due)
-        if record is not None and record.outcome == "retrying":
-            self._poke()  # the retry may be due already: one advance replays a whole chain
-        return record
+        settled = self._store.settle_later(work, index, self._owner, result, now, retry_due)
+
+        def outcome() -> Attempt | None:
+            record = settled()
+            if record is not None and record.outcome == "retrying":
+                self._poke()  # the retry may be due already: one advance replays a whole chain
+            return record
+
+        return outcome
 
     def _work_done(self, works: list[Work]) -> None:
         with self._lock:
