@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--senders", type=int, default=8, help="sender threads per process")
+    parser.add_argument("--receiver-workers", type=int, default=2, help="granian workers")
     parser.add_argument("--worker", nargs=3, metavar=("REDIS_URL", "RECEIVER_URL", "SENDERS"))
     args = parser.parse_args()
     if args.worker:
@@ -131,7 +132,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as folder,
         redis_server(Path(folder)) as server,
-        ReceiverProcess(workers=2) as receiver,
+        ReceiverProcess(workers=args.receiver_workers) as receiver,
     ):
         for _ in range(args.repeat):
             elapsed, script_us, calls = run(

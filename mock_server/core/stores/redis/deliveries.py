@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final, cast
 
+import orjson
 import redis
 
 from ...callbacks.policy import Attempt, CallbackEffect, SendResult
@@ -291,7 +292,7 @@ def _opt(value: int | None) -> str:
 
 
 def _work(token: str, raw: str) -> Work:
-    data = json.loads(raw)
+    data = orjson.loads(raw)
     sends = tuple(
         Send(s["t"], s["u"], int(s["i"]), int(s["a"]), int(s["d"])) for s in data["sends"]
     )
@@ -299,7 +300,7 @@ def _work(token: str, raw: str) -> Work:
 
 
 def _attempt(raw: str) -> Attempt:
-    e = json.loads(raw)
+    e = orjson.loads(raw)
     return Attempt(
         task_id=e["t"],
         url=e["u"],
