@@ -36,9 +36,10 @@ class Events:
 class NotingDeliveries(MemoryDeliveries):
     """The memory store, noting when each attempt is settled and when its outcome is read."""
 
-    def __init__(self, events: Events) -> None:
+    def __init__(self, events: Events, unreadable: str = "") -> None:
         super().__init__(AttemptLog())
         self._events = events
+        self._unreadable = unreadable  # the task whose outcome cannot be read
 
     def settle_later(
         self,
@@ -55,6 +56,8 @@ class NotingDeliveries(MemoryDeliveries):
 
         def outcome() -> Attempt | None:
             self._events.add(f"read {task}")
+            if task == self._unreadable:
+                raise ConnectionError("the store went away while answering")
             return settled()
 
         return outcome
@@ -95,3 +98,20 @@ def test_each_attempt_is_settled_before_the_next_post_and_read_after_it() -> Non
         *("post c", "read b", "settle c"),
         "read c",
     ]
+
+
+def test_an_outcome_that_cannot_be_read_stops_no_later_attempt() -> None:
+    events = Events()
+    clock = MockClock(lambda: START, frozen=True)
+    store = NotingDeliveries(events, unreadable="a")
+    policy = CallbackPolicy(jitter=0.0, senders=1)
+    with CallbackDispatcher(
+        clock, NotingSender(events), policy, deliveries=store, render=lambda t: t.encode()
+    ) as dispatcher:
+        for task in ("a", "b"):
+            dispatcher.schedule(task, "http://r.test/hook", START + 10)
+        clock.advance(10)
+        assert dispatcher.wait_idle(WAIT_S)
+        assert dispatcher.background_errors == 1
+        assert [a["outcome"] for a in dispatcher.attempts("b")] == ["delivered"]
+    assert events.seen == ["post a", "settle a", "post b", "read a", "settle b", "read b"]

@@ -59,7 +59,7 @@ class AttemptRunner:
                         result = self._send(work, index, body)
                         earlier, unread = unread, None
                         if earlier is not None:
-                            self._read(earlier)
+                            self._read_safely(earlier)  # its failure is not this attempt's
                         unread = settle(work, index, result)
                 except Exception:
                     self._threads.caught("callback sender failed; it goes on")
