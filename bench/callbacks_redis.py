@@ -8,10 +8,12 @@ that second, all advance their clocks at one signal. Measured: from the
 signal until no work is queued or claimed, and every delivery is delivered
 exactly once (checked in the shared attempt log); and, as a measure the
 machine's load does not sway, the Redis commands per callback (scripts, and
-the commands the scripts ran), the benchmark's own polling left out.
+the commands the scripts ran), the benchmark's own polling left out. Each
+script call (`evalsha`) is one round trip; the senders' settle scripts overlap
+their next POST (docs/callbacks.md).
 
     .venv/bin/python bench/callbacks_redis.py [--tasks 10000] [--processes 2] [--repeat 1]
-        [--senders 8]
+        [--senders 8] [--receiver-workers 2]
 """
 
 from __future__ import annotations
