@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import hiredis
 import redis
 from redis.commands.core import Script
 
@@ -32,9 +31,7 @@ class ScriptPipe:
         if self._unread is not None:
             self._unread()  # the earlier answer comes first on the connection
         connection = self._connect()
-        # hiredis packs in C (redis-py checks each argument's type); its stub types a 1-tuple.
-        command = ("EVALSHA", script.sha, 0, *args)
-        connection.send_packed_command([hiredis.pack_command(command)])  # type: ignore[arg-type]
+        connection.send_command("EVALSHA", script.sha, 0, *args)
         answer = self._unread = _Answer(self, connection, script, args)
         return answer
 
