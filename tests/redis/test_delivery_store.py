@@ -374,6 +374,27 @@ def test_settling_later_after_redis_lost_its_scripts_loads_and_runs_the_script(
     client.close()
 
 
+def test_settling_later_on_a_connection_redis_closed_reconnects_and_records(
+    redis_url: str,
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = RedisDeliveries(client)
+    for task in ("t1", "t2", "t3"):
+        store.schedule(record(task))
+    works = {work.sends[0].task_id: work for work in store.claim(START, ME, 10, WINDOW)}
+    assert store.settle_later(works["t1"], 0, ME, OK, START, None)() is not None
+    killer = redis.Redis.from_url(redis_url)
+    assert killer.client_kill_filter(_type="normal", skipme=True) >= 1  # as a restart does
+    second = store.settle_later(works["t2"], 0, ME, OK, START, None)()
+    assert second is not None  # the lost connection was opened again, the attempt recorded
+    killer.client_kill_filter(_type="normal", skipme=True)
+    third = store.settle_later(works["t3"], 0, ME, OK, START, None)()
+    assert third is not None
+    assert [a.task_id for t in ("t1", "t2", "t3") for a in store.attempts(t)] == ["t1", "t2", "t3"]
+    killer.close()
+    client.close()
+
+
 def test_a_live_lease_is_renewed_and_not_claimed_again(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     store = RedisDeliveries(client, lease_ms=60_000)

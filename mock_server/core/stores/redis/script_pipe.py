@@ -17,6 +17,8 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+_LOST = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
 
 class ScriptPipe:
     """Sends scripts on a connection of its own, for one thread; not thread-safe."""
@@ -31,7 +33,11 @@ class ScriptPipe:
         if self._unread is not None:
             self._unread()  # the earlier answer comes first on the connection
         connection = self._connect()
-        connection.send_command("EVALSHA", script.sha, 0, *args)
+        try:
+            connection.send_command("EVALSHA", script.sha, 0, *args)
+        except _LOST:  # a connection Redis closed (a restart, an idle timeout): once more, fresh
+            connection.disconnect()
+            connection.send_command("EVALSHA", script.sha, 0, *args)
         answer = self._unread = _Answer(self, connection, script, args)
         return answer
 
@@ -70,5 +76,10 @@ class _Answer:
             self._value = self._connection.read_response()
         except redis.exceptions.NoScriptError:
             # Redis lost its script cache (a restart): it ran nothing; redis-py loads and runs it.
+            self._value = self._script(args=self._args)
+        except _LOST:
+            # The answer was lost with the connection: run it again through the client, as its
+            # own retry of a lost command would (a settle that did run ends its lease: the
+            # second finds it gone, unless a reordered batch's sends remain).
             self._value = self._script(args=self._args)
         return self._value
