@@ -124,6 +124,25 @@ def test_settling_a_success_records_the_attempt(store: DeliveryStore) -> None:
     assert store.pending_count() == 0
 
 
+def test_settling_later_records_as_settling_does_each_answer_its_own(
+    store: DeliveryStore,
+) -> None:
+    store.schedule(record("t1"))
+    store.schedule(record("t2"))
+    works = {work.sends[0].task_id: work for work in claim(store, START)}
+    first = store.settle_later(works["t1"], 0, ME, OK, START + 7, None)
+    second = store.settle_later(works["t2"], 0, ME, FAIL, START + 8, START + 1000)
+    later, earlier = second(), first()  # read out of order: each is still its own
+    assert earlier is not None
+    assert later is not None
+    assert (earlier.task_id, earlier.outcome, earlier.time_ms) == ("t1", "delivered", START + 7)
+    assert (later.task_id, later.outcome, later.time_ms) == ("t2", "retrying", START + 8)
+    assert first() == earlier  # read once, kept
+    assert store.attempts("t1") == [earlier]
+    assert (state(store, "t1"), state(store, "t2")) == ("delivered", "delivering")
+    assert store.deliveries("t2")[0].next_attempt_ms == START + 1000
+
+
 def test_a_failed_attempt_queues_its_retry_at_the_due_time_given(store: DeliveryStore) -> None:
     store.schedule(record("t1"))
     [work] = claim(store, START)
@@ -324,6 +343,56 @@ def test_an_expired_lease_is_claimed_again_and_the_old_owner_cannot_settle(
     assert two.settle(again, 0, OTHER, OK, START, None) is not None
     assert [a.outcome for a in two.attempts("t1")] == ["delivered"]
     assert one.deliveries("t1")[0].state == "delivered"
+
+
+def test_only_the_lease_holder_settles_later_and_a_lost_lease_settles_nothing(
+    shared: tuple[RedisDeliveries, RedisDeliveries], redis_url: str
+) -> None:
+    one, two = shared
+    one.schedule(record("t1"))
+    [work] = one.claim(START, ME, 10, WINDOW)
+    assert one.settle_later(work, 0, OTHER, OK, START, None)() is None  # not its lease
+    assert lease_runs_out(redis_url)
+    [again] = two.claim(START, OTHER, 10, WINDOW)
+    assert one.settle_later(work, 0, ME, OK, START, None)() is None  # lost to `two`
+    assert two.settle_later(again, 0, OTHER, OK, START, None)() is not None
+    assert [a.outcome for a in two.attempts("t1")] == ["delivered"]
+
+
+def test_settling_later_after_redis_lost_its_scripts_loads_and_runs_the_script(
+    redis_url: str,
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = RedisDeliveries(client)
+    store.schedule(record("t1"))
+    [work] = store.claim(START, ME, 10, WINDOW)
+    client.script_flush()  # as a restarted Redis has none
+    attempt = store.settle_later(work, 0, ME, OK, START, None)()
+    assert attempt is not None
+    assert attempt.outcome == "delivered"
+    assert store.attempts("t1") == [attempt]
+    client.close()
+
+
+def test_settling_later_on_a_connection_redis_closed_reconnects_and_records(
+    redis_url: str,
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = RedisDeliveries(client)
+    for task in ("t1", "t2", "t3"):
+        store.schedule(record(task))
+    works = {work.sends[0].task_id: work for work in store.claim(START, ME, 10, WINDOW)}
+    assert store.settle_later(works["t1"], 0, ME, OK, START, None)() is not None
+    killer = redis.Redis.from_url(redis_url)
+    assert killer.client_kill_filter(_type="normal", skipme=True) >= 1  # as a restart does
+    second = store.settle_later(works["t2"], 0, ME, OK, START, None)()
+    assert second is not None  # the lost connection was opened again, the attempt recorded
+    killer.client_kill_filter(_type="normal", skipme=True)
+    third = store.settle_later(works["t3"], 0, ME, OK, START, None)()
+    assert third is not None
+    assert [a.task_id for t in ("t1", "t2", "t3") for a in store.attempts(t)] == ["t1", "t2", "t3"]
+    killer.close()
+    client.close()
 
 
 def test_a_live_lease_is_renewed_and_not_claimed_again(redis_url: str) -> None:

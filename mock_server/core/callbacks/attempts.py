@@ -23,7 +23,8 @@ from .policy import (
 )
 from .records import Work
 
-Settle = Callable[[Work, int, SendResult], Attempt | None]
+Outcome = Callable[[], Attempt | None]  # an attempt's settling, read when called
+Settle = Callable[[Work, int, SendResult], Outcome]
 Body = Callable[[str], bytes]  # a task id's callback body, rendered at send time
 
 
@@ -44,27 +45,49 @@ class AttemptRunner:
         self._threads = threads
         self._log = log
 
-    def perform(self, work: Work, body: Body, settle: Settle) -> None:
-        """Send a work's attempts one after another, so a reordered batch's order holds."""
-        try:
-            for index in range(len(work.sends)):
-                self._attempt(work, index, body, settle)
-        except Exception:
-            self._threads.caught("callback sender failed; it goes on")
+    def perform(self, works: list[Work], body: Body, settle: Settle) -> None:
+        """Send the works' attempts one after another, so a reordered batch's order holds.
 
-    def _attempt(self, work: Work, index: int, body: Body, settle: Settle) -> None:
-        """POST once and settle the outcome; a failing body or sender is a failed attempt."""
+        Each attempt is settled before the next is sent, but its outcome is read
+        only after that next POST: a shared store's round trip overlaps it.
+        """
+        unread: Outcome | None = None
+        try:
+            for work in works:
+                try:
+                    for index in range(len(work.sends)):
+                        result = self._send(work, index, body)
+                        earlier, unread = unread, None
+                        if earlier is not None:
+                            self._read_safely(earlier)  # its failure is not this attempt's
+                        unread = settle(work, index, result)
+                except Exception:
+                    self._threads.caught("callback sender failed; it goes on")
+        finally:
+            if unread is not None:
+                self._read_safely(unread)
+
+    def _send(self, work: Work, index: int, body: Body) -> SendResult:
+        """POST once; a failing body or sender is a failed attempt."""
         send = work.sends[index]
         try:
             payload = body(send.task_id)
             headers = self._headers(payload)
-            result = self._sender.post(send.url, payload, headers, self._policy.timeout_s)
+            return self._sender.post(send.url, payload, headers, self._policy.timeout_s)
         except Exception as exc:
             self._threads.caught("callback for %s: body or sender raised", send.task_id)
-            result = SendResult(None, f"{type(exc).__name__}: {exc}", 0.0)
-        record = settle(work, index, result)
+            return SendResult(None, f"{type(exc).__name__}: {exc}", 0.0)
+
+    def _read(self, outcome: Outcome) -> None:
+        record = outcome()
         if record is not None:
             self._log_attempt(record)
+
+    def _read_safely(self, outcome: Outcome) -> None:
+        try:
+            self._read(outcome)
+        except Exception:
+            self._threads.caught("callback sender failed; it goes on")
 
     def _headers(self, body: bytes) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "User-Agent": self._policy.user_agent}

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from ..background import BackgroundThreads
 from ..clock import MockClock
 from ..stores import AttemptLogStore, DeliveryStore, memory
-from .attempts import AttemptRunner
+from .attempts import AttemptRunner, Outcome
 from .policy import (
     DELIVERY_STATES,
     Abortable,
@@ -45,6 +45,7 @@ _TAKE_AT_ONCE: Final = 16  # callbacks a sender takes per visit to the queue
 _MAX_WAIT_S: Final = 3600.0  # the scheduler re-checks the queue at least this often
 _ERROR_PAUSE_S: Final = 0.05  # after an unexpected error, so a persistent one cannot spin
 _UNLIMITED: Final = 2**31  # works claimed at once from a store that sets no limit
+_CLAIM_FRACTION: Final = 4  # a store with a claim limit is claimed from in quarters of it
 _NEVER: Final = 2**63  # the scheduler looks again only when woken (or polling)
 
 Body = Callable[[], bytes]
@@ -301,9 +302,17 @@ class CallbackDispatcher:
         return True
 
     def _room(self) -> int:
-        """How many works may be claimed now (lock held): a store's limit bounds the backlog."""
+        """How many works may be claimed now (lock held): a store's limit bounds the backlog.
+
+        Below a quarter of the limit the answer is 0: the backlog is still deep,
+        and claiming a few works at a time (as each sender finishes its share)
+        would cost a claim, a round trip to a shared store, per few callbacks.
+        """
         limit = self._store.claim_limit
-        return _UNLIMITED if limit is None else max(0, limit - self._busy)
+        if limit is None:
+            return _UNLIMITED
+        room = limit - self._busy
+        return room if room >= max(1, limit // _CLAIM_FRACTION) else 0
 
     def _wait_s(self, room: int) -> float | None:
         """Seconds until the earliest work or the next poll; None: until woken."""
@@ -336,9 +345,7 @@ class CallbackDispatcher:
     def _perform(self, works: list[Work]) -> None:
         """Send the works this dispatcher still holds (a lease may have run out while queued)."""
         held = self._store.renew([work.token for work in works], self._owner)
-        for work in works:
-            if work.token in held:
-                self._runner.perform(work, self._body, self._settle)
+        self._runner.perform([w for w in works if w.token in held], self._body, self._settle)
 
     def _body(self, task_id: str) -> bytes:
         body = self._bodies.get(task_id)  # one dict read is atomic: senders take no lock here
@@ -348,7 +355,7 @@ class CallbackDispatcher:
             raise LookupError(f"no callback body for task {task_id}")
         return self._render(task_id)
 
-    def _settle(self, work: Work, index: int, result: SendResult) -> Attempt | None:
+    def _settle(self, work: Work, index: int, result: SendResult) -> Outcome:
         """Record the attempt, with its retry's due time unless it was the last try."""
         send = work.sends[index]
         retry_due: int | None = None
@@ -356,10 +363,15 @@ class CallbackDispatcher:
             jitter = spread(self._seed, send.task_id, send.attempt)
             retry_due = send.due_ms + self._policy.backoff_ms(send.attempt, jitter)
         now = self._clock.now_ms()
-        record = self._store.settle(work, index, self._owner, result, now, retry_due)
-        if record is not None and record.outcome == "retrying":
-            self._poke()  # the retry may be due already: one advance replays a whole chain
-        return record
+        settled = self._store.settle_later(work, index, self._owner, result, now, retry_due)
+
+        def outcome() -> Attempt | None:
+            record = settled()
+            if record is not None and record.outcome == "retrying":
+                self._poke()  # the retry may be due already: one advance replays a whole chain
+            return record
+
+        return outcome
 
     def _work_done(self, works: list[Work]) -> None:
         with self._lock:
@@ -367,6 +379,6 @@ class CallbackDispatcher:
             self._busy -= len(works)
             if not self._busy:
                 self._idle.notify_all()
-            if self._store.claim_limit is not None:
+            if self._store.claim_limit is not None and self._room():
                 self._pokes += 1  # room to claim again
                 self._wake.notify()

@@ -284,6 +284,22 @@ class DeliveryStore(Protocol):
         counts: the delivery was replaced or forgotten, or the lease was lost.
         """
 
+    def settle_later(
+        self,
+        work: Work,
+        index: int,
+        owner: str,
+        result: SendResult,
+        now: int,
+        retry_due_ms: int | None,
+    ) -> Callable[[], Attempt | None]:
+        """`settle`, on its way to the store when this returns; calling the result reads it.
+
+        A sender sends its next callback before it reads the outcome, so that a
+        shared store's round trip overlaps that POST. One thread reads its
+        outcomes in order, each before it settles again.
+        """
+
     def has_due(self, now: int) -> bool:
         """Whether any queued work is due at `now`."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..callbacks.policy import Attempt, SendResult
@@ -148,6 +149,19 @@ class MemoryDeliveries:
             )
             self._log.append(attempt)
             return attempt
+
+    def settle_later(
+        self,
+        work: Work,
+        index: int,
+        owner: str,
+        result: SendResult,
+        now: int,
+        retry_due_ms: int | None,
+    ) -> Callable[[], Attempt | None]:
+        """Settled at once: there is no round trip to overlap."""
+        attempt = self.settle(work, index, owner, result, now, retry_due_ms)
+        return lambda: attempt
 
     def has_due(self, now: int) -> bool:
         """Whether the heap's earliest entry is due."""

@@ -16,14 +16,18 @@ The scripts are in delivery_scripts.py, with the key layout.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from typing import Any, Final, cast
 
+import orjson
 import redis
 
 from ...callbacks.policy import Attempt, CallbackEffect, SendResult
 from ...callbacks.records import DeliveryRecord, Send, Work
 from ...config import CoreConfig
 from . import delivery_scripts as scripts
+from .script_pipe import ScriptPipe
 
 DEFAULT_PREFIX: Final = "apixo-mock:"
 _LEASE_MARGIN_MS: Final = 30_000  # beyond a send's timeout: a live sender never loses its lease
@@ -57,6 +61,7 @@ class RedisDeliveries:
         self.poll_s: float | None = poll_s  # other processes queue work this one hears nothing of
         self.claim_limit: int | None = claim_limit  # unsent work must not outlive its lease
         self._log_size = log_size
+        self._local = threading.local()  # each sender thread's `ScriptPipe`
         self._scripts = {
             name: client.register_script(getattr(scripts, name))
             for name in ("SCHEDULE", "RESCHEDULE", "REDELIVER", "CLAIM", "RENEW", "SETTLE")
@@ -110,15 +115,59 @@ class RedisDeliveries:
         retry_due_ms: int | None,
     ) -> Attempt | None:
         """Record the attempt and queue its retry in one script, if `owner` still holds the work."""
-        send, last = work.sends[index], index == len(work.sends) - 1
         entry = self._run(
-            "SETTLE",
+            "SETTLE", *self._settle_args(work, index, owner, result, now, retry_due_ms)
+        )
+        return _attempt(_text(entry)) if entry else None
+
+    def settle_later(
+        self,
+        work: Work,
+        index: int,
+        owner: str,
+        result: SendResult,
+        now: int,
+        retry_due_ms: int | None,
+    ) -> Callable[[], Attempt | None]:
+        """`settle`'s script written to Redis now, on this thread's own connection.
+
+        Its answer is read when the result is called, after the sender's next
+        POST: the two round trips overlap. The script is on its way when this
+        returns, so a process killed during that POST has this attempt recorded
+        all the same (a connection closed with an answer unread is reset, but
+        an answer arrives only once Redis has run the script).
+        """
+        args = self._settle_args(work, index, owner, result, now, retry_due_ms)
+        answer = self._pipe().send(self._scripts["SETTLE"], [self._prefix, *args])
+
+        def outcome() -> Attempt | None:
+            entry = answer()
+            return _attempt(_text(entry)) if entry else None
+
+        return outcome
+
+    def _settle_args(
+        self,
+        work: Work,
+        index: int,
+        owner: str,
+        result: SendResult,
+        now: int,
+        retry_due_ms: int | None,
+    ) -> tuple[str, ...]:
+        send, last = work.sends[index], index == len(work.sends) - 1
+        return (
             *(work.token, owner, _flag(last)),
             *(send.task_id, str(send.incarnation), str(send.attempt), str(send.due_ms), send.url),
             *(_flag(result.ok), _opt(result.status), result.error or "", repr(result.latency_ms)),
             *(str(now), _opt(retry_due_ms), str(self._log_size)),
         )
-        return _attempt(_text(entry)) if entry else None
+
+    def _pipe(self) -> ScriptPipe:
+        pipe: ScriptPipe | None = getattr(self._local, "pipe", None)
+        if pipe is None:
+            pipe = self._local.pipe = ScriptPipe(self._client)
+        return pipe
 
     def has_due(self, now: int) -> bool:
         """Whether any queued work is due at `now`."""
@@ -243,7 +292,7 @@ def _opt(value: int | None) -> str:
 
 
 def _work(token: str, raw: str) -> Work:
-    data = json.loads(raw)
+    data = orjson.loads(raw)
     sends = tuple(
         Send(s["t"], s["u"], int(s["i"]), int(s["a"]), int(s["d"])) for s in data["sends"]
     )
@@ -251,7 +300,7 @@ def _work(token: str, raw: str) -> Work:
 
 
 def _attempt(raw: str) -> Attempt:
-    e = json.loads(raw)
+    e = orjson.loads(raw)
     return Attempt(
         task_id=e["t"],
         url=e["u"],
