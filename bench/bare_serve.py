@@ -1,6 +1,6 @@
 """Serves bench/bare_app.py exactly as `apixo-mock serve` serves the mock: same granian settings.
 
-python bench/bare_serve.py PORT [THREADS]
+python bench/bare_serve.py PORT [THREADS] [WORKERS]
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ def main(argv: list[str]) -> int:
     """Serve the canned app on loopback until stopped."""
     port = int(argv[0])
     threads = int(argv[1]) if len(argv) > 1 else Settings().threads
-    server = granian_server(Settings(port=port, threads=threads), "127.0.0.1", port)
+    workers = int(argv[2]) if len(argv) > 2 else 1
+    settings = Settings(port=port, threads=threads, workers=workers)  # stateless: no store
+    server = granian_server(settings, "127.0.0.1", port)
 
     def load(*_: object) -> object:
         tune_interpreter()  # as serve's worker does

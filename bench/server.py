@@ -38,6 +38,8 @@ from pathlib import Path
 import peers
 import requests
 
+from mock_server.settings import Settings
+
 ROOT = Path(__file__).parents[1]
 AUTH = "Bearer bench-key-0001"
 SMALL_BODY = {"input": {"mode": "gpt-image-1", "prompt": "a cat"}}
@@ -218,9 +220,12 @@ def target_command(name: str, port: int, threads: int | None, scratch: Path) -> 
         limits = ["--rpm", "1000000000", "--max-unfinished", "1000000000"]
         chosen = ["--threads", str(threads)] if threads is not None else []
         return [binary, "serve", "--port", str(port), *limits, *chosen]
-    if name == "bare":
-        chosen = [str(threads)] if threads is not None else []
-        return [sys.executable, str(ROOT / "bench" / "bare_serve.py"), str(port), *chosen]
+    if name in ("bare", "bare-2w"):
+        # bare-2w: two granian workers, what a Flask app gains from a second one here.
+        workers = ["2"] if name == "bare-2w" else []
+        chosen = [str(threads or Settings().threads)] if threads is not None or workers else []
+        script = str(ROOT / "bench" / "bare_serve.py")
+        return [sys.executable, script, str(port), *chosen, *workers]
     if name == "prism":
         return peers.prism_command(port)
     if name == "wiremock":

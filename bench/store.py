@@ -1,7 +1,7 @@
 """Throughput of the mock on each store, side by side in one run, with wrk.
 
     python bench/store.py [--duration 10] [--warmup 3]
-        [--targets memory,redis,redis-2w,redis-2p,unix,unix-2w,wiremock]
+        [--targets memory,redis,redis-2w,redis-2p,unix,unix-2w,wiremock,bare,bare-2w]
 
 Targets (each `apixo-mock serve` with its limits raised out of the way):
 - memory: the default in-memory store, one process, one worker;
@@ -12,7 +12,9 @@ Targets (each `apixo-mock serve` with its limits raised out of the way):
 - unix, unix-2w: one worker and two, on the same Redis through its unix socket
   (`--store unix:///path/redis.sock`), the choice when Redis runs on the mock's host;
 - wiremock: the warm WireMock peer with canned answers (bench/peers.py), the
-  rate a mock of several workers is held to.
+  rate a mock of several workers is held to;
+- bare, bare-2w: a bare Flask app with the canned answers under serve's granian
+  settings, one worker and two: what this machine gives any Flask app.
 
 Status reads rotate over a finished, a processing and a pending task; submits
 over the smallest valid body and a typical one (as bench/server.py). wrk runs
@@ -37,8 +39,18 @@ from server import SMALL_BODY, STATUS_PATH, SUBMIT_PATH, TYPICAL_BODY, Run
 
 from mock_server.testing.redis_server import RedisServer, redis_server
 
-TARGETS = ("memory", "redis", "redis-2w", "redis-2p", "unix", "unix-2w", "wiremock")
-PEERS = ("wiremock",)
+TARGETS = (
+    "memory",
+    "redis",
+    "redis-2w",
+    "redis-2p",
+    "unix",
+    "unix-2w",
+    "wiremock",
+    "bare",
+    "bare-2w",
+)
+PEERS = ("wiremock", "bare", "bare-2w")  # measured as bench/server.py measures them
 
 
 def serve_command(port: int, *flags: str) -> list[str]:
