@@ -334,7 +334,14 @@ def write_report(path: Path, results: dict[str, dict[str, Run]], args: argparse.
         "- wiremock: the standalone jar with two stubs returning the canned bodies.",
         "",
     ]
-    path.write_text("\n".join(text))
+    path.write_text("\n".join(text) + _later_sections(path))
+
+
+def _later_sections(path: Path) -> str:
+    """The file's sections after this table (`## ...`, e.g. bench/store.py's), kept as they are."""
+    old = path.read_text("utf-8") if path.exists() else ""
+    start = old.find("\n## ")
+    return "" if start < 0 else old[start:]
 
 
 def main() -> int:
