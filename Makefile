@@ -30,9 +30,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Tests run in worker processes, one per core up to 4 (each worker starts its own servers
-# and browser); TEST_WORKERS=0 runs them in this process. A group of tests marked
-# xdist_group shares one worker (and its session fixtures).
+# Tests run in worker processes, one per core up to 4 (each worker starts its own servers);
+# TEST_WORKERS=0 runs them in this process. The tests of each group in conftest.py's
+# XDIST_GROUPS share one worker, and so the expensive fixture they use.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 
 test: lint system-deps ui-deps
