@@ -30,8 +30,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Tests run in worker processes, one per core up to 4 (each worker starts its own servers);
+# TEST_WORKERS=0 runs them in this process. The tests of each group in conftest.py's
+# XDIST_GROUPS share one worker, and so the expensive fixture they use.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
+
 test: lint system-deps ui-deps
-	$(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 
 # Debian packages the tests run for real, as command:package; installed when missing.
 SYSTEM_TOOLS := redis-server:redis-server chromium:chromium chromedriver:chromium-driver

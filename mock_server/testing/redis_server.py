@@ -6,6 +6,7 @@ Tests of the shared (Redis) store never use a fake: they start the machine's
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -50,21 +51,40 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _answers(port: int) -> bool:
+def _server_pid(port: int) -> int | None:
+    """The process id of the redis-server answering on the port, if one answers."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
+            conn.sendall(b"INFO server\r\n")
+            reply = conn.makefile("rb")
+            header = reply.readline()  # a bulk string: b"$<length>\r\n"
+            if not header.startswith(b"$"):
+                return None
+            body = reply.read(int(header[1:]))
+    except (OSError, ValueError):
+        return None
+    found = re.search(rb"^process_id:(\d+)\r?$", body, re.MULTILINE)
+    return int(found.group(1)) if found else None
+
+
+def _answers(port: int) -> bool:
+    """Whether a redis-server (any) answers on the port."""
+    return _server_pid(port) is not None
 
 
 def _wait_ready(process: subprocess.Popen[bytes], port: int) -> bool:
+    """Whether our process answers on the port before the deadline.
+
+    Our process, not just any: another process (a parallel test worker) may
+    have been given the same free port and bound it first. Ours then exits,
+    but until it does the other one answers a PING, and two sessions would
+    share (and empty) one database.
+    """
     deadline = time.monotonic() + _READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
-        if _answers(port):
+        if _server_pid(port) == process.pid:
             return True
         time.sleep(0.02)  # polling a child process's port; not a test's clock
     return False
