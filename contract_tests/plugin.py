@@ -21,6 +21,7 @@ from .rules import rule_ids
 
 NAME = "contract_tests.plugin"
 REPORT = pytest.StashKey[RuleReport]()
+WORKER_REPORT = "apixo_contract_rules"  # the key of a worker's report in its workeroutput
 MARKERS = (
     "rule(*ids): the docs/contract.md rules a test checks (ids from contract_tests/rules.py)",
     "billable(images=N): spends credits on the target (capped by --apixo-max-images)",
@@ -116,6 +117,21 @@ def _skip_reason(report: pytest.TestReport) -> str:
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return str(longrepr[2]).removeprefix("Skipped: ")
     return "skipped"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker: hand the worker's rule report to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[WORKER_REPORT] = report_of(session.config).to_data()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the pytest-xdist controller: add each worker's rule report to the session's."""
+    data = getattr(node, "workeroutput", {}).get(WORKER_REPORT)
+    if data is not None:
+        report_of(node.config).merge(data)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -7,10 +7,11 @@ client checks every envelope), so the summary can say which rule broke.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from types import MappingProxyType
+from typing import Any
 
 from .rules import RULES, Rule
 
@@ -90,6 +91,26 @@ class RuleReport:
         notes = self.states[rule_id].notes
         if text not in notes and len(notes) < 5:
             notes.append(text)
+
+    def to_data(self) -> dict[str, Any]:
+        """The report as plain data, for a pytest-xdist worker to hand its controller."""
+        states = {
+            rule_id: [int(state.outcome), list(state.details), list(state.notes)]
+            for rule_id, state in self.states.items()
+            if state.outcome or state.notes
+        }
+        return {"states": states, "targets": self.target_lines, "dialects": self.dialects}
+
+    def merge(self, data: Mapping[str, Any]) -> None:
+        """Add a worker's report (`to_data`): each rule ends with the worse news of the two."""
+        for rule_id, (outcome, details, notes) in data.get("states", {}).items():
+            state = self.states[rule_id]
+            for detail in details or [""]:
+                state.record(Outcome(outcome), detail)
+            for text in notes:
+                self.note(rule_id, text)
+        self.target_lines = self.target_lines or list(data.get("targets", []))
+        self.dialects.update(data.get("dialects", {}))
 
     @property
     def used(self) -> bool:

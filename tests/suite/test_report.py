@@ -51,3 +51,42 @@ def test_quiet_summary_lists_only_failures_and_skips_under_one_total() -> None:
     listed = [line.split()[1] for line in lines[1:] if not line.startswith(" ")]
     assert listed == ["envelope.code-equals-status", "balance.refund"]
     assert any("- needs the violation prompt" in line for line in lines)
+
+
+def test_workers_reports_merge_into_one_with_the_worse_news_per_rule() -> None:
+    # pytest-xdist: each worker hands its report over as data; the controller merges them.
+    first, second = RuleReport(), RuleReport()
+    a, b, c = (rule.id for rule in RULES[:3])
+    first.checked([a, b], "t1")
+    first.note(a, "a 429 without Retry-After")
+    first.target_lines = ["target: in-process mock"]
+    second.failed(b, "t2", "broken\nmore")
+    second.skipped([c], "needs a limit key")
+    second.spoke("nvariants", "accepted")
+    merged = RuleReport()
+    for worker in (first, second):
+        merged.merge(worker.to_data())
+    assert [merged.states[rule].outcome for rule in (a, b, c)] == [
+        Outcome.CHECKED,
+        Outcome.FAILED,
+        Outcome.SKIPPED,
+    ]
+    assert merged.states[b].details == ["t2: broken"]
+    assert merged.states[c].details == ["needs a limit key"]
+    assert merged.states[a].notes == ["a 429 without Retry-After"]
+    assert merged.target_lines == ["target: in-process mock"]
+    assert merged.dialects == {"nvariants": "accepted"}
+    assert merged.lines() == RuleReport.lines(_replayed(first, second))
+
+
+def _replayed(first: RuleReport, second: RuleReport) -> RuleReport:
+    """What one process running both workers' tests would have reported."""
+    one = RuleReport()
+    a, b, c = (rule.id for rule in RULES[:3])
+    one.checked([a, b], "t1")
+    one.note(a, "a 429 without Retry-After")
+    one.target_lines = list(first.target_lines)
+    one.failed(b, "t2", "broken\nmore")
+    one.skipped([c], "needs a limit key")
+    one.dialects.update(second.dialects)
+    return one
