@@ -30,6 +30,7 @@ from .scenarios import (
     trigger_decision,
 )
 from .service_parts import ServiceParts
+from .stores.steps import Outlook
 from .tasks import Task
 from .timing import PROFILES, Timing, task_id, task_rng, within_clock
 from .validation import GPT_IMAGE_1, SubmitRequest
@@ -96,20 +97,15 @@ class Admission(ServiceParts):
                 raise Unavailable("The mock is shutting down")
             for _ in range(_COMMIT_TRIES):
                 now = self.clock.now_ms()
-                outlook = self._steps.look(key, now)  # one round trip on a shared store
-                if outlook.due or outlook.evictable:
-                    self._settle(evict=outlook.evictable)
-                    if outlook.due:  # settling may have freed some of the key's cap
-                        outlook = self._steps.look(key, now)
+                outlook = self._look_settled(key, now)
                 cap = outlook.limits.max_unfinished
                 if outlook.unfinished >= cap:
                     self._unfinished.admit(key, cap, now)  # refuses, with the wait until one ends
                 task = self._new_task(*made, now, outlook.last_sequence + 1)
                 # Charged last, once nothing else can refuse: a refusal never costs money.
                 # A lockless admission (another process) may come between look and commit.
-                if self._steps.commit(
-                    task, self.settings.insufficient_credits_status, after=outlook.last_sequence
-                ):
+                after = outlook.last_sequence if self._steps.lockless else None
+                if self._steps.commit(task, self.settings.insufficient_credits_status, after):
                     break
             else:
                 raise Unavailable("The mock's shared store is busy; try again")
@@ -118,6 +114,18 @@ class Admission(ServiceParts):
                 # task as a success before its reference images have been judged.
                 self._start_check(task)
             return task
+
+    def _look_settled(self, key: str, now: int) -> Outlook:
+        """The look admission decides on, with what has ended settled (under the lock)."""
+        if not self._steps.lockless:  # in memory a look costs nothing: settle, then look
+            self._settle()
+            return self._steps.look(key, now)
+        outlook = self._steps.look(key, now)  # one round trip on a shared store
+        if outlook.due or outlook.evictable:
+            self._settle(evict=outlook.evictable)
+            if outlook.due:  # settling may have freed some of the key's cap
+                outlook = self._steps.look(key, now)
+        return outlook
 
     def _admit_lockless(
         self,
@@ -152,10 +160,6 @@ class Admission(ServiceParts):
             except InsufficientCredits:
                 return None
         return None
-
-    def _commit(self, task: Task, after: int) -> bool:
-        """Charge, keep and count `task` if the last sequence is still `after`."""
-        return self._steps.commit(task, self.settings.insufficient_credits_status, after=after)
 
     def _new_task(
         self,

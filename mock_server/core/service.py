@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +49,12 @@ from .scenarios import (
 )
 from .stores import Stores
 from .stores.composed import ComposedAdmission, ComposedGate
+from .stores.memory import MemoryClockState, MemoryScenarioState
 from .stores.steps import AdmissionSteps, RequestGate
 from .tasks import Task
 from .validation import GPT_IMAGE_1, Dialect, SubmitValidator
 
+_NO_BLOCK: AbstractContextManager[None] = nullcontext()  # stateless: safe to share
 # A gate step retried while other processes move the clock between assuming and checking.
 _CLOCK_TRIES = 100
 
@@ -109,6 +111,10 @@ class MockService(DashboardViews):
                 self.clock.state, stores.scenario_state, stores.accounts, stores.windows, self.tasks
             )
         self._gate: RequestGate = gate
+        # A clock and scenario state in this process: a request's block has nothing to keep.
+        self._memory_reads = isinstance(self.clock.state, MemoryClockState) and isinstance(
+            stores.scenario_state, MemoryScenarioState
+        )
         self._close_stores = stores.close
         self._steps: AdmissionSteps = stores.admission_steps or ComposedAdmission(
             stores.accounts, stores.tasks, stores.unfinished
@@ -201,6 +207,8 @@ class MockService(DashboardViews):
         this process is still seen at once, one made in another by the next
         block. The active scenario's version, read by `admit`, is kept too.
         """
+        if self._memory_reads:
+            return _NO_BLOCK
         return self._one_reading()
 
     @contextmanager
@@ -219,6 +227,9 @@ class MockService(DashboardViews):
         same step: on a shared store, one round trip for the whole step.
         """
         # Atomic in the gate itself: no wait for a submit's admission.
+        if self._memory_reads:  # the state read is the state: nothing to assume or hold
+            clock = self.clock
+            return self._gate.enter(key, clock.assumed(), clock.now_ms(), task_id).task
         for _ in range(_CLOCK_TRIES):
             assumed = self.clock.assumed()
             entered = self._gate.enter(key, assumed, self.clock.time_at(assumed), task_id)

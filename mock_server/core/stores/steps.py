@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from . import ClockReading
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ costs several times more, on every request.
+@dataclass(slots=True)
 class Entered:
     """What a request's first step on the shared state found.
 
@@ -48,7 +49,7 @@ class RequestGate(Protocol):
         """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outlook:
     """What admission reads before it decides: is anything due to settle or evict, the caps."""
 
