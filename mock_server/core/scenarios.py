@@ -260,11 +260,12 @@ class RuleBook:
         if shared is not None:
             self._active = shared
         self._held: Held[int] = Held()  # what a request's first step read (`RequestGate`)
+        self._shared = not isinstance(self._state, MemoryScenarioState)
 
     @property
     def active(self) -> Scenario:
         """The scenario whose rules apply to requests that name none."""
-        version = self._held.get()
+        version = self._held.get() if self._shared else None
         if version is None:
             version = self._state.version()
         if version != self._seen:
@@ -273,9 +274,7 @@ class RuleBook:
 
     def steady(self) -> AbstractContextManager[None]:
         """A block in which `hold` spares this thread reading the version (no-op in memory)."""
-        if isinstance(self._state, MemoryScenarioState):
-            return nullcontext()
-        return self._held.block()
+        return self._held.block() if self._shared else nullcontext()
 
     def hold(self, version: int) -> None:
         """Within a `steady()` block: `version` is the shared version for the rest of it."""
