@@ -87,40 +87,37 @@ def test_a_balance_read_makes_two_round_trips(
     assert trips.of(lambda: web.get("/api/v1/apikeys/current-balance", headers=AUTH)) == 2
 
 
+@pytest.fixture
+def two_apps(redis_url: str) -> Iterator[tuple[FlaskClient, FlaskClient]]:
+    """Clients of two apps on one Redis, as two processes would be."""
+    apps = [create_app(Settings(store=redis_url, access_log=False, frozen=True)) for _ in "12"]
+    yield apps[0].test_client(), apps[1].test_client()
+    for app in apps:
+        app.extensions["apixo_mock"].close()
+
+
 def test_a_clock_moved_through_one_app_is_seen_by_the_next_request_of_another(
-    redis_url: str,
+    two_apps: tuple[FlaskClient, FlaskClient],
 ) -> None:
-    one = create_app(Settings(store=redis_url, access_log=False, frozen=True))
-    two = create_app(Settings(store=redis_url, access_log=False, frozen=True))
-    try:
-        first, second = one.test_client(), two.test_client()
-        path = status_path(first)
-        assert second.get(path, headers=AUTH).get_json()["data"]["state"] == "pending"
-        moved = first.post("/__admin/clock/advance", json={"ms": 600_000})
-        assert moved.status_code == 200
-        assert second.get(path, headers=AUTH).get_json()["data"]["state"] == "success"
-        now = moved.get_json()["data"]["now"]
-        assert second.get("/__admin/clock").get_json()["data"]["now"] == now
-    finally:
-        for app in (one, two):
-            app.extensions["apixo_mock"].close()
+    first, second = two_apps
+    path = status_path(first)
+    assert second.get(path, headers=AUTH).get_json()["data"]["state"] == "pending"
+    moved = first.post("/__admin/clock/advance", json={"ms": 600_000})
+    assert moved.status_code == 200
+    assert second.get(path, headers=AUTH).get_json()["data"]["state"] == "success"
+    now = moved.get_json()["data"]["now"]
+    assert second.get("/__admin/clock").get_json()["data"]["now"] == now
 
 
 def test_a_scenario_made_active_through_one_app_rules_the_next_status_read_of_another(
-    redis_url: str,
+    two_apps: tuple[FlaskClient, FlaskClient],
 ) -> None:
-    one = create_app(Settings(store=redis_url, access_log=False, frozen=True))
-    two = create_app(Settings(store=redis_url, access_log=False, frozen=True))
-    try:
-        first, second = one.test_client(), two.test_client()
-        path = status_path(first)
-        assert second.get(path, headers=AUTH).status_code == 200  # the version is now seen
-        rule = {"name": "down", "when": {"endpoint": "status"}, "then": {"reject": {"status": 503}}}
-        busy = {"scenario": {"name": "busy", "rules": [rule]}}
-        assert first.put("/__admin/scenarios/active", json=busy).status_code == 200
-        assert second.get(path, headers=AUTH).status_code == 503
-        assert first.delete("/__admin/scenarios/active", json={}).status_code == 200
-        assert second.get(path, headers=AUTH).status_code == 200
-    finally:
-        for app in (one, two):
-            app.extensions["apixo_mock"].close()
+    first, second = two_apps
+    path = status_path(first)
+    assert second.get(path, headers=AUTH).status_code == 200  # the version is now seen
+    rule = {"name": "down", "when": {"endpoint": "status"}, "then": {"reject": {"status": 503}}}
+    busy = {"scenario": {"name": "busy", "rules": [rule]}}
+    assert first.put("/__admin/scenarios/active", json=busy).status_code == 200
+    assert second.get(path, headers=AUTH).status_code == 503
+    assert first.delete("/__admin/scenarios/active", json={}).status_code == 200
+    assert second.get(path, headers=AUTH).status_code == 200
