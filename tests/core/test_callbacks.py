@@ -736,22 +736,27 @@ def test_reset_forgets_deliveries_and_attempts(
 # -- lifecycle -----------------------------------------------------------------
 
 
-def callback_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("callbacks-")]
+def callback_threads(
+    others: frozenset[threading.Thread] = frozenset(),
+) -> list[str]:
+    """Callback threads alive now, leaving out `others` (another test's, in the same process)."""
+    alive = [t for t in threading.enumerate() if t not in others]
+    return [t.name for t in alive if t.name.startswith("callbacks-")]
 
 
 def test_start_spawns_a_bounded_pool_and_close_joins_it(
     clock: MockClock, sender: FakeSender
 ) -> None:
+    others = frozenset(threading.enumerate())
     dispatcher = CallbackDispatcher(clock, sender, CallbackPolicy(senders=3))
-    assert callback_threads() == []  # the constructor spawns nothing
+    assert callback_threads(others) == []  # the constructor spawns nothing
     dispatcher.start()
-    assert len(callback_threads()) == 4  # the scheduler and three senders
+    assert len(callback_threads(others)) == 4  # the scheduler and three senders
     with pytest.raises(RuntimeError):
         dispatcher.start()
     dispatcher.close()
     dispatcher.close()  # idempotent
-    assert callback_threads() == []
+    assert callback_threads(others) == []
 
 
 def test_close_aborts_a_sender_that_can_abort(clock: MockClock) -> None:
@@ -759,6 +764,7 @@ def test_close_aborts_a_sender_that_can_abort(clock: MockClock) -> None:
         def abort(self) -> None:
             self.release.set()
 
+    others = frozenset(threading.enumerate())
     sender = AbortableSender(clock)
     sender.hang(URL)
     dispatcher = CallbackDispatcher(clock, sender, CallbackPolicy())
@@ -767,7 +773,7 @@ def test_close_aborts_a_sender_that_can_abort(clock: MockClock) -> None:
     assert sender.wait_for(lambda calls: len(calls) == 1)
     dispatcher.close(timeout_s=WAIT_S)
     assert sender.release.is_set()
-    assert callback_threads() == []
+    assert callback_threads(others) == []
 
 
 def test_close_logs_pending_deliveries(
