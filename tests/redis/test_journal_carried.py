@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -62,12 +61,19 @@ def test_the_next_request_carries_the_entries_kept(
     assert times == [2, 3, 4]  # in order, the last journal_size=3 kept
 
 
-def test_with_no_request_the_flusher_sends_them_soon(stores: Stores, redis_url: str) -> None:
-    stores.journal.record(entry(1))
-    deadline = time.monotonic() + DEADLINE_S
-    while not listed(redis_url) and time.monotonic() < deadline:
-        time.sleep(0.005)  # polling another process's view, bounded
-    assert len(listed(redis_url)) == 1
+def test_with_no_request_the_flusher_sends_them_soon(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One idle linger and the flusher ends: joining it waits for its send, no polling.
+    monkeypatch.setattr(journal, "_IDLE_ROUNDS", 1)
+    kept = RedisJournal(connect(redis_url), "apixo-mock:")
+    kept.record(entry(1))
+    flusher = kept._flusher
+    assert flusher is not None
+    flusher.join(timeout=DEADLINE_S)
+    assert not flusher.is_alive()
+    assert len(listed(redis_url)) == 1  # sent by the flusher, with no request to carry it
+    kept.close()
 
 
 def test_a_process_reads_what_it_answered_at_once(
