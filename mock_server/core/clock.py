@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 from .errors import InvalidRequest
+from .held import ThreadBlock
 from .stores import ClockReading, ClockStateStore
 from .stores.memory import MemoryClockState
 
@@ -71,7 +72,16 @@ class MockClock:
     default), so that several processes can share one mock time.
     """
 
-    __slots__ = ("_last", "_listeners", "_lock", "_moves", "_state", "_steady", "_wall")
+    __slots__ = (
+        "_last",
+        "_listeners",
+        "_lock",
+        "_moves",
+        "_state",
+        "_steady",
+        "_steady_block",
+        "_wall",
+    )
 
     def __init__(
         self,
@@ -86,6 +96,7 @@ class MockClock:
         self._listeners: list[Listener] = []
         # Per thread: the state read once inside `steady()`, with the `_moves` it was read at.
         self._steady = threading.local()
+        self._steady_block = ThreadBlock(self._steady, "kept")
         self._moves = 0  # bumped by every change made through this clock
         self._last: ClockReading = (0, None)  # the state as this process last saw it
         if frozen:
@@ -104,19 +115,7 @@ class MockClock:
         """
         if isinstance(self._state, MemoryClockState):
             return _NO_BLOCK
-        return self._steady_block()
-
-    @contextmanager
-    def _steady_block(self) -> Iterator[None]:
-        local = self._steady
-        depth = getattr(local, "depth", 0)
-        local.depth = depth + 1
-        try:
-            yield
-        finally:
-            local.depth = depth
-            if depth == 0:
-                local.kept = None
+        return self._steady_block
 
     def _reading(self) -> ClockReading:
         local = self._steady

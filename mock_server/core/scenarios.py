@@ -292,7 +292,10 @@ class RuleBook:
     def _publish(self, scenario: Scenario) -> None:
         """Make `scenario` active here and for every process sharing the state."""
         self._active = scenario
-        self._seen = self._state.set_active(None if scenario.name == "none" else scenario)
+        # "none" with rules added through the admin API is shared like any other;
+        # only the empty one is stored as no scenario at all.
+        empty = scenario.name == "none" and not (scenario.rules or scenario.settings)
+        self._seen = self._state.set_active(None if empty else scenario)
 
     def library(self) -> dict[str, Scenario]:
         """Every scenario known by name."""

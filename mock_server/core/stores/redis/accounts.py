@@ -11,6 +11,7 @@ from typing import Any
 
 from ...errors import InsufficientCredits
 from ...limits import Limits
+from .fence import Fence, no_fence
 
 # Lua functions, shared with the admission script (admit.py). `open_account` opens
 # the account (the default balance, first-opened order) if it has none yet;
@@ -65,7 +66,15 @@ return 1
 class RedisAccounts:
     """Every key's account under `prefix`, opened on first write like the memory store's."""
 
-    def __init__(self, client: Any, prefix: str, balance_micros: int, limits: Limits) -> None:
+    def __init__(
+        self,
+        client: Any,
+        prefix: str,
+        balance_micros: int,
+        limits: Limits,
+        fence: Fence = no_fence,
+    ) -> None:
+        self._fence = fence
         self._r = client
         self._account = prefix + "account:"
         self._index = prefix + "accounts"
@@ -110,6 +119,7 @@ class RedisAccounts:
         self._fallback = (balance_micros, limits)
         mapping = {"b": balance_micros, "r": limits.rpm, "u": limits.max_unfinished}
         self._r.hset(self._defaults, mapping=mapping)
+        self._fence()
 
     def balance_micros(self, key: str) -> int:
         """The key's balance (the default for a key with no account; opens none)."""
@@ -151,6 +161,7 @@ class RedisAccounts:
             return  # nothing changes: no account to open
         args = [key, "", self._fallback[0], _arg(rpm), _arg(max_unfinished)]
         self._set(keys=self._keys(key), args=args)
+        self._fence()
 
     def opened(self) -> list[str]:
         """Every key with an account, first opened first."""
@@ -164,6 +175,7 @@ class RedisAccounts:
             pipe.unlink(*(self._account + k for k in keys[start : start + 500]))
         pipe.unlink(self._index, self._opened)
         pipe.execute()
+        self._fence()
 
 
 def _first(*values: Any) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 from redis.exceptions import WatchError
 
 from .. import ClockReading
+from .fence import Fence, no_fence
 
 _TRIES = 1_000  # optimistic retries under contention; each loses only to a real change
 
@@ -15,9 +16,10 @@ _TRIES = 1_000  # optimistic retries under contention; each loses only to a real
 class RedisClockState:
     """One clock for every process sharing the prefix: moved through any, read by all."""
 
-    def __init__(self, client: Any, prefix: str) -> None:
+    def __init__(self, client: Any, prefix: str, fence: Fence = no_fence) -> None:
         self._r = client
         self.key = prefix + "clock"  # read by the request gate too
+        self._fence = fence
 
     @property
     def reading(self) -> ClockReading:
@@ -34,6 +36,7 @@ class RedisClockState:
                     pipe.multi()
                     pipe.set(self.key, format_reading(new))
                     pipe.execute()
+                    self._fence()  # no process answers from the old state after this
                     return new
                 except WatchError:
                     continue

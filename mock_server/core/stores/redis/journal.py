@@ -8,6 +8,10 @@ flusher sends an entry that has waited `LINGER_S` (so within two lingers).
 Reading the journal sends this process's kept entries first: what a process
 answered, it reads. Another process's answers show within a few
 milliseconds (longer only on a machine too busy to run the flusher).
+
+Requests a process answered from what it holds (coherence.py, gate.py) are
+counted in their key's window the same way: kept with the time they came
+at, carried by the next script, or sent by the flusher.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import logging
 import threading
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -27,6 +32,7 @@ log = logging.getLogger("apixo_mock")
 
 LINGER_S = 0.002  # how long an entry waits for a request to carry it
 CARRIED = 64  # entries one script carries at most
+COUNTS_CARRIED = 256  # requests counted later that one script carries at most
 _IDLE_ROUNDS = 500  # lingers with nothing kept before the flusher ends (1 s)
 
 # A Lua function, shared with the gate's script: append entries, keep the last `size`.
@@ -37,19 +43,47 @@ local function journal(list, size, first, entries)
   redis.call('LTRIM', list, -tonumber(size), -1)
 end
 """
-# KEYS: the list. ARGV: the size, then the entries.
-_RECORD = JOURNAL_LUA + "journal(KEYS[1], ARGV[1], 2, ARGV)\n"
+# A Lua function, shared with the gate's script: count `n` requests (key, time pairs
+# from `first`) in their keys' windows, as `window_admit` (limits.py) counts one.
+COUNT_LUA = """
+local function count_later(window, counter, index, args, first, n)
+  for i = first, first + 2 * n - 2, 2 do
+    local key, at = args[i], args[i + 1]
+    redis.call('ZADD', window .. key, at, at .. ':' .. redis.call('INCR', counter))
+    redis.call('SADD', index, key)
+  end
+end
+"""
+# KEYS: the list, the windows' counter, their index.
+# ARGV: the size, the windows' prefix, n, n (key, time) pairs, then the entries.
+_RECORD = (
+    JOURNAL_LUA
+    + COUNT_LUA
+    + """
+local n = tonumber(ARGV[3])
+count_later(ARGV[2], KEYS[2], KEYS[3], ARGV, 4, n)
+journal(KEYS[1], ARGV[1], 4 + 2 * n, ARGV)
+"""
+)
 
 
 class RedisJournal:
     """The last `size` requests answered by any process sharing the prefix."""
 
-    def __init__(self, client: Any, prefix: str, size: int = 1000) -> None:
+    def __init__(
+        self,
+        client: Any,
+        prefix: str,
+        size: int = 1000,
+        windows: tuple[str, str, str] = ("", "", ""),
+    ) -> None:
         self._r = client
         self.key = prefix + "journal"  # written by the gate's script too
         self.size = size
+        self._windows = windows  # the windows' prefix, counter and index (limits.py)
         self._record = client.register_script(_RECORD)
         self._kept: deque[bytes] = deque()  # encoded entries not sent yet, oldest first
+        self._counts: deque[tuple[str, int]] = deque()  # requests to count, oldest first
         self._flusher: threading.Thread | None = None
         self._flusher_lock = threading.Lock()
         self._closed = threading.Event()
@@ -59,6 +93,14 @@ class RedisJournal:
         if self.size <= 0:
             return
         self._kept.append(orjson.dumps(entry.fields()))
+        self._flush_later()
+
+    def count(self, key: str, at: int) -> None:
+        """Count a request of `key` at `at` in its window later: carried, or sent by the flusher."""
+        self._counts.append((key, at))
+        self._flush_later()
+
+    def _flush_later(self) -> None:
         with self._flusher_lock:
             if self._flusher is None and not self._closed.is_set():
                 self._flusher = threading.Thread(
@@ -76,17 +118,34 @@ class RedisJournal:
                 break
         return taken
 
-    def put_back(self, entries: list[bytes]) -> None:
-        """Entries taken that did not reach Redis: first in line again."""
+    def take_counts(self) -> list[str | int]:
+        """Requests to count (at most `COUNTS_CARRIED`), as flat key, time pairs for a script."""
+        taken: list[str | int] = []
+        while len(taken) < 2 * COUNTS_CARRIED:
+            try:
+                taken += self._counts.popleft()
+            except IndexError:
+                break
+        return taken
+
+    def put_back(self, entries: list[bytes], counts: Sequence[str | int] = ()) -> None:
+        """Entries and counts taken that did not reach Redis: first in line again."""
         self._kept.extendleft(reversed(entries))
+        pairs = [(str(counts[i]), int(counts[i + 1])) for i in range(0, len(counts), 2)]
+        self._counts.extendleft(reversed(pairs))
 
     def flush(self) -> None:
-        """Send every entry kept, now."""
-        while entries := self.take():
+        """Send every entry and count kept, now."""
+        while True:
+            counts, entries = self.take_counts(), self.take()
+            if not (counts or entries):
+                return
+            window, counter, index = self._windows
+            args = [self.size, window, len(counts) // 2, *counts, *entries]
             try:
-                self._record(keys=[self.key], args=[self.size, *entries])
+                self._record(keys=[self.key, counter, index], args=args)
             except Unavailable:
-                self.put_back(entries)  # Redis is away: the flusher tries again
+                self.put_back(entries, counts)  # Redis is away: the flusher tries again
                 raise
 
     def _flush_soon(self) -> None:
@@ -103,16 +162,20 @@ class RedisJournal:
             idle = 0 if first is not None else idle + 1
             if idle >= _IDLE_ROUNDS:
                 with self._flusher_lock:
-                    if not self._kept:
+                    if not (self._kept or self._counts):
                         self._flusher = None
                         return
                 idle = 0
         with self._flusher_lock:
             self._flusher = None
 
-    def _first(self) -> bytes | None:
+    def _first(self) -> object | None:
         try:
             return self._kept[0]
+        except IndexError:
+            pass
+        try:
+            return self._counts[0]
         except IndexError:
             return None
 
@@ -150,4 +213,5 @@ class RedisJournal:
     def clear(self) -> None:
         """Forget every entry."""
         self._kept.clear()
+        self._counts.clear()
         self._r.unlink(self.key)

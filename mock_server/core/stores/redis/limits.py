@@ -6,6 +6,7 @@ from typing import Any
 
 from ...errors import RateLimited
 from ...limits import WINDOW_MS, TaskFinished, over_rpm
+from .fence import Fence, no_fence
 
 # The window check as a Lua function, so the gate's script (gate.py) runs the same one.
 # A request is counted if fewer than `rpm` fall in the window; returns -1 if
@@ -40,12 +41,25 @@ return window_admit(KEYS[1], KEYS[2], KEYS[3], ARGV[4], ARGV[1], tonumber(ARGV[2
 class RedisWindows:
     """Each key's requests in the last minute (a sorted set by time); `admit` is one script."""
 
-    def __init__(self, client: Any, prefix: str) -> None:
+    def __init__(self, client: Any, prefix: str, fence: Fence = no_fence) -> None:
         self._r = client
+        self._fence = fence
         self._window = prefix + "window:"
         self._counter = prefix + "windows:n"
         self._index = prefix + "windows"
+        # Moved by `clear`: a process drops its grants of the windows (gate.py) when it moves.
+        self.epoch_key = prefix + "windows:epoch"
         self._admit = client.register_script(_ADMIT)
+
+    @property
+    def window_prefix(self) -> str:
+        """The prefix of every key's window (a key's window is this and the key)."""
+        return self._window
+
+    @property
+    def carried(self) -> tuple[str, str, str]:
+        """What a script counting requests later takes: the windows' prefix, counter, index."""
+        return (self._window, self._counter, self._index)
 
     def keys(self, key: str) -> list[str]:
         """The Redis keys `window_admit` takes for `key`: its window, the counter, the index."""
@@ -72,7 +86,9 @@ class RedisWindows:
         for start in range(0, len(keys), 500):
             pipe.unlink(*(self._window + k for k in keys[start : start + 500]))
         pipe.unlink(self._index, self._counter)
+        pipe.incr(self.epoch_key)
         pipe.execute()
+        self._fence()
 
 
 class RedisUnfinished:

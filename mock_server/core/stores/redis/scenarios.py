@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .codec import dumps, loads
+from .fence import Fence, no_fence
 
 if TYPE_CHECKING:
     from ...scenarios import Scenario
@@ -65,8 +66,9 @@ class RedisScenarioState:
     the version has moved, and kept decoded until it moves again.
     """
 
-    def __init__(self, client: Any, prefix: str) -> None:
+    def __init__(self, client: Any, prefix: str, fence: Fence = no_fence) -> None:
         self._r = client
+        self._fence = fence
         self._seed = prefix + "seed"
         self.version_key = prefix + "scenario:version"
         self._active = prefix + "scenario:active"
@@ -97,7 +99,9 @@ class RedisScenarioState:
         else:
             pipe.set(self._active, dumps(scenario))
         pipe.incr(self.version_key)
-        return int(pipe.execute()[-1])
+        version = int(pipe.execute()[-1])
+        self._fence()
+        return version
 
     def remember(self, scenario: Scenario) -> None:
         """Make `scenario` known by its name to every process."""

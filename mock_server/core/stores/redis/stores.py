@@ -17,6 +17,7 @@ from .accounts import RedisAccounts
 from .admission import RedisAdmission
 from .admit import RedisAdmissionSteps
 from .clock import RedisClockState
+from .coherence import Coherence
 from .deliveries import redis_deliveries
 from .gate import RedisGate
 from .journal import RedisJournal
@@ -35,15 +36,31 @@ def redis_stores(config: CoreConfig) -> Stores:
     prefix = config.store_prefix
     deliveries = redis_deliveries(client, prefix, config)
     limits = Limits(rpm=config.rpm, max_unfinished=config.max_unfinished)
-    tasks = RedisTaskStore(client, prefix, config.max_tasks, config.task_ttl_s * 1000)
-    accounts = RedisAccounts(client, prefix, to_micros(config.balance), limits)
-    windows = RedisWindows(client, prefix)
-    scenarios = RedisScenarioState(client, prefix)
-    clock = RedisClockState(client, prefix)
+    # What a request reads and a process may hold: written, its key's name comes back.
+    coherence = Coherence(
+        client,
+        prefix,
+        tracked=[
+            prefix + "clock",
+            prefix + "scenario:version",
+            prefix + "task:",
+            prefix + "account:",
+            prefix + "accounts:defaults",
+            prefix + "windows:epoch",
+        ],
+    )
+    fence = coherence.fence
+    tasks = RedisTaskStore(client, prefix, config.max_tasks, config.task_ttl_s * 1000, fence)
+    accounts = RedisAccounts(client, prefix, to_micros(config.balance), limits, fence)
+    windows = RedisWindows(client, prefix, fence)
+    scenarios = RedisScenarioState(client, prefix, fence)
+    clock = RedisClockState(client, prefix, fence)
     unfinished = RedisUnfinished(client, prefix)
-    journal = RedisJournal(client, prefix, config.journal_size)
+    journal = RedisJournal(client, prefix, config.journal_size, windows.carried)
+    gate = RedisGate(client, clock, scenarios, accounts, windows, tasks, journal, coherence)
 
     def close() -> None:
+        coherence.close()
         journal.close()
         client.close()
 
@@ -59,7 +76,7 @@ def redis_stores(config: CoreConfig) -> Stores:
         attempts=deliveries.attempt_log(),
         deliveries=deliveries,
         admission=RedisAdmission(client, prefix + "admission"),
-        gate=RedisGate(client, clock, scenarios, accounts, windows, tasks, journal),
+        gate=gate,
         admission_steps=RedisAdmissionSteps(client, accounts, tasks, unfinished),
         close=close,
     )

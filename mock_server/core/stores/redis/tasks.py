@@ -9,6 +9,7 @@ from typing import Any
 from ...lifecycle import Failure, Timeline
 from ...tasks import Task
 from .codec import dumps, loads
+from .fence import Fence, no_fence
 
 # Insert only if the id is unused, index it, and keep the highest sequence: one
 # step (a Lua function: the admission script in admit.py runs it too).
@@ -38,8 +39,11 @@ class RedisTaskStore:
     pops the earliest ended, never scans every task.
     """
 
-    def __init__(self, client: Any, prefix: str, max_kept: int = 0, ttl_ms: int = 0) -> None:
+    def __init__(
+        self, client: Any, prefix: str, max_kept: int = 0, ttl_ms: int = 0, fence: Fence = no_fence
+    ) -> None:
         self._r = client
+        self._fence = fence
         self._task = prefix + "task:"
         self._ids = prefix + "tasks"
         self._seq = prefix + "tasks:seq"
@@ -91,6 +95,7 @@ class RedisTaskStore:
             raise KeyError(task_id)
         task = replace(task, timeline=timeline, failure=failure, reason=reason, final_body=None)
         self._r.set(self._task + task_id, dumps(task), xx=True)
+        self._fence()
         return task
 
     def retire(self, task_id: str, ended_at: int) -> None:
@@ -112,6 +117,8 @@ class RedisTaskStore:
                 first = self._r.zrange(self._retired, len(gone), len(gone) + over - 1)
                 gone += [i.decode() for i in first]
         self._forget(gone)
+        if gone:
+            self._fence()
         return len(gone)
 
     def _forget(self, ids: list[str]) -> None:
@@ -140,6 +147,7 @@ class RedisTaskStore:
         ids = [i.decode() for i in self._r.zrange(self._ids, 0, -1)]
         self._forget(ids)
         self._r.unlink(self._ids, self._seq, self._retired)
+        self._fence()
 
 
 def decode_task(data: bytes) -> Task:
