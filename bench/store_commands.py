@@ -87,6 +87,7 @@ def main() -> int:
             trips, total, by_name = per_request(client, args.requests, send)
             detail = ", ".join(f"{k} {v:g}" for k, v in by_name.items())
             print(f"{name}: {trips:.2f} round trips, {total:.2f} commands ({detail})")
+        app.extensions["apixo_mock"].close()
     return 0
 
 

@@ -221,3 +221,17 @@ def test_a_fence_waits_for_a_silent_member_only_until_its_lease_ends(
     finally:
         admin.close()
     assert seconds * 1000 + micros // 1000 >= start_ms + 300  # but until its lease ended
+
+
+def test_submits_and_charges_through_one_leave_what_the_other_holds(
+    apps: list[App], sent: Sent
+) -> None:
+    writer, reader = apps
+    task_id = writer.submit()
+    held(reader, task_id, sent)
+    for _ in range(3):
+        writer.submit()  # a new task and a charge: neither changes what the reader holds
+    reader.coherence.fence()  # what Redis named of them is applied
+    before = sent.count
+    assert reader.state(task_id) == "pending"
+    assert sent.count == before

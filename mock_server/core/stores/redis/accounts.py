@@ -79,6 +79,9 @@ class RedisAccounts:
         self._account = prefix + "account:"
         self._index = prefix + "accounts"
         self._defaults = prefix + "accounts:defaults"
+        # Moved whenever a cap may have changed (not by a charge): processes holding
+        # grants of a key's window (gate.py) hear of this key, not of every charge.
+        self.caps_key = prefix + "accounts:caps"
         self._opened = prefix + "accounts:opened"
         self._fallback = (balance_micros, limits)  # until `defaults` writes shared ones
         self._charge = client.register_script(_CHARGE)
@@ -118,7 +121,10 @@ class RedisAccounts:
         """New shared defaults: the balance for keys opened from now on, the caps for all."""
         self._fallback = (balance_micros, limits)
         mapping = {"b": balance_micros, "r": limits.rpm, "u": limits.max_unfinished}
-        self._r.hset(self._defaults, mapping=mapping)
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(self._defaults, mapping=mapping)
+        pipe.incr(self.caps_key)
+        pipe.execute()
         self._fence()
 
     def balance_micros(self, key: str) -> int:
@@ -161,6 +167,7 @@ class RedisAccounts:
             return  # nothing changes: no account to open
         args = [key, "", self._fallback[0], _arg(rpm), _arg(max_unfinished)]
         self._set(keys=self._keys(key), args=args)
+        self._r.incr(self.caps_key)
         self._fence()
 
     def opened(self) -> list[str]:
@@ -174,6 +181,7 @@ class RedisAccounts:
         for start in range(0, len(keys), 500):
             pipe.unlink(*(self._account + k for k in keys[start : start + 500]))
         pipe.unlink(self._index, self._opened)
+        pipe.incr(self.caps_key)
         pipe.execute()
         self._fence()
 

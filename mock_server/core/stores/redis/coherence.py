@@ -77,13 +77,13 @@ return pending
 class Coherence:
     """This process's membership: tracked key names in, acknowledgements out, fences for writers."""
 
-    def __init__(self, client: Any, prefix: str, tracked: Sequence[str]) -> None:
+    def __init__(self, client: Any, prefix: str, tracked: Callable[[], Sequence[str]]) -> None:
         self._r = client
         self.fence_key = prefix + "coherence:fence"
         self.members_key = prefix + "coherence:members"
         self._seen = prefix + "coherence:seen"
         self._acks = prefix + "coherence:acks"
-        self._prefixes = [*tracked, self.fence_key]
+        self._tracked = tracked  # the keys whose writes are named (read once connected)
         self._renew = client.register_script(_RENEW)
         self._ack = client.register_script(_ACK)
         self._pending = client.register_script(_PENDING)
@@ -194,7 +194,8 @@ class Coherence:
         conn.connect()
         conn.send_command("CLIENT", "ID")
         own_id = conn.read_response()
-        prefixes = [part for p in self._prefixes for part in ("PREFIX", p)]
+        names = [*self._tracked(), self.fence_key]
+        prefixes = [part for name in names for part in ("PREFIX", name)]
         conn.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", *prefixes)
         conn.read_response()
         conn.send_command("SUBSCRIBE", "__redis__:invalidate", self._acks)

@@ -131,10 +131,9 @@ class RedisGate:
         self._recent: OrderedDict[str, tuple[str, Task, bool]] = OrderedDict()  # SHA-1, task, held
         self._view: tuple[ClockReading, int] | None = None  # clock state, scenario version
         self._grants: dict[str, _Grant] = {}
-        self._task_prefix = tasks.key_of("").encode()
-        self._account_prefix = accounts.cap_keys("")[0].encode()
         self._view_keys = {clock.key.encode(), scenarios.version_key.encode()}
-        self._all_grants_keys = {accounts.cap_keys("")[1].encode(), windows.epoch_key.encode()}
+        self._tasks_key = tasks.epoch_key.encode()
+        self._grants_keys = {accounts.caps_key.encode(), windows.epoch_key.encode()}
         if coherence is not None:
             coherence.listen(self._dropped)
 
@@ -265,13 +264,8 @@ class RedisGate:
             for name in names:
                 if name in self._view_keys:
                     self._view = None
-                elif name.startswith(self._task_prefix):
-                    self._recent.pop(_after(name, self._task_prefix), None)
-                elif name.startswith(self._account_prefix):
-                    self._grants.pop(_after(name, self._account_prefix), None)
-                elif name in self._all_grants_keys:
+                elif name == self._tasks_key:  # a task changed or went: hold none
+                    for task_id, (digest, task, _) in self._recent.items():
+                        self._recent[task_id] = (digest, task, False)
+                elif name in self._grants_keys:
                     self._grants.clear()
-
-
-def _after(name: bytes, prefix: bytes) -> str:
-    return name[len(prefix) :].decode(errors="replace")

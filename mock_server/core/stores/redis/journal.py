@@ -47,9 +47,22 @@ end
 # from `first`) in their keys' windows, as `window_admit` (limits.py) counts one.
 COUNT_LUA = """
 local function count_later(window, counter, index, args, first, n)
+  if n == 0 then return end
+  local serial = redis.call('INCRBY', counter, n) - n
+  local by_key = {}
   for i = first, first + 2 * n - 2, 2 do
     local key, at = args[i], args[i + 1]
-    redis.call('ZADD', window .. key, at, at .. ':' .. redis.call('INCR', counter))
+    local added = by_key[key]
+    if not added then
+      added = {}
+      by_key[key] = added
+    end
+    serial = serial + 1
+    added[#added + 1] = at
+    added[#added + 1] = at .. ':' .. serial
+  end
+  for key, added in pairs(by_key) do
+    redis.call('ZADD', window .. key, unpack(added))
     redis.call('SADD', index, key)
   end
 end

@@ -40,13 +40,12 @@ def redis_stores(config: CoreConfig) -> Stores:
     coherence = Coherence(
         client,
         prefix,
-        tracked=[
-            prefix + "clock",
-            prefix + "scenario:version",
-            prefix + "task:",
-            prefix + "account:",
-            prefix + "accounts:defaults",
-            prefix + "windows:epoch",
+        tracked=lambda: [
+            clock.key,
+            scenarios.version_key,
+            tasks.epoch_key,
+            accounts.caps_key,
+            windows.epoch_key,
         ],
     )
     fence = coherence.fence

@@ -48,6 +48,9 @@ class RedisTaskStore:
         self._ids = prefix + "tasks"
         self._seq = prefix + "tasks:seq"
         self._retired = prefix + "tasks:retired"
+        # Moved when a kept task changes or goes (not when one is added): a process
+        # holding tasks it read (gate.py) hears of this key, not of every submit.
+        self.epoch_key = prefix + "tasks:epoch"
         self._max_kept = max_kept
         self._ttl_ms = ttl_ms
         self._add = client.register_script(_ADD)
@@ -94,7 +97,10 @@ class RedisTaskStore:
         if task is None:
             raise KeyError(task_id)
         task = replace(task, timeline=timeline, failure=failure, reason=reason, final_body=None)
-        self._r.set(self._task + task_id, dumps(task), xx=True)
+        pipe = self._r.pipeline(transaction=True)
+        pipe.set(self._task + task_id, dumps(task), xx=True)
+        pipe.incr(self.epoch_key)
+        pipe.execute()
         self._fence()
         return task
 
@@ -128,6 +134,7 @@ class RedisTaskStore:
             pipe.unlink(*(self._task + i for i in chunk))
             pipe.zrem(self._ids, *chunk)
             pipe.zrem(self._retired, *chunk)
+            pipe.incr(self.epoch_key)
             pipe.execute()
 
     def all(self) -> Iterator[Task]:
@@ -147,6 +154,7 @@ class RedisTaskStore:
         ids = [i.decode() for i in self._r.zrange(self._ids, 0, -1)]
         self._forget(ids)
         self._r.unlink(self._ids, self._seq, self._retired)
+        self._r.incr(self.epoch_key)
         self._fence()
 
 
