@@ -73,6 +73,7 @@ class Run:
     p99: str
     errors: int
     cpu_us: float
+    busy: float = 0.0  # the share of all the machine's cores busy meanwhile (0..1)
 
 
 def free_port() -> int:
@@ -114,6 +115,13 @@ def serving(command: list[str], port: int) -> Iterator[int]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, all) CPU ticks of every core since boot, from /proc/stat."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def tree_cpu_s(pid: int) -> float:
@@ -169,9 +177,10 @@ def wrk(
     command = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script, base
     ]  # fmt: skip
-    cpu_before = tree_cpu_s(pid)
+    cpu_before, ticks_before = tree_cpu_s(pid), machine_ticks()
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     cpu = tree_cpu_s(pid) - cpu_before
+    busy, ticks = (now - then for now, then in zip(machine_ticks(), ticks_before, strict=True))
     rate = float(_find(r"Requests/sec:\s+([\d.]+)", output))
     total = int(_find(r"(\d+) requests in", output))
     distribution = output.split("Latency Distribution", 1)[-1]
@@ -184,6 +193,7 @@ def wrk(
         _find(r"99%\s+(\S+)", distribution),
         errors,
         cpu / max(total, 1) * 1e6,
+        busy / max(ticks, 1),
     )
 
 

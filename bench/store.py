@@ -20,6 +20,8 @@ Status reads rotate over a finished, a processing and a pending task; submits
 over the smallest valid body and a typical one (as bench/server.py). wrk runs
 2 threads and 50 connections in all after a warm-up. Compare ratios from one
 run only: this machine is shared and noisy. Each target gets its own key prefix.
+"machine busy" is the share of all the machine's cores in use during a run
+(wrk, the mock, Redis and anything else): near 100%, more workers cannot add.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ def wrk_all(bases: list[str], script: str, duration: int, pids: list[int]) -> Ru
     for thread in threads:
         thread.join()
     cpu = sum(r.cpu_us * r.rps for r in runs) / max(sum(r.rps for r in runs), 1)
-    return Run(sum(r.rps for r in runs), runs[0].p50, runs[0].p99, sum(r.errors for r in runs), cpu)
+    rps, errors = sum(r.rps for r in runs), sum(r.errors for r in runs)
+    return Run(rps, runs[0].p50, runs[0].p99, errors, cpu, max(r.busy for r in runs))
 
 
 def measure(
@@ -123,9 +126,9 @@ def measure(
 def table(results: dict[str, dict[str, Run]]) -> list[str]:
     """Markdown rows, with each rate as a multiple of the in-memory single worker's."""
     lines = [
-        "| store | endpoint | req/s | p50 | p99 | errors | server CPU µs/req | x memory "
-        "| x WireMock |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| store | endpoint | req/s | p50 | p99 | errors | server CPU µs/req | machine busy "
+        "| x memory | x WireMock |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
         for endpoint, run in runs.items():
@@ -134,7 +137,8 @@ def table(results: dict[str, dict[str, Run]]) -> list[str]:
                 for other in ("memory", "wiremock")
             ]
             cells = [name, endpoint, f"{run.rps:,.0f}", run.p50, run.p99, str(run.errors)]
-            lines.append("| " + " | ".join([*cells, f"{run.cpu_us:,.0f}", *ratios]) + " |")
+            usage = [f"{run.cpu_us:,.0f}", f"{run.busy:.0%}"]
+            lines.append("| " + " | ".join([*cells, *usage, *ratios]) + " |")
     return lines
 
 

@@ -235,3 +235,36 @@ def test_submits_and_charges_through_one_leave_what_the_other_holds(
     before = sent.count
     assert reader.state(task_id) == "pending"
     assert sent.count == before
+
+
+def test_a_redis_that_refuses_client_tracking_is_read_through(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, sent: Sent, caplog: pytest.LogCaptureFixture
+) -> None:
+    admin = redis.Redis.from_url(redis_url)
+    # As on Redis before 6, or under an ACL that leaves CLIENT out.
+    admin.acl_setuser("no-tracking", enabled=True, passwords=["+pw"], keys=["*"], channels=["*"],
+                      commands=["+@all", "-client"])  # fmt: skip
+    made: list[Coherence] = []
+
+    class Recorded(Coherence):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(redis_stores, "Coherence", Recorded)
+    url = redis_url.replace("redis://", "redis://no-tracking:pw@")
+    app = create_app(Settings(store=url, access_log=False, frozen=True))
+    try:
+        web = App(app.test_client(), made[0])
+        task_id = web.submit()
+        assert not web.coherence.wait_serving(0.5)
+        for _ in range(3):
+            before = sent.count
+            assert web.state(task_id) == "pending"
+            assert sent.count == before + 1  # every read through Redis, and answered
+    finally:
+        app.extensions["apixo_mock"].close()  # joins the tracking thread: its log is in
+        admin.acl_deluser("no-tracking")
+        admin.close()
+    refusals = [r for r in caplog.records if "refused client tracking" in r.getMessage()]
+    assert len(refusals) == 1  # said once, then no more tries

@@ -162,6 +162,12 @@ class Coherence:
         while not self._closed.is_set():
             try:
                 self._serve_connection()
+            except redis.ResponseError as exc:
+                # Redis before 6, or an ACL without CLIENT or SUBSCRIBE: it cannot name
+                # changes, so this process holds nothing and reads everything through.
+                log.warning("Redis refused client tracking (%s); every read goes to Redis", exc)
+                self._lose()
+                return
             except (redis.RedisError, OSError, Unavailable) as exc:  # Redis went away
                 if not (self._told or self._closed.is_set()):
                     log.warning("lost Redis's change notices (%s); reading through", exc)

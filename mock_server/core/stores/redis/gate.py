@@ -229,6 +229,8 @@ class RedisGate:
                 return Entered(reading, version, stale=True)
             granted = int(rest[2])
             if hold and granted:
+                if len(self._grants) >= _RECENT:  # keys are the clients' to choose: bounded
+                    self._grants.clear()
                 self._grants[key] = _Grant(granted, time.monotonic() + GRANT_LIFE_S)
             data = rest[1]
             if data == 1 and known is not None:
