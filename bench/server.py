@@ -74,6 +74,7 @@ class Run:
     errors: int
     cpu_us: float
     busy: float = 0.0  # the share of all the machine's cores busy meanwhile (0..1)
+    store_us: float | None = None  # the shared store's (Redis's) CPU per request, if any
 
 
 def free_port() -> int:

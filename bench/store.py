@@ -33,7 +33,9 @@ import sys
 import tempfile
 import threading
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import peers
 import server
@@ -116,19 +118,30 @@ def measure(
             str(scratch), f"{name}-submit", "POST", [SUBMIT_PATH], bodies
         )
         results = {}
+        redis_pid = int(redis_client(redis).info("server")["process_id"])
         for endpoint, script in (("status", status), ("submit", submit)):
             wrk_all(bases, script, args.warmup, pids)
-            results[endpoint] = wrk_all(bases, script, args.duration, pids)
+            before = server.tree_cpu_s(redis_pid)
+            run = wrk_all(bases, script, args.duration, pids)
+            spent = server.tree_cpu_s(redis_pid) - before
+            results[endpoint] = replace(run, store_us=spent / max(run.rps * args.duration, 1) * 1e6)
             print(name, endpoint, results[endpoint], flush=True)
     return results
+
+
+def redis_client(redis: RedisServer) -> Any:
+    """A client of the benchmark's Redis (closed with the process)."""
+    import redis as redis_py
+
+    return redis_py.Redis.from_url(redis.url)
 
 
 def table(results: dict[str, dict[str, Run]]) -> list[str]:
     """Markdown rows, with each rate as a multiple of the in-memory single worker's."""
     lines = [
-        "| store | endpoint | req/s | p50 | p99 | errors | server CPU µs/req | machine busy "
-        "| x memory | x WireMock |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| store | endpoint | req/s | p50 | p99 | errors | server CPU µs/req "
+        "| Redis CPU µs/req | machine busy | x memory | x WireMock |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
         for endpoint, run in runs.items():
@@ -137,7 +150,8 @@ def table(results: dict[str, dict[str, Run]]) -> list[str]:
                 for other in ("memory", "wiremock")
             ]
             cells = [name, endpoint, f"{run.rps:,.0f}", run.p50, run.p99, str(run.errors)]
-            usage = [f"{run.cpu_us:,.0f}", f"{run.busy:.0%}"]
+            store = f"{run.store_us:,.0f}" if run.store_us is not None else "-"
+            usage = [f"{run.cpu_us:,.0f}", store, f"{run.busy:.0%}"]
             lines.append("| " + " | ".join([*cells, *usage, *ratios]) + " |")
     return lines
 

@@ -114,6 +114,9 @@ class RedisJournal:
         self._flush_later()
 
     def _flush_later(self) -> None:
+        # Running: it sees what was just kept (as it ends it looks once more, unlocked).
+        if self._flusher is not None:
+            return
         with self._flusher_lock:
             if self._flusher is None and not self._closed.is_set():
                 self._flusher = threading.Thread(
@@ -175,9 +178,14 @@ class RedisJournal:
             idle = 0 if first is not None else idle + 1
             if idle >= _IDLE_ROUNDS:
                 with self._flusher_lock:
-                    if not (self._kept or self._counts):
+                    ended = not (self._kept or self._counts)
+                    if ended:
                         self._flusher = None
-                        return
+                if ended:
+                    # Kept by a caller that saw this thread still running: start another.
+                    if self._kept or self._counts:
+                        self._flush_later()
+                    return
                 idle = 0
         with self._flusher_lock:
             self._flusher = None
