@@ -19,6 +19,7 @@ import redis
 from flask.testing import FlaskClient
 from redis.connection import Connection
 
+from mock_server.core.stores.redis import coherence as coherence_module
 from mock_server.core.stores.redis import gate as gate_module
 from mock_server.core.stores.redis import stores as redis_stores
 from mock_server.core.stores.redis.coherence import Coherence
@@ -77,6 +78,7 @@ class Sent:
 @pytest.fixture
 def apps(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[App]]:
     """Two apps on one Redis, both live members."""
+    hold_long(monkeypatch)
     made: list[Coherence] = []
 
     class Recorded(Coherence):
@@ -95,6 +97,12 @@ def apps(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[App]]
     yield both
     for flask_app in flask_apps:
         flask_app.extensions["apixo_mock"].close()
+
+
+def hold_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Grants and leases that outlast any pause of a loaded machine: what is held stays held."""
+    monkeypatch.setattr(gate_module, "GRANT_LIFE_S", 600.0)
+    monkeypatch.setattr(coherence_module, "LEASE_S", 600.0)
 
 
 @pytest.fixture

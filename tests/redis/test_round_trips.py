@@ -21,6 +21,7 @@ from mock_server.core.stores.redis import stores as redis_stores
 from mock_server.core.stores.redis.coherence import Coherence
 from mock_server.settings import Settings
 from mock_server.web.app import create_app
+from tests.redis.test_held_reads import hold_long
 
 KEY = "key-trips-0001"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -67,6 +68,7 @@ class Web:
 def web(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Web]:
     # Entries wait for the next request to carry them: the flusher never runs here.
     monkeypatch.setattr(journal, "LINGER_S", 60.0)
+    hold_long(monkeypatch)
     made: list[Coherence] = []
 
     class Recorded(Coherence):

@@ -141,7 +141,7 @@ class Coherence:
             except (redis.RedisError, Unavailable):
                 pass  # Redis is away: the lease runs out, the thread wakes to renew it
             if thread is not threading.current_thread():
-                thread.join(timeout=LEASE_S)
+                thread.join(timeout=5)
         self._valid_until = 0.0
 
     # -- the tracking thread ----------------------------------------------
@@ -187,7 +187,8 @@ class Coherence:
             self._told = False
             next_renewal = time.monotonic() + LEASE_S / 4
             while not self._closed.is_set():
-                wait = max(0.0, next_renewal - time.monotonic())
+                # Bounded: a close that woke nobody (Redis away) is seen within _RETRY_S x 5.
+                wait = min(max(0.0, next_renewal - time.monotonic()), 5 * _RETRY_S)
                 if conn.can_read(timeout=wait):
                     self._handle(conn.read_response())
                 if time.monotonic() >= next_renewal:

@@ -32,7 +32,7 @@ from ..steps import Entered
 from .accounts import RedisAccounts
 from .clock import RedisClockState, format_reading, parse_reading
 from .coherence import Coherence
-from .journal import COUNT_LUA, JOURNAL_LUA, RedisJournal
+from .journal import COUNT_LUA, JOURNAL_LUA, RedisJournal, count_args
 from .limits import WINDOW_LUA, RedisWindows
 from .scenarios import RedisScenarioState
 from .tasks import RedisTaskStore, decode_task
@@ -51,8 +51,8 @@ GRANT_LIFE_S = 0.1
 # ARGV: the assumed clock state, now, window ms, key, now - window, fallback rpm,
 #       the SHA-1 of the task's record as this process last decoded it, or '',
 #       the journal's size, the windows' prefix, the grant asked for (0: none),
-#       the grant margin, n, n (key, time) pairs counted later, then journal
-#       entries of requests already answered.
+#       the grant margin, the groups of requests counted later (journal.py's
+#       `count_args`), then journal entries of requests already answered.
 # Returns {0, clock, version} when the clock moved, {1, clock, version, rpm,
 # wait ms} past the cap, else {2, clock, version, rpm, task, granted} where task
 # is the record, nil if none, or 1 if the record is still the one whose SHA-1 was
@@ -62,9 +62,8 @@ _ENTER = (
     + JOURNAL_LUA
     + COUNT_LUA
     + """
-local n = tonumber(ARGV[12])
-count_later(ARGV[9], KEYS[6], KEYS[7], ARGV, 13, n)
-journal(KEYS[8], ARGV[8], 13 + 2 * n, ARGV)
+local after = count_later(ARGV[9], KEYS[7], ARGV, 13, tonumber(ARGV[12]))
+journal(KEYS[8], ARGV[8], after, ARGV)
 local clock = redis.call('GET', KEYS[1]) or '0,'
 local version = redis.call('GET', KEYS[2]) or '0'
 if clock ~= ARGV[1] then return {0, clock, version} end
@@ -211,7 +210,7 @@ class RedisGate:
         ]
         counts, carried = self._journal.take_counts(), self._journal.take()
         try:
-            reply = self._enter(keys=keys, args=[*args, len(counts) // 2, *counts, *carried])
+            reply = self._enter(keys=keys, args=[*args, *count_args(counts), *carried])
         except Unavailable:
             self._journal.put_back(carried, counts)
             raise

@@ -16,9 +16,12 @@ at, carried by the next script, or sent by the flusher.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import threading
+import uuid
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +33,7 @@ from ...journal import Entry, select
 
 log = logging.getLogger("apixo_mock")
 
+Count = tuple[str, int, str]  # a request to count later: its key, its time, its member
 LINGER_S = 0.002  # how long an entry waits for a request to carry it
 CARRIED = 64  # entries one script carries at most
 COUNTS_CARRIED = 256  # requests counted later that one script carries at most
@@ -43,39 +47,29 @@ local function journal(list, size, first, entries)
   redis.call('LTRIM', list, -tonumber(size), -1)
 end
 """
-# A Lua function, shared with the gate's script: count `n` requests (key, time pairs
-# from `first`) in their keys' windows, as `window_admit` (limits.py) counts one.
+# A Lua function, shared with the gate's script: count requests in their keys'
+# windows, as `window_admit` (limits.py) counts one, from `groups` groups of args
+# from `first`: a key, m, then m (time, member) pairs. Returns the index after them.
 COUNT_LUA = """
-local function count_later(window, counter, index, args, first, n)
-  if n == 0 then return end
-  local serial = redis.call('INCRBY', counter, n) - n
-  local by_key = {}
-  for i = first, first + 2 * n - 2, 2 do
-    local key, at = args[i], args[i + 1]
-    local added = by_key[key]
-    if not added then
-      added = {}
-      by_key[key] = added
-    end
-    serial = serial + 1
-    added[#added + 1] = at
-    added[#added + 1] = at .. ':' .. serial
-  end
-  for key, added in pairs(by_key) do
-    redis.call('ZADD', window .. key, unpack(added))
+local function count_later(window, index, args, first, groups)
+  local i = first
+  for _ = 1, groups do
+    local key, m = args[i], tonumber(args[i + 1])
+    redis.call('ZADD', window .. key, unpack(args, i + 2, i + 1 + 2 * m))
     redis.call('SADD', index, key)
+    i = i + 2 + 2 * m
   end
+  return i
 end
 """
-# KEYS: the list, the windows' counter, their index.
-# ARGV: the size, the windows' prefix, n, n (key, time) pairs, then the entries.
+# KEYS: the list, the windows' index.
+# ARGV: the size, the windows' prefix, the groups of counts, them, then the entries.
 _RECORD = (
     JOURNAL_LUA
     + COUNT_LUA
     + """
-local n = tonumber(ARGV[3])
-count_later(ARGV[2], KEYS[2], KEYS[3], ARGV, 4, n)
-journal(KEYS[1], ARGV[1], 4 + 2 * n, ARGV)
+local after = count_later(ARGV[2], KEYS[2], ARGV, 4, tonumber(ARGV[3]))
+journal(KEYS[1], ARGV[1], after, ARGV)
 """
 )
 
@@ -96,7 +90,9 @@ class RedisJournal:
         self._windows = windows  # the windows' prefix, counter and index (limits.py)
         self._record = client.register_script(_RECORD)
         self._kept: deque[bytes] = deque()  # encoded entries not sent yet, oldest first
-        self._counts: deque[tuple[str, int]] = deque()  # requests to count, oldest first
+        self._counts: deque[Count] = deque()  # requests to count, oldest first
+        self._tag = ("", 0)  # (a tag unique to this process, its pid): in members' names
+        self._serial = itertools.count()
         self._flusher: threading.Thread | None = None
         self._flusher_lock = threading.Lock()
         self._closed = threading.Event()
@@ -110,8 +106,12 @@ class RedisJournal:
 
     def count(self, key: str, at: int) -> None:
         """Count a request of `key` at `at` in its window later: carried, or sent by the flusher."""
-        self._counts.append((key, at))
-        self._flush_later()
+        tag, pid = self._tag
+        if pid != os.getpid():  # a forked child names its own members
+            tag, pid = self._tag = (uuid.uuid4().hex[:12], os.getpid())
+        self._counts.append((key, at, f"{at}:{tag}:{next(self._serial)}"))
+        if self._flusher is None:
+            self._flush_later()
 
     def _flush_later(self) -> None:
         # Running: it sees what was just kept (as it ends it looks once more, unlocked).
@@ -134,21 +134,20 @@ class RedisJournal:
                 break
         return taken
 
-    def take_counts(self) -> list[str | int]:
-        """Requests to count (at most `COUNTS_CARRIED`), as flat key, time pairs for a script."""
-        taken: list[str | int] = []
-        while len(taken) < 2 * COUNTS_CARRIED:
+    def take_counts(self) -> list[Count]:
+        """Requests to count, kept and not sent, oldest first (at most `COUNTS_CARRIED`)."""
+        taken: list[Count] = []
+        while len(taken) < COUNTS_CARRIED:
             try:
-                taken += self._counts.popleft()
+                taken.append(self._counts.popleft())
             except IndexError:
                 break
         return taken
 
-    def put_back(self, entries: list[bytes], counts: Sequence[str | int] = ()) -> None:
+    def put_back(self, entries: list[bytes], counts: Sequence[Count] = ()) -> None:
         """Entries and counts taken that did not reach Redis: first in line again."""
         self._kept.extendleft(reversed(entries))
-        pairs = [(str(counts[i]), int(counts[i + 1])) for i in range(0, len(counts), 2)]
-        self._counts.extendleft(reversed(pairs))
+        self._counts.extendleft(reversed(counts))
 
     def flush(self) -> None:
         """Send every entry and count kept, now."""
@@ -156,10 +155,10 @@ class RedisJournal:
             counts, entries = self.take_counts(), self.take()
             if not (counts or entries):
                 return
-            window, counter, index = self._windows
-            args = [self.size, window, len(counts) // 2, *counts, *entries]
+            window, _, index = self._windows
+            args = [self.size, window, *count_args(counts), *entries]
             try:
-                self._record(keys=[self.key, counter, index], args=args)
+                self._record(keys=[self.key, index], args=args)
             except Unavailable:
                 self.put_back(entries, counts)  # Redis is away: the flusher tries again
                 raise
@@ -236,3 +235,14 @@ class RedisJournal:
         self._kept.clear()
         self._counts.clear()
         self._r.unlink(self.key)
+
+
+def count_args(counts: Sequence[Count]) -> list[str | int]:
+    """`counts` as `count_later` reads them: how many keys, then per key m and m pairs."""
+    by_key: dict[str, list[str | int]] = {}
+    for key, at, member in counts:
+        by_key.setdefault(key, []).extend((at, member))
+    args: list[str | int] = [len(by_key)]
+    for key, pairs in by_key.items():
+        args += [key, len(pairs) // 2, *pairs]
+    return args
