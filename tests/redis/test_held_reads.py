@@ -276,3 +276,49 @@ def test_a_redis_that_refuses_client_tracking_is_read_through(
         admin.close()
     refusals = [r for r in caplog.records if "refused client tracking" in r.getMessage()]
     assert len(refusals) == 1  # said once, then no more tries
+
+
+def test_a_tracking_connection_gone_silent_stops_local_answers_while_the_lease_runs(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Renewals every 0.2 s; a PONG lets the process answer locally 0.3 s past its PING.
+    monkeypatch.setattr(coherence_module, "LEASE_S", 0.8)
+    made: list[Coherence] = []
+
+    class Recorded(Coherence):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(redis_stores, "Coherence", Recorded)
+    app = create_app(Settings(store=redis_url, access_log=False, frozen=True))
+    try:
+        web = App(app.test_client(), made[0])
+        web.client.get("/api/v1/apikeys/current-balance", headers=AUTH)
+        assert web.coherence.wait_serving(10)
+
+        renew = Coherence._renew_lease
+
+        class Mute:
+            """The tracking connection, dead without a reset: what is sent on it is lost."""
+
+            def send_command(self, *args: Any) -> None:
+                pass
+
+        def silent(self: Coherence, conn: Any, pings: Any) -> None:
+            renew(self, Mute(), pings)  # the lease is renewed in Redis all the same
+
+        monkeypatch.setattr(Coherence, "_renew_lease", silent)
+        pause = threading.Event()
+        for _ in range(1000):  # bounded: 10 s
+            if not web.coherence.serving():
+                break
+            pause.wait(0.01)
+        assert not web.coherence.serving()
+        admin = redis.Redis.from_url(redis_url)
+        try:  # still a member by its lease: writers wait for it, and it answers nothing stale
+            assert admin.zscore(web.coherence.members_key, web.coherence._member) is not None
+        finally:
+            admin.close()
+    finally:
+        app.extensions["apixo_mock"].close()

@@ -15,8 +15,9 @@ connection has delivered the fence's name, that is after every name before
 it, so when the writer answers no process holds anything older than the write.
 
 A process answers from what it holds only while it is a live member: its
-tracking connection is up and its lease (renewed in Redis every
-`lease_s / 4`) has not run out. A writer waits for the members whose lease
+tracking connection is up (each renewal PINGs it; the PONG comes after
+every name sent before it) and its lease (renewed in Redis every
+`LEASE_S / 4`) has not run out. A writer waits for the members whose lease
 is alive by Redis's own time; a process stops answering locally before its
 lease runs out by its own monotonic clock, so a process stalled, killed or
 cut off stops being waited for only once it can no longer answer stale.
@@ -29,6 +30,7 @@ import os
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -182,7 +184,8 @@ class Coherence:
         try:
             self._subscribe(conn)
             self._lose()  # anything held came before this connection saw changes
-            self._renew_lease()
+            pings: deque[float] = deque()
+            self._renew_lease(conn, pings)
             self._acknowledge()
             self._told = False
             next_renewal = time.monotonic() + LEASE_S / 4
@@ -190,9 +193,9 @@ class Coherence:
                 # Bounded: a close that woke nobody (Redis away) is seen within _RETRY_S x 5.
                 wait = min(max(0.0, next_renewal - time.monotonic()), 5 * _RETRY_S)
                 if conn.can_read(timeout=wait):
-                    self._handle(conn.read_response())
+                    self._handle(conn.read_response(), conn, pings)
                 if time.monotonic() >= next_renewal:
-                    self._renew_lease()
+                    self._renew_lease(conn, pings)
                     next_renewal = time.monotonic() + LEASE_S / 4
         finally:
             conn.disconnect()
@@ -209,7 +212,14 @@ class Coherence:
         conn.read_response()
         conn.read_response()
 
-    def _handle(self, message: Any) -> None:
+    def _handle(self, message: Any, conn: Any, pings: deque[float]) -> None:
+        if message == [b"pong", b""] and pings:
+            # Everything Redis sent this connection before the PING has been handled:
+            # answer locally until the lease, counted from before the renewal, runs out.
+            sent = pings.popleft()
+            if not self._closed.is_set():
+                self._valid_until = sent + LEASE_S - _MARGIN_S
+            return
         if not (isinstance(message, list) and len(message) == 3 and message[0] == b"message"):
             return
         channel, data = message[1], message[2]
@@ -224,16 +234,23 @@ class Coherence:
         if keys is None:
             # A flush may have wiped the members too: answer locally only once back in.
             self._valid_until = 0.0
-            self._renew_lease()
+            pings.clear()
+            self._renew_lease(conn, pings)
             self._acknowledge()
         elif self.fence_key.encode() in keys:
             self._acknowledge()
 
-    def _renew_lease(self) -> None:
+    def _renew_lease(self, conn: Any, pings: deque[float]) -> None:
+        """Renew the lease in Redis, and PING the tracking connection: its PONG validates it.
+
+        A connection that died without a word (no reset seen) brings no PONG, so
+        this process stops answering locally before the lease ends, by which
+        time writers stop waiting for it.
+        """
         sent = time.monotonic()
         self._renew(keys=[self.members_key], args=[self._member, int(LEASE_S * 1000)])
-        if not self._closed.is_set():
-            self._valid_until = sent + LEASE_S - _MARGIN_S
+        conn.send_command("PING")
+        pings.append(sent)
 
     def _acknowledge(self) -> None:
         self._ack(keys=[self.fence_key, self._seen], args=[self._member, self._acks])
