@@ -176,8 +176,9 @@ def test_a_reset_through_one_forgets_the_task_the_other_held(apps: list[App], se
 def test_requests_answered_from_what_is_held_are_counted_exactly(
     apps: list[App], monkeypatch: pytest.MonkeyPatch, sent: Sent
 ) -> None:
-    # Grants from a room of 600 up (the floor is 4 x 64 x 2 members = 512): a cap of
-    # 700 gives the reader grants for its first reads, then none near the cap.
+    # Grants of 64 from a room of 600 up (the floor is 4 x 64 x 2 members = 512): a cap
+    # of 700 gives the reader grants for its first reads, then none near the cap.
+    monkeypatch.setattr(gate_module, "GRANT", 64)
     monkeypatch.setattr(gate_module, "GRANT_MARGIN", 600)
     writer, reader = apps
     writer.admin("PATCH", f"/accounts/{KEY}", {"rpm": 700})

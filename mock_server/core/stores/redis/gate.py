@@ -38,7 +38,7 @@ from .scenarios import RedisScenarioState
 from .tasks import RedisTaskStore, decode_task
 
 _RECENT = 4_096  # tasks kept decoded per process: the ones being polled
-GRANT = 64  # requests of a key a process may count later, per grant
+GRANT = 256  # requests of a key a process may count later, per grant
 # Room a key's window must have for a grant (more with many members): a process's
 # requests counted later are at most GRANT, sent within milliseconds, and a grant
 # lives GRANT_LIFE_S, so only a rate far past a mock's (thousands of requests in
