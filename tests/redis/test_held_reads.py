@@ -17,14 +17,13 @@ from typing import Any
 import pytest
 import redis
 from flask.testing import FlaskClient
-from redis.connection import Connection
 
 from mock_server.core.stores.redis import coherence as coherence_module
 from mock_server.core.stores.redis import gate as gate_module
-from mock_server.core.stores.redis import stores as redis_stores
 from mock_server.core.stores.redis.coherence import Coherence
 from mock_server.settings import Settings
 from mock_server.web.app import create_app
+from tests.redis.holding import Trips, hold_long, recorded_members
 
 KEY = "key-held-0001"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -59,34 +58,11 @@ class App:
         return answer.get_json()["data"]
 
 
-class Sent:
-    """Counts what the test's thread sends to Redis: one call is one round trip."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        original: Any = Connection.send_packed_command
-        mine = threading.current_thread()
-
-        def counted(connection: Connection, command: Any, check_health: bool = True) -> None:
-            if threading.current_thread() is mine:
-                self.count += 1
-            original(connection, command, check_health)
-
-        monkeypatch.setattr(Connection, "send_packed_command", counted)
-
-
 @pytest.fixture
 def apps(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[App]]:
     """Two apps on one Redis, both live members."""
     hold_long(monkeypatch)
-    made: list[Coherence] = []
-
-    class Recorded(Coherence):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(redis_stores, "Coherence", Recorded)
+    made = recorded_members(monkeypatch)
     flask_apps = [
         create_app(Settings(store=redis_url, access_log=False, frozen=True)) for _ in range(2)
     ]
@@ -99,18 +75,12 @@ def apps(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[App]]
         flask_app.extensions["apixo_mock"].close()
 
 
-def hold_long(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Grants and leases that outlast any pause of a loaded machine: what is held stays held."""
-    monkeypatch.setattr(gate_module, "GRANT_LIFE_S", 600.0)
-    monkeypatch.setattr(coherence_module, "LEASE_S", 600.0)
-
-
 @pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
-    return Sent(monkeypatch)
+def sent(monkeypatch: pytest.MonkeyPatch) -> Trips:
+    return Trips(monkeypatch)
 
 
-def held(app: App, task_id: str, sent: Sent) -> str:
+def held(app: App, task_id: str, sent: Trips) -> str:
     """Read until the task is held (a read with no round trip); its state then."""
     app.coherence.fence()  # every change named so far applied: nothing drops what is read now
     app.state(task_id)
@@ -121,7 +91,7 @@ def held(app: App, task_id: str, sent: Sent) -> str:
 
 
 def test_a_clock_moved_through_one_shows_at_once_in_the_others_held_read(
-    apps: list[App], sent: Sent
+    apps: list[App], sent: Trips
 ) -> None:
     writer, reader = apps
     for _ in range(5):
@@ -132,7 +102,7 @@ def test_a_clock_moved_through_one_shows_at_once_in_the_others_held_read(
 
 
 def test_a_task_forced_through_one_shows_at_once_in_the_others_held_read(
-    apps: list[App], sent: Sent
+    apps: list[App], sent: Trips
 ) -> None:
     writer, reader = apps
     for state in ("processing", "failed", "success"):
@@ -143,7 +113,7 @@ def test_a_task_forced_through_one_shows_at_once_in_the_others_held_read(
 
 
 def test_a_scenario_changed_through_one_decides_the_others_next_read(
-    apps: list[App], sent: Sent
+    apps: list[App], sent: Trips
 ) -> None:
     writer, reader = apps
     task_id = writer.submit()
@@ -156,7 +126,7 @@ def test_a_scenario_changed_through_one_decides_the_others_next_read(
 
 
 def test_a_cap_lowered_through_one_throttles_the_others_next_read(
-    apps: list[App], sent: Sent
+    apps: list[App], sent: Trips
 ) -> None:
     writer, reader = apps
     task_id = writer.submit()
@@ -165,7 +135,7 @@ def test_a_cap_lowered_through_one_throttles_the_others_next_read(
     assert reader.status(task_id).status_code == 429
 
 
-def test_a_reset_through_one_forgets_the_task_the_other_held(apps: list[App], sent: Sent) -> None:
+def test_a_reset_through_one_forgets_the_task_the_other_held(apps: list[App], sent: Trips) -> None:
     writer, reader = apps
     task_id = writer.submit()
     held(reader, task_id, sent)
@@ -174,7 +144,7 @@ def test_a_reset_through_one_forgets_the_task_the_other_held(apps: list[App], se
 
 
 def test_requests_answered_from_what_is_held_are_counted_exactly(
-    apps: list[App], monkeypatch: pytest.MonkeyPatch, sent: Sent
+    apps: list[App], monkeypatch: pytest.MonkeyPatch, sent: Trips
 ) -> None:
     # Grants of 64 from a room of 600 up (the floor is 4 x 64 x 2 members = 512): a cap
     # of 700 gives the reader grants for its first reads, then none near the cap.
@@ -196,7 +166,7 @@ def test_requests_answered_from_what_is_held_are_counted_exactly(
 
 
 def test_a_lost_tracking_connection_drops_what_was_held_and_comes_back(
-    apps: list[App], redis_url: str, sent: Sent
+    apps: list[App], redis_url: str, sent: Trips
 ) -> None:
     writer, reader = apps
     task_id = writer.submit()
@@ -233,7 +203,7 @@ def test_a_fence_waits_for_a_silent_member_only_until_its_lease_ends(
 
 
 def test_submits_and_charges_through_one_leave_what_the_other_holds(
-    apps: list[App], sent: Sent
+    apps: list[App], sent: Trips
 ) -> None:
     writer, reader = apps
     task_id = writer.submit()
@@ -247,20 +217,13 @@ def test_submits_and_charges_through_one_leave_what_the_other_holds(
 
 
 def test_a_redis_that_refuses_client_tracking_is_read_through(
-    redis_url: str, monkeypatch: pytest.MonkeyPatch, sent: Sent, caplog: pytest.LogCaptureFixture
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, sent: Trips, caplog: pytest.LogCaptureFixture
 ) -> None:
     admin = redis.Redis.from_url(redis_url)
     # As on Redis before 6, or under an ACL that leaves CLIENT out.
     admin.acl_setuser("no-tracking", enabled=True, passwords=["+pw"], keys=["*"], channels=["*"],
                       commands=["+@all", "-client"])  # fmt: skip
-    made: list[Coherence] = []
-
-    class Recorded(Coherence):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(redis_stores, "Coherence", Recorded)
+    made = recorded_members(monkeypatch)
     url = redis_url.replace("redis://", "redis://no-tracking:pw@")
     app = create_app(Settings(store=url, access_log=False, frozen=True))
     try:
@@ -284,14 +247,7 @@ def test_a_tracking_connection_gone_silent_stops_local_answers_while_the_lease_r
 ) -> None:
     # Renewals every 0.2 s; a PONG lets the process answer locally 0.3 s past its PING.
     monkeypatch.setattr(coherence_module, "LEASE_S", 0.8)
-    made: list[Coherence] = []
-
-    class Recorded(Coherence):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(redis_stores, "Coherence", Recorded)
+    made = recorded_members(monkeypatch)
     app = create_app(Settings(store=redis_url, access_log=False, frozen=True))
     try:
         web = App(app.test_client(), made[0])

@@ -2,53 +2,25 @@
 
 Each request to Redis is a round trip a worker waits on; the budget here is
 what the store's throughput rests on (bench/store_commands.py prints the detail).
-Only the requests' own thread is counted: a process's tracking thread
-(coherence.py) renews its lease and acknowledges fences on its own.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from redis.connection import Connection
 
 from mock_server.core.stores.redis import journal
-from mock_server.core.stores.redis import stores as redis_stores
 from mock_server.core.stores.redis.coherence import Coherence
 from mock_server.settings import Settings
 from mock_server.web.app import create_app
-from tests.redis.test_held_reads import hold_long
+from tests.redis.holding import Trips, hold_long, recorded_members
 
 KEY = "key-trips-0001"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 BODY = {"input": {"mode": "gpt-image-1", "prompt": "a fox"}}
 SUBMIT = "/api/v1/generateTask/gpt-image-1"
-
-
-class Trips:
-    """Counts what the test's thread sends on any redis-py connection: one call, one round trip."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        original: Any = Connection.send_packed_command
-        mine = threading.current_thread()
-
-        def counted(connection: Connection, command: Any, check_health: bool = True) -> None:
-            if threading.current_thread() is mine:
-                self.count += 1
-            original(connection, command, check_health)
-
-        monkeypatch.setattr(Connection, "send_packed_command", counted)
-
-    def of(self, send: Any) -> int:
-        before = self.count
-        answer = send()
-        assert answer.status_code == 200, answer.data
-        return self.count - before
 
 
 class Web:
@@ -69,14 +41,7 @@ def web(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Web]:
     # Entries wait for the next request to carry them: the flusher never runs here.
     monkeypatch.setattr(journal, "LINGER_S", 60.0)
     hold_long(monkeypatch)
-    made: list[Coherence] = []
-
-    class Recorded(Coherence):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(redis_stores, "Coherence", Recorded)
+    made = recorded_members(monkeypatch)
     app = create_app(Settings(store=redis_url, access_log=False, frozen=True))
     (coherence,) = made
     yield Web(app.test_client(), coherence)
