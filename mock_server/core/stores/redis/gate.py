@@ -102,7 +102,8 @@ class RedisGate:
     sends a record again only if it changed, so a polled task is neither sent
     nor decoded again, and a finished one's body is rendered once. It also
     carries the journal's entries of requests answered before (journal.py).
-    With `coherence`, a request whose reads are all held makes no round trip.
+    While `coherence` says this process is a live member, a request whose reads
+    are all held makes no round trip.
     """
 
     def __init__(
@@ -114,7 +115,7 @@ class RedisGate:
         windows: RedisWindows,
         tasks: RedisTaskStore,
         journal: RedisJournal,
-        coherence: Coherence | None = None,
+        coherence: Coherence,
     ) -> None:
         self._clock = clock
         self._scenarios = scenarios
@@ -124,7 +125,7 @@ class RedisGate:
         self._journal = journal
         self._coherence = coherence
         self._enter = client.register_script(_ENTER)
-        self._members = coherence.members_key if coherence is not None else clock.key
+        self._members = coherence.members_key
         # Held reads, each dropped when Redis names its key as written (`_dropped`).
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, tuple[str, Task, bool]] = OrderedDict()  # SHA-1, task, held
@@ -133,8 +134,7 @@ class RedisGate:
         self._view_keys = {clock.key.encode(), scenarios.version_key.encode()}
         self._tasks_key = tasks.epoch_key.encode()
         self._grants_keys = {accounts.caps_key.encode(), windows.epoch_key.encode()}
-        if coherence is not None:
-            coherence.listen(self._dropped)
+        coherence.listen(self._dropped)
 
     def enter(self, key: str, assumed: ClockReading, now: int, task_id: str | None) -> Entered:
         """Count a request of `key` at `now`, and read the task `task_id` names: one script.
@@ -142,7 +142,7 @@ class RedisGate:
         No script at all if this process holds every read and a grant of the key's window.
         """
         coherence = self._coherence
-        if coherence is not None and coherence.serving():
+        if coherence.serving():
             held = self._held(key, assumed, now, task_id)
             if held is not None:
                 return held
@@ -221,7 +221,7 @@ class RedisGate:
             raise over_rpm(int(rpm), int(wait_ms))
         with self._lock:
             # Held only if Redis named no key written since the script was sent.
-            hold = generation is not None and generation == self._coherence_generation()
+            hold = generation is not None and generation == self._coherence.generation
             if hold:
                 self._view = (reading, version)
             if outcome == 0:
@@ -240,14 +240,11 @@ class RedisGate:
             return Entered(reading, version)
         return Entered(reading, version, task=self._remember(task_id, data, generation))
 
-    def _coherence_generation(self) -> int | None:
-        return None if self._coherence is None else self._coherence.generation
-
     def _remember(self, task_id: str, data: bytes, generation: int | None) -> Task:
         task = decode_task(data)
         digest = hashlib.sha1(data, usedforsecurity=False).hexdigest()
         with self._lock:
-            hold = generation is not None and generation == self._coherence_generation()
+            hold = generation is not None and generation == self._coherence.generation
             self._recent[task_id] = (digest, task, hold)
             self._recent.move_to_end(task_id)
             while len(self._recent) > _RECENT:

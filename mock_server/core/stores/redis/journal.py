@@ -82,12 +82,12 @@ class RedisJournal:
         client: Any,
         prefix: str,
         size: int = 1000,
-        windows: tuple[str, str, str] = ("", "", ""),
+        windows: tuple[str, str] = ("", ""),
     ) -> None:
         self._r = client
         self.key = prefix + "journal"  # written by the gate's script too
         self.size = size
-        self._windows = windows  # the windows' prefix, counter and index (limits.py)
+        self._windows = windows  # the windows' prefix and index (limits.py)
         self._record = client.register_script(_RECORD)
         self._kept: deque[bytes] = deque()  # encoded entries not sent yet, oldest first
         self._counts: deque[Count] = deque()  # requests to count, oldest first
@@ -155,7 +155,7 @@ class RedisJournal:
             counts, entries = self.take_counts(), self.take()
             if not (counts or entries):
                 return
-            window, _, index = self._windows
+            window, index = self._windows
             args = [self.size, window, *count_args(counts), *entries]
             try:
                 self._record(keys=[self.key, index], args=args)

@@ -57,9 +57,9 @@ class RedisWindows:
         return self._window
 
     @property
-    def carried(self) -> tuple[str, str, str]:
-        """What a script counting requests later takes: the windows' prefix, counter, index."""
-        return (self._window, self._counter, self._index)
+    def carried(self) -> tuple[str, str]:
+        """What a script counting requests later takes: the windows' prefix and index."""
+        return (self._window, self._index)
 
     def keys(self, key: str) -> list[str]:
         """The Redis keys `window_admit` takes for `key`: its window, the counter, the index."""
