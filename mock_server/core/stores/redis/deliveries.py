@@ -132,10 +132,11 @@ class RedisDeliveries:
         """`settle`'s script written to Redis now, on this thread's own connection.
 
         Its answer is read when the result is called, after the sender's next
-        POST: the two round trips overlap. The script is on its way when this
-        returns, so a process killed during that POST has this attempt recorded
-        all the same (a connection closed with an answer unread is reset, but
-        an answer arrives only once Redis has run the script).
+        POSTs: the round trips overlap (script_pipe.py). The script is on its
+        way when this returns, so a process killed during the next POST has
+        this attempt recorded all the same: a connection closed with answers
+        unread is reset, but the bytes sent before the reset reach Redis ahead
+        of it, and Redis reads and runs them before it sees the reset.
         """
         args = self._settle_args(work, index, owner, result, now, retry_due_ms)
         answer = self._pipe().send(self._scripts["SETTLE"], [self._prefix, *args])
