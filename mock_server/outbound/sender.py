@@ -46,8 +46,6 @@ _STALE_ERRORS: Final = (http.client.RemoteDisconnected, BrokenPipeError, Connect
 _DRAIN_BYTES: Final = 64 * 1024  # a longer answer body is not read: the connection is dropped
 _HEAD_LIMIT: Final = 64 * 1024
 _HEAD_END: Final = re.compile(rb"\r?\n\r?\n")
-# The one Content-Length line of a lower-cased head, as plain as they come (see _parse_head).
-_PLAIN_LENGTH: Final = re.compile(rb"\ncontent-length:[ \t]*([0-9]+)[ \t]*\r?(?:\n|$)")
 _STATUS: Final = re.compile(rb"[1-5][0-9][0-9]")
 _MAX_INTERIM: Final = 8  # 1xx answers skipped before the real one
 _MAX_ORIGINS_PER_THREAD: Final = 32
@@ -108,37 +106,12 @@ def _read_head(sock: socket.socket, buffer: bytes, *, first: bool) -> tuple[byte
 
 def _parse_head(head: bytes) -> tuple[int, int | None, bool]:
     """(status, Content-Length or None, keep-alive allowed) from an answer's head."""
-    line, _, _ = head.partition(b"\n")
-    parts = line.split(None, 2)
+    lines = head.split(b"\n")
+    parts = lines[0].split(None, 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not _STATUS.fullmatch(parts[1]):
-        raise http.client.BadStatusLine(line.decode("latin-1"))
-    status = int(parts[1])
-    length: int | None = _plain_length(head.lower())
-    reusable = parts[0] == b"HTTP/1.1"
-    if length is None:
-        length, reusable = _header_fields(head, reusable)
-    if status < 200 or status in (204, 304):
-        length = 0  # no body, whatever the headers say
-    return status, length, reusable and length is not None
-
-
-def _plain_length(head: bytes) -> int | None:
-    """The Content-Length of a lower-cased head that plainly has one and nothing else that
-    matters (no Transfer-Encoding, no Connection), else None: `_header_fields` decides.
-
-    The common answer, read without a Python loop over its header lines.
-    """
-    if b"transfer-encoding" in head or b"connection" in head:
-        return None
-    if head.count(b"content-length") != 1 or (found := _PLAIN_LENGTH.search(head)) is None:
-        return None
-    return int(found.group(1))
-
-
-def _header_fields(head: bytes, reusable: bool) -> tuple[int | None, bool]:
-    """(Content-Length or None, keep-alive allowed), header line by header line."""
-    length = None
-    for line in head.split(b"\n")[1:]:
+        raise http.client.BadStatusLine(lines[0].decode("latin-1"))
+    status, length, reusable = int(parts[1]), None, parts[0] == b"HTTP/1.1"
+    for line in lines[1:]:
         name, _, value = line.partition(b":")
         name, value = name.strip().lower(), value.strip().lower()
         if name == b"content-length":
@@ -146,7 +119,9 @@ def _header_fields(head: bytes, reusable: bool) -> tuple[int | None, bool]:
             reusable = reusable and value.isdigit()
         elif name == b"transfer-encoding" or (name == b"connection" and b"close" in value):
             reusable = False
-    return length, reusable
+    if status < 200 or status in (204, 304):
+        length = 0  # no body, whatever the headers say
+    return status, length, reusable and length is not None
 
 
 def _recv(sock: socket.socket, size: int, *, more: bool = True) -> bytes:
@@ -160,7 +135,7 @@ def _recv(sock: socket.socket, size: int, *, more: bool = True) -> bytes:
     that is pending at once, and it is not sticky. The first read of an answer
     goes without: an answer that comes whole needs no early ACK, and most do.
     TCP_NODELAY on our side cannot help, the wait is theirs. A socket whose
-    kernel timeout ran out (see `_kernel_timeouts`) raises TimeoutError, as one
+    kernel timeout ran out (see `_set_timeout`) raises TimeoutError, as one
     with a Python timeout does.
     """
     if more and _QUICKACK is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
