@@ -100,16 +100,16 @@ class MinimalReceiver(asyncio.Protocol):
             return False
         self._buffer = self._buffer[stop:]
         method, target, version = parts
+        keep = version == "HTTP/1.1" and "close" not in fields.get("connection", "").lower()
         if method == "GET" and target == "/count":
             count = str(sum(self._deliveries.values())).encode()
-            self._transport.write(_answer("200 OK", count))
+            self._transport.write(_answer("200 OK", count, close=not keep))
+        else:
+            if method == "POST":
+                self._deliveries[target] = self._deliveries.get(target, 0) + 1
+            self._transport.write(_OK if keep else _OK_CLOSE)
+        if keep:
             return True
-        if method == "POST":
-            self._deliveries[target] = self._deliveries.get(target, 0) + 1
-        if version == "HTTP/1.1" and "close" not in fields.get("connection", "").lower():
-            self._transport.write(_OK)
-            return True
-        self._transport.write(_OK_CLOSE)
         self._transport.close()
         self._transport = None
         return False

@@ -19,7 +19,7 @@ threads merged, to PREFIX.<pid>.
 
     .venv/bin/python bench/callbacks_redis.py [--tasks 10000] [--processes 2] [--repeat 1]
         [--senders 8] [--receiver minimal|granian|...] [--receiver-workers 2]
-        [--profile PREFIX]
+        [--unix] [--profile PREFIX]
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from callback_receiver import KINDS, ReceiverProcess
 from mock_server.core.callbacks import CallbackDispatcher, CallbackEffect, CallbackPolicy
 from mock_server.core.callbacks.records import DeliveryRecord
 from mock_server.core.clock import MockClock
+from mock_server.core.redis_url import connect
 from mock_server.core.stores.redis.deliveries import RedisDeliveries
 from mock_server.outbound import HttpCallbackSender
 from mock_server.testing.redis_server import redis_server
@@ -115,7 +116,7 @@ def worker(redis_url: str, receiver_url: str, senders: int = 8) -> None:
     """One process's dispatcher: waits for the go signal, advances its clock, delivers."""
     client = redis.Redis.from_url(redis_url, socket_timeout=None)  # BLPOPs wait long
     clock = MockClock(lambda: START, frozen=True)
-    store = RedisDeliveries(client, PREFIX)
+    store = RedisDeliveries(connect(redis_url), PREFIX)  # the client `serve` uses
     policy = CallbackPolicy(jitter=0.0, senders=senders)
     body = b'{"code":200,"msg":"success","data":{}}'
     with CallbackDispatcher(
@@ -224,6 +225,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--senders", type=int, default=8, help="sender threads per process")
     parser.add_argument("--receiver", choices=KINDS, default="minimal")
+    parser.add_argument(
+        "--unix", action="store_true", help="workers reach Redis by its unix socket, not TCP"
+    )
     parser.add_argument("--receiver-workers", type=int, default=2, help="granian workers")
     parser.add_argument(
         "--profile", metavar="PREFIX", help="cProfile each worker (all threads) to PREFIX.<pid>"
@@ -244,14 +248,16 @@ def main() -> None:
     options = Options(args.senders, args.profile)
     with (
         tempfile.TemporaryDirectory() as folder,
-        redis_server(Path(folder)) as server,
+        redis_server(Path(folder), unix_socket=args.unix) as server,
         ReceiverProcess(workers=args.receiver_workers, kind=args.receiver) as receiver,
     ):
         for _ in range(args.repeat):
-            outcome = run(server.url, receiver, args.tasks, args.processes, options)
+            url = server.unix_url if args.unix else server.url
+            outcome = run(url, receiver, args.tasks, args.processes, options)
             rate = args.tasks / outcome.elapsed_s
             print(
-                f"{args.tasks} callbacks due at once, {args.processes} processes on Redis "
+                f"{args.tasks} callbacks due at once, {args.processes} processes on Redis"
+                f"{' by unix socket' if args.unix else ''} "
                 f"({args.senders} senders each, {args.receiver} receiver): "
                 f"all delivered once in {outcome.elapsed_s:.2f} s ({rate:,.0f}/s); "
                 f"Redis script CPU {outcome.script_us:.0f} us per callback"
