@@ -1,4 +1,4 @@
-"""AttemptRunner: each attempt is settled before the next POST; the outcomes are read later."""
+"""AttemptRunner: a long batch reads its outcomes on the way (order: test_callback_pipelining)."""
 
 from __future__ import annotations
 
@@ -50,14 +50,6 @@ def perform(batch: list[Work]) -> list[str]:
     runner = AttemptRunner(MockClock(), recorder, CallbackPolicy(), BackgroundThreads(LOG), LOG)
     runner.perform(batch, lambda task_id: b"{}", recorder.settle)
     return recorder.events
-
-
-def test_each_attempt_is_settled_before_the_next_post_and_read_after_the_last() -> None:
-    events = perform(works(3))
-    assert events == [
-        *("post 0.0", "settle 0.0", "post 1.0", "settle 1.0", "post 2.0", "settle 2.0"),
-        *("read 0.0", "read 1.0", "read 2.0"),
-    ]
 
 
 def test_a_long_batch_reads_its_outcomes_on_the_way() -> None:
