@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import hiredis
 import redis
 from redis.commands.core import Script
 
@@ -35,10 +34,8 @@ class ScriptPipe:
 
     def send(self, script: Script, args: list[str]) -> Callable[[], Any]:
         """Write `script` with `args` now; calling the result reads its answer (once)."""
-        # Packed here, not by redis-py: its packer checks each argument's type in Python.
-        command: Any = ("EVALSHA", script.sha, 0, *args)  # hiredis's stub types a 1-tuple
-        packed = [hiredis.pack_command(command)]
         connection = self._connect()
+        packed = connection.pack_command("EVALSHA", script.sha, 0, *args)
         try:
             connection.send_packed_command(packed, check_health=False)
         except _LOST:  # a connection Redis closed (a restart, an idle timeout): once more, fresh
