@@ -80,8 +80,9 @@ def group_cpu_s(pids: list[int]) -> tuple[float, float]:
     return sum(t[0] for t in times), sum(t[1] for t in times)
 
 
-def profiled(action: Callable[[], None], path: str) -> None:
-    """Run `action` with every thread it starts profiled; the merged stats go to `path`."""
+def profiled(action: Callable[[Callable[[], None]], None], path: str) -> None:
+    """Run `action(done)` with every thread it starts profiled; `done()` writes the merged
+    stats to `path` (so that what follows, the dispatcher's close, is left out)."""
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()
     run = threading.Thread.run
@@ -92,16 +93,20 @@ def profiled(action: Callable[[], None], path: str) -> None:
             profiles.append(profile)
         profile.runcall(run, self)
 
-    threading.Thread.run = profiled_run  # type: ignore[method-assign]
     main = cProfile.Profile()
+
+    def done() -> None:
+        stats = pstats.Stats(main)  # stops the main thread's profile
+        with lock:
+            for profile in profiles:
+                stats.add(profile)
+        stats.dump_stats(path)
+
+    threading.Thread.run = profiled_run  # type: ignore[method-assign]
     try:
-        main.runcall(action)
+        main.runcall(action, done)
     finally:
         threading.Thread.run = run  # type: ignore[method-assign]
-        stats = pstats.Stats(main)
-        for profile in profiles:
-            stats.add(profile)
-        stats.dump_stats(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +117,11 @@ class Options:
     profile: str | None = None
 
 
-def worker(redis_url: str, receiver_url: str, senders: int = 8) -> None:
-    """One process's dispatcher: waits for the go signal, advances its clock, delivers."""
+def worker(
+    redis_url: str, receiver_url: str, senders: int = 8, done: Callable[[], None] = lambda: None
+) -> None:
+    """One process's dispatcher: waits for the go signal, advances its clock, delivers;
+    calls `done` at the stop signal, before the dispatcher closes."""
     client = redis.Redis.from_url(redis_url, socket_timeout=None)  # BLPOPs wait long
     clock = MockClock(lambda: START, frozen=True)
     store = RedisDeliveries(connect(redis_url), PREFIX)  # the client `serve` uses
@@ -126,6 +134,7 @@ def worker(redis_url: str, receiver_url: str, senders: int = 8) -> None:
         client.blpop(["bench:go"], timeout=600)
         clock.advance(1000)
         client.blpop(["bench:stop"], timeout=600)
+        done()
 
 
 def schedule(client: redis.Redis, tasks: int, url: str) -> None:
@@ -237,8 +246,8 @@ def main() -> None:
     if args.worker:
         redis_url, receiver_url, senders, profile = args.worker
 
-        def act() -> None:
-            worker(redis_url, receiver_url, int(senders))
+        def act(done: Callable[[], None] = lambda: None) -> None:
+            worker(redis_url, receiver_url, int(senders), done)
 
         if profile:
             profiled(act, f"{profile}.{os.getpid()}")

@@ -124,6 +124,32 @@ def test_settling_a_success_records_the_attempt(store: DeliveryStore) -> None:
     assert store.pending_count() == 0
 
 
+@pytest.mark.parametrize(
+    "result",
+    [SendResult(None, "timeout after 0.2s", 200.123456789), SendResult(503, None, 0.1 + 0.2)],
+    ids=["error", "status"],
+)
+def test_a_settled_attempt_is_the_one_in_the_shared_log(
+    store: DeliveryStore, result: SendResult
+) -> None:
+    store.schedule(record("t1"))
+    [work] = claim(store, START)
+    first = store.settle(work, 0, ME, result, START + 3, START + 1000)
+    [retry] = claim(store, START + 1000)
+    second = store.settle_later(retry, 0, ME, result, START + 1001, None)()
+    assert first is not None
+    assert second is not None
+    assert store.attempts("t1") == [first, second]
+    assert (first.attempt, first.outcome, second.attempt, second.outcome) == (
+        *(1, "retrying"),
+        *(2, "failed"),
+    )
+    assert (second.due_ms, second.time_ms, second.latency_ms) == (
+        *(START + 1000, START + 1001),
+        result.latency_ms,
+    )
+
+
 def test_settling_later_records_as_settling_does_each_answer_its_own(
     store: DeliveryStore,
 ) -> None:

@@ -252,7 +252,8 @@ return held
 
 # ARGV: P, token, owner, last send of its work (1/0), the send (task, incarnation,
 # attempt, due, url), ok (1/0), status, error, latency, now, retry due ('' for none),
-# log size. Returns the logged attempt (JSON), or false if it no longer counts.
+# log size. Returns the attempt's outcome and its number among the delivery's attempts
+# (the caller knows the rest of the logged entry), or false if it no longer counts.
 SETTLE: Final = (
     _BASE
     + _QUEUE
@@ -308,6 +309,6 @@ local entry = cjson.encode({t = task, u = url, n = s(attempts), d = due, m = ARG
 if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[16]) then
   redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[16]), -1)
 end
-return entry
+return {outcome, s(attempts)}
 """
 )
