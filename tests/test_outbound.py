@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -10,8 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mock_server.outbound import FetchResult, HttpCallbackSender, ImageFetcher, read_answer
+from mock_server.outbound.sender import _head_end
 from mock_server.testing.receiver import CallbackReceiver
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -442,6 +446,13 @@ def answer_to(*pieces: bytes, close: bool = True) -> tuple[int, bool]:
 )  # fmt: skip
 def test_read_answer(raw: bytes, expected: tuple[int, bool]) -> None:
     assert answer_to(raw) == expected
+
+
+@given(st.binary(max_size=16) | st.lists(st.sampled_from([b"\r", b"\n", b"a"])).map(b"".join))
+def test_the_end_of_a_head_is_where_the_first_empty_line_ends(buffer: bytes) -> None:
+    # CRLF or bare LF line ends, mixed as a sloppy receiver may: the regex is the reference.
+    found = re.search(rb"\r?\n\r?\n", buffer)
+    assert _head_end(buffer) == (None if found is None else (found.start(), found.end()))
 
 
 def test_read_answer_waits_for_pieces() -> None:

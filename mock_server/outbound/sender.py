@@ -45,7 +45,6 @@ __all__ = ("HttpCallbackSender", "read_answer")
 _STALE_ERRORS: Final = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 _DRAIN_BYTES: Final = 64 * 1024  # a longer answer body is not read: the connection is dropped
 _HEAD_LIMIT: Final = 64 * 1024
-_HEAD_END: Final = re.compile(rb"\r?\n\r?\n")
 _STATUS: Final = re.compile(rb"[1-5][0-9][0-9]")
 _MAX_INTERIM: Final = 8  # 1xx answers skipped before the real one
 _MAX_ORIGINS_PER_THREAD: Final = 32
@@ -92,7 +91,7 @@ def _read_head(sock: socket.socket, buffer: bytes, *, first: bool) -> tuple[byte
     `first`: nothing of the answer was read yet (after an interim answer,
     something was: the final one may wait for its ACK, see `_recv`).
     """
-    while (end := _HEAD_END.search(buffer)) is None:
+    while (end := _head_end(buffer)) is None:
         if len(buffer) > _HEAD_LIMIT:
             raise http.client.LineTooLong(f"answer head over {_HEAD_LIMIT} bytes")
         chunk = _recv(sock, _CHUNK, more=bool(buffer) or not first)
@@ -101,7 +100,18 @@ def _read_head(sock: socket.socket, buffer: bytes, *, first: bool) -> tuple[byte
         if not chunk:
             raise http.client.IncompleteRead(buffer)
         buffer += chunk
-    return buffer[: end.start()], buffer[end.end() :]
+    return buffer[: end[0]], buffer[end[1] :]
+
+
+def _head_end(buffer: bytes) -> tuple[int, int] | None:
+    """Where the first empty line (CRLF or bare LF) starts and ends: the first match of
+    `\\r?\\n\\r?\\n`, found with two byte searches (a regex tries each position: slower)."""
+    bare, crlf = buffer.find(b"\n\n"), buffer.find(b"\n\r\n")
+    if bare < 0 and crlf < 0:
+        return None
+    newline, stop = (bare, bare + 2) if crlf < 0 or 0 <= bare < crlf else (crlf, crlf + 3)
+    start = newline - 1 if newline and buffer[newline - 1] == 13 else newline  # 13: CR
+    return start, stop
 
 
 def _parse_head(head: bytes) -> tuple[int, int | None, bool]:
@@ -113,11 +123,12 @@ def _parse_head(head: bytes) -> tuple[int, int | None, bool]:
     status, length, reusable = int(parts[1]), None, parts[0] == b"HTTP/1.1"
     for line in lines[1:]:
         name, _, value = line.partition(b":")
-        name, value = name.strip().lower(), value.strip().lower()
+        name = name.strip().lower()  # the value only of the headers that matter
         if name == b"content-length":
+            value = value.strip()
             length = int(value) if value.isdigit() else None
             reusable = reusable and value.isdigit()
-        elif name == b"transfer-encoding" or (name == b"connection" and b"close" in value):
+        elif name == b"transfer-encoding" or (name == b"connection" and b"close" in value.lower()):
             reusable = False
     if status < 200 or status in (204, 304):
         length = 0  # no body, whatever the headers say
