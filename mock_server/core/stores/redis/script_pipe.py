@@ -51,22 +51,20 @@ class ScriptPipe:
         while answer.pending and self._unread:
             first = self._unread.popleft()
             try:
-                value = self._connection.read_response()
+                first.fill(self._connection.read_response())
             except redis.exceptions.NoScriptError:
-                # Redis lost its script cache (a restart) and ran nothing: redis-py loads it.
-                value = first.again()
+                # Redis lost its script cache (a restart) and ran nothing: run it again.
+                first.fill(None, lost=True)
             except _LOST:
+                first.fill(None, lost=True)
                 self._lose_unread()  # redis-py dropped the connection: later answers went with it
-                value = first.again()
-            except BaseException:
-                first.settle(None)  # an error answer, read: the next answer is the next's
-                raise
-            first.settle(value)
+            except redis.exceptions.ResponseError as exc:
+                first.fill(exc, failed=True)  # an error answer: raised by its own call
 
     def _lose_unread(self) -> None:
         """The connection went: its unread answers are to be had by running the scripts again."""
         while self._unread:
-            self._unread.popleft().settle(None, lost=True)
+            self._unread.popleft().fill(None, lost=True)
 
     def _connect(self) -> Any:
         if self._connection is None:
@@ -81,10 +79,11 @@ class ScriptPipe:
 class _Answer:
     """A script's answer, read from the pipe's connection on the first call.
 
-    An answer the connection took along when it failed is had by running the
-    script again through the client, as redis-py's own retry of a lost command
-    would: a settle that did run ends its lease, so the second finds it gone
-    and records nothing twice (unless a reordered batch's sends remain).
+    An answer the connection took along when it failed, or a script Redis did
+    not run because it had lost its script cache, is had by running the script
+    again through the client, as redis-py's own retry of a lost command would:
+    a settle that did run ends its lease, so the second finds it gone and
+    records nothing twice (unless a reordered batch's sends remain).
     """
 
     def __init__(self, pipe: ScriptPipe, script: Script, args: list[str]) -> None:
@@ -93,11 +92,13 @@ class _Answer:
         self._args = args
         self.pending = True
         self._lost = False
+        self._failed = False
         self._value: Any = None
 
-    def settle(self, value: Any, *, lost: bool = False) -> None:
-        """The pipe read this answer (`value`), or lost it with its connection."""
-        self.pending, self._lost, self._value = False, lost, value
+    def fill(self, value: Any, *, lost: bool = False, failed: bool = False) -> None:
+        """The pipe read this answer (`value`; with `failed`, the error Redis answered), or
+        (`lost`) it is to be had by running the script again."""
+        self.pending, self._lost, self._failed, self._value = False, lost, failed, value
 
     def again(self) -> Any:
         """Run the script again, through the client (a connection of the pool)."""
@@ -106,6 +107,11 @@ class _Answer:
     def __call__(self) -> Any:
         if self.pending:
             self._pipe.read_through(self)
+        if self._failed:
+            self._failed = False  # raised once, as a command's error is; None after
+            error, self._value = self._value, None
+            raise error
         if self._lost:
-            self._lost, self._value = False, self.again()
+            self._lost = False  # run once, even if that fails: the failure is raised
+            self._value = self.again()
         return self._value
