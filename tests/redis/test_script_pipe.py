@@ -68,3 +68,24 @@ def test_answers_lost_with_the_connection_are_had_by_running_again(
     # Each ran at least once; one the connection took along may have run before it went.
     assert set(ran(killer)) == {b"warm", b"a", b"b", b"c", b"d"}
     killer.close()
+
+
+def test_a_reply_that_cannot_be_read_starts_the_connection_afresh(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipe, echo = ScriptPipe(client), client.register_script(ECHO)
+    sent = [pipe.send(echo, [word]) for word in ("a", "b")]
+    connection = pipe._connection  # the test breaks its reading once
+    read = connection.read_response
+    calls: list[int] = []
+
+    def garbled(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise redis.exceptions.InvalidResponse("garbled")
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(connection, "read_response", garbled)
+    assert [answer() for answer in sent] == [b"a", b"b"]  # each had by running it again
+    assert pipe.send(echo, ["c"])() == b"c"  # in step on the fresh connection
+    assert ran(client)[-1] == b"c"

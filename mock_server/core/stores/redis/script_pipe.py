@@ -60,6 +60,12 @@ class ScriptPipe:
                 self._lose_unread()  # redis-py dropped the connection: later answers went with it
             except redis.exceptions.ResponseError as exc:
                 first.fill(exc, failed=True)  # an error answer: raised by its own call
+            except Exception:
+                # A reply that could not be read leaves the connection out of step:
+                # start afresh, and have every unread answer by running its script again.
+                first.fill(None, lost=True)
+                self._lose_unread()
+                self._connection.disconnect()
 
     def _lose_unread(self) -> None:
         """The connection went: its unread answers are to be had by running the scripts again."""
