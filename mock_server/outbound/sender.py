@@ -245,7 +245,7 @@ class HttpCallbackSender:
             try:
                 sock.sendall(request)
             except BlockingIOError:
-                raise TimeoutError("timed out") from None  # the kernel timeout (see _socket)
+                raise TimeoutError("timed out") from None  # the kernel timeout (_set_timeout)
             status, reusable = read_answer(sock)
         except BaseException:
             self._discard(target)
