@@ -13,7 +13,7 @@ sways little, the CPU time per callback of the workers, of redis-server and of
 the receiver (with its worker processes) over that interval, from /proc, and
 the Redis commands per callback (scripts, and the commands the scripts ran),
 the benchmark's own polling left out. Each script call (`evalsha`) is one
-round trip; the senders' settle scripts overlap their next POST
+round trip; the senders' settle scripts overlap their next POSTs
 (docs/callbacks.md). `--profile PREFIX` writes each worker's cProfile, all its
 threads merged, to PREFIX.<pid>.
 
