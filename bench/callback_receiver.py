@@ -1,7 +1,18 @@
 """Callback receivers for benchmarks, each in its own process on a free loopback port.
 
-`granian`: granian serving a tiny RSGI app. Rust does the HTTP work, so the
-receiver is not what a callback benchmark measures.
+`minimal`: an asyncio server (`MinimalReceiver`) that parses each request's
+head and Content-Length, records the delivery (its path, counted) and answers
+200 with a fixed head and body in one write; keep-alive and pipelined
+requests as HTTP/1.1 has them, `Connection: close` and HTTP/1.0 honoured,
+anything it does not handle (a chunked body, a bad head) answered with an
+error and a hang-up. It is what a receiver written for throughput spends on a
+callback, a fraction of granian's CPU per request here, so the machine's two
+cores go to the mock being measured. One process (one core at most, plenty
+for 10,000 callbacks a second); `GET /count` answers how many POSTs it
+recorded, so a benchmark can check that every callback arrived.
+
+`granian`: granian serving a tiny RSGI app. Rust does the HTTP work, but every
+request still goes through a Python coroutine.
 
 `stdlib-1.1` and `stdlib-1.0`: an ordinary receiver as users write one, Python's
 `http.server.ThreadingHTTPServer` with a `BaseHTTPRequestHandler` that answers
@@ -19,6 +30,7 @@ receivers by themselves:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import http.server
 import multiprocessing
@@ -36,8 +48,97 @@ from granian.rsgi import Scope
 HERE = Path(__file__).resolve().parent
 ANSWER = b'{"code":200,"message":"success","data":null}'
 HEADERS = [("content-type", "application/json")]
-Kind = Literal["granian", "stdlib-1.1", "stdlib-1.0"]
-KINDS: tuple[Kind, ...] = ("granian", "stdlib-1.1", "stdlib-1.0")
+Kind = Literal["minimal", "granian", "stdlib-1.1", "stdlib-1.0"]
+KINDS: tuple[Kind, ...] = ("minimal", "granian", "stdlib-1.1", "stdlib-1.0")
+_HEAD_LIMIT = 64 * 1024
+
+
+def _answer(status: str, body: bytes, *, close: bool = False) -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+    head += f"Content-Length: {len(body)}\r\n" + ("Connection: close\r\n" if close else "")
+    return head.encode() + b"\r\n" + body
+
+
+_OK = _answer("200 OK", ANSWER)
+_OK_CLOSE = _answer("200 OK", ANSWER, close=True)
+_BAD = _answer("400 Bad Request", b'{"code":400,"message":"bad request","data":null}', close=True)
+
+
+class MinimalReceiver(asyncio.Protocol):
+    """One connection of the `minimal` receiver: requests parsed, recorded and answered in order."""
+
+    def __init__(self, deliveries: dict[str, int]) -> None:
+        self._deliveries = deliveries  # path -> POSTs received, shared by all connections
+        self._buffer = b""
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while self._transport is not None and self._answer_one():
+            pass
+
+    def _answer_one(self) -> bool:
+        """Answer the first complete request in the buffer; False if there is none (yet)."""
+        assert self._transport is not None
+        end = self._buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._buffer) > _HEAD_LIMIT:
+                self._fail()
+            return False
+        lines = self._buffer[:end].decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ")
+        fields = dict(_field(line) for line in lines[1:])
+        length = fields.get("content-length", "0")
+        if len(parts) != 3 or not length.isdigit() or "transfer-encoding" in fields:
+            self._fail()  # unparsable, or a chunked body this receiver does not read
+            return False
+        stop = end + 4 + int(length)
+        if len(self._buffer) < stop:
+            return False
+        self._buffer = self._buffer[stop:]
+        method, target, version = parts
+        keep = version == "HTTP/1.1" and "close" not in fields.get("connection", "").lower()
+        if method == "GET" and target == "/count":
+            count = str(sum(self._deliveries.values())).encode()
+            self._transport.write(_answer("200 OK", count, close=not keep))
+        else:
+            if method == "POST":
+                self._deliveries[target] = self._deliveries.get(target, 0) + 1
+            self._transport.write(_OK if keep else _OK_CLOSE)
+        if keep:
+            return True
+        self._transport.close()
+        self._transport = None
+        return False
+
+    def _fail(self) -> None:
+        assert self._transport is not None
+        self._transport.write(_BAD)
+        self._transport.close()
+        self._transport = None
+
+
+def _field(line: str) -> tuple[str, str]:
+    name, _, value = line.partition(":")
+    return name.strip().lower(), value.strip()
+
+
+def serve_minimal(port: int) -> None:
+    """Serve the `minimal` receiver on `port` until killed."""
+
+    async def serve() -> None:
+        deliveries: dict[str, int] = {}
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: MinimalReceiver(deliveries), "127.0.0.1", port, backlog=4096
+        )
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
 
 
 class HTTPProtocol(Protocol):
@@ -88,6 +189,7 @@ class ReceiverProcess:
     """A receiver of `kind` on a free loopback port, in a child process."""
 
     def __init__(self, *, workers: int = 1, kind: Kind = "granian") -> None:
+        """`workers`: granian's worker processes (the other kinds are one process)."""
         self.workers = workers
         self.kind = kind
         self.port = free_port()
@@ -97,7 +199,27 @@ class ReceiverProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The receiver's process id (granian's workers are its children)."""
+        if self._process is None:
+            raise RuntimeError("the receiver is not running")
+        return self._process.pid
+
+    def count(self) -> int:
+        """POSTs the `minimal` receiver recorded so far."""
+        if self.kind != "minimal":
+            raise RuntimeError("only the minimal receiver counts what it received")
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", "/count")
+            return int(connection.getresponse().read())
+        finally:
+            connection.close()
+
     def _command(self) -> list[str]:
+        if self.kind == "minimal":
+            return [sys.executable, __file__, "--serve-minimal", "--port", str(self.port)]
         if self.kind != "granian":
             protocol = "HTTP/" + self.kind.removeprefix("stdlib-")
             return [sys.executable, __file__, "--serve-stdlib", protocol, "--port", str(self.port)]
@@ -185,8 +307,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--serve-stdlib", metavar="PROTOCOL", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-minimal", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_minimal:
+        serve_minimal(args.port)
+        return
     if args.serve_stdlib:
         serve_stdlib(args.port, args.serve_stdlib)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -10,8 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mock_server.outbound import FetchResult, HttpCallbackSender, ImageFetcher, read_answer
+from mock_server.outbound.sender import _head_end
 from mock_server.testing.receiver import CallbackReceiver
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -243,6 +247,31 @@ def test_sender_times_out(sender: HttpCallbackSender, site: _SiteServer) -> None
     assert result.latency_ms >= 150
 
 
+def test_sender_times_out_on_a_kept_alive_connection_with_the_new_timeout(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    assert sender.post(site.url("/image"), b"{}", HEADERS, 30.0).status == 200
+    result = sender.post(site.url("/hang"), b"{}", HEADERS, 0.2)
+    assert (result.status, result.error) == (None, "timeout after 0.2s")
+    assert len(set(site.client_ports)) == 1  # the kept connection, with the shorter timeout
+
+
+def test_sender_times_out_on_a_stalled_answer_body(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    result = sender.post(site.url("/slow-body"), b"{}", HEADERS, 0.2)
+    assert (result.status, result.error) == (None, "timeout after 0.2s")
+    assert sender.post(site.url("/image"), b"{}", HEADERS, 5.0).status == 200  # afresh
+
+
+def test_sender_reuses_what_it_parsed_of_a_url_only_for_that_url(
+    sender: HttpCallbackSender, receiver: CallbackReceiver
+) -> None:
+    for path in ("/a?token=1", "/b", "/a?token=1"):
+        assert sender.post(receiver.url + path, b"{}", HEADERS, 5.0).status == 200
+    assert [got.path for got in receiver.deliveries()] == ["/a?token=1", "/b", "/a?token=1"]
+
+
 def test_sender_reports_a_refused_connection(sender: HttpCallbackSender, refused_url: str) -> None:
     result = sender.post(refused_url, b"{}", HEADERS, 5.0)
     assert (result.status, result.error) == (None, "connection refused")
@@ -317,8 +346,13 @@ class _RecordingSocket(socket.socket):
         return super().recv(size, *args)
 
 
+def _reads_after(events: list[str]) -> list[str]:
+    """What was done just before each read but the first."""
+    return [events[i - 1] for i, event in enumerate(events) if event == "recv"][1:]
+
+
 @pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="TCP_QUICKACK is Linux only")
-def test_read_answer_acknowledges_at_once_before_every_read() -> None:
+def test_read_answer_acknowledges_at_once_once_an_answer_came_in_part() -> None:
     # A receiver that writes head and body apart (http.server does) has Nagle hold
     # the body until the head is ACKed; a delayed ACK cost 40 ms per callback.
     quickack = f"setsockopt {socket.TCP_QUICKACK}"
@@ -330,9 +364,36 @@ def test_read_answer_acknowledges_at_once_before_every_read() -> None:
             theirs.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
             threading.Timer(0.01, theirs.sendall, args=(b"body",)).start()
             assert read_answer(ours) == (200, True)
-    reads = [i for i, event in enumerate(ours.events) if event == "recv"]
-    assert len(reads) >= 2
-    assert all(ours.events[i - 1] == quickack for i in reads)
+    assert ours.events[0] == "recv"  # the first read: nothing to acknowledge yet
+    assert _reads_after(ours.events)
+    assert set(_reads_after(ours.events)) == {quickack}
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="TCP_QUICKACK is Linux only")
+def test_read_answer_acknowledges_at_once_after_an_interim_answer() -> None:
+    quickack = f"setsockopt {socket.TCP_QUICKACK}"
+    with socket.create_server(("127.0.0.1", 0)) as server, _RecordingSocket() as ours:
+        ours.settimeout(WAIT_S)
+        ours.connect(server.getsockname())
+        theirs, _ = server.accept()
+        with theirs:
+            theirs.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            final = b"HTTP/1.1 204 No Content\r\n\r\n"
+            threading.Timer(0.01, theirs.sendall, args=(final,)).start()
+            assert read_answer(ours) == (204, True)
+    assert ours.events[0] == "recv"
+    assert set(_reads_after(ours.events)) == {quickack}
+
+
+def test_read_answer_reads_a_whole_answer_in_one_call_without_socket_options() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server, _RecordingSocket() as ours:
+        ours.settimeout(WAIT_S)
+        ours.connect(server.getsockname())
+        theirs, _ = server.accept()
+        with theirs:
+            theirs.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            assert read_answer(ours) == (200, True)
+    assert ours.events == ["recv"]
 
 
 # -- reading an answer -----------------------------------------------------------
@@ -369,13 +430,29 @@ def answer_to(*pieces: bytes, close: bool = True) -> tuple[int, bool]:
         (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}", (200, False)),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\n{}", (200, False)),
         (b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}", (200, False)),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", (200, False)),
+        (b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\n{}", (200, True)),
+        (b"HTTP/1.1 200 OK\r\nCONTENT-LENGTH:2\r\n\r\n{}", (200, True)),
+        (b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}",
+         (200, True)),
+        (b"HTTP/1.1 200 OK\r\nX-Note: transfer-encoding\r\nContent-Length: 2\r\n\r\n{}",
+         (200, True)),
+        (b"HTTP/1.1 200 OK\r\nX-Content-Length: 9\r\n\r\n{}", (200, False)),
     ],
     ids=["length", "500", "204", "no-reason", "bare-lf", "100-continue", "chunked",
          "close-delimited", "connection-close", "http-1.0", "extra-bytes", "short-body",
-         "huge-body", "bad-length"],
+         "huge-body", "bad-length", "two-lengths", "space-before-colon", "upper-case",
+         "keep-alive", "word-in-a-value", "length-in-another-name"],
 )  # fmt: skip
 def test_read_answer(raw: bytes, expected: tuple[int, bool]) -> None:
     assert answer_to(raw) == expected
+
+
+@given(st.binary(max_size=16) | st.lists(st.sampled_from([b"\r", b"\n", b"a"])).map(b"".join))
+def test_the_end_of_a_head_is_where_the_first_empty_line_ends(buffer: bytes) -> None:
+    # CRLF or bare LF line ends, mixed as a sloppy receiver may: the regex is the reference.
+    found = re.search(rb"\r?\n\r?\n", buffer)
+    assert _head_end(buffer) == (None if found is None else (found.start(), found.end()))
 
 
 def test_read_answer_waits_for_pieces() -> None:

@@ -1,9 +1,10 @@
-"""A sender settles each attempt before its next POST, and reads the outcome after it.
+"""A sender settles each attempt before its next POST, and reads the outcomes after them.
 
 With a shared store, settling is a round trip: writing it before the next POST
 keeps "settled before the next send" (a process killed mid-POST has every
-earlier attempt recorded), and reading its answer after that POST lets the two
-round trips overlap.
+earlier attempt recorded), and reading the answers only after the last POST
+of the sender's share lets the round trips overlap the POSTs and the answers
+be read together.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class NotingSender:
         return SendResult(200, None, 1.0)
 
 
-def test_each_attempt_is_settled_before_the_next_post_and_read_after_it() -> None:
+def test_each_attempt_is_settled_before_the_next_post_and_read_after_the_last() -> None:
     events = Events()
     clock = MockClock(lambda: START, frozen=True)
     policy = CallbackPolicy(jitter=0.0, senders=1)  # one sender: one order of events
@@ -93,10 +94,8 @@ def test_each_attempt_is_settled_before_the_next_post_and_read_after_it() -> Non
         assert dispatcher.wait_idle(WAIT_S)
         assert [a["outcome"] for t in "abc" for a in dispatcher.attempts(t)] == ["delivered"] * 3
     assert events.seen == [
-        *("post a", "settle a"),
-        *("post b", "read a", "settle b"),
-        *("post c", "read b", "settle c"),
-        "read c",
+        *("post a", "settle a", "post b", "settle b", "post c", "settle c"),
+        *("read a", "read b", "read c"),
     ]
 
 
@@ -114,4 +113,4 @@ def test_an_outcome_that_cannot_be_read_stops_no_later_attempt() -> None:
         assert dispatcher.wait_idle(WAIT_S)
         assert dispatcher.background_errors == 1
         assert [a["outcome"] for a in dispatcher.attempts("b")] == ["delivered"]
-    assert events.seen == ["post a", "settle a", "post b", "read a", "settle b", "read b"]
+    assert events.seen == ["post a", "settle a", "post b", "settle b", "read a", "read b"]

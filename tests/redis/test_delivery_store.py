@@ -124,6 +124,32 @@ def test_settling_a_success_records_the_attempt(store: DeliveryStore) -> None:
     assert store.pending_count() == 0
 
 
+@pytest.mark.parametrize(
+    "result",
+    [SendResult(None, "timeout after 0.2s", 200.123456789), SendResult(503, None, 0.1 + 0.2)],
+    ids=["error", "status"],
+)
+def test_a_settled_attempt_is_the_one_in_the_shared_log(
+    store: DeliveryStore, result: SendResult
+) -> None:
+    store.schedule(record("t1"))
+    [work] = claim(store, START)
+    first = store.settle(work, 0, ME, result, START + 3, START + 1000)
+    [retry] = claim(store, START + 1000)
+    second = store.settle_later(retry, 0, ME, result, START + 1001, None)()
+    assert first is not None
+    assert second is not None
+    assert store.attempts("t1") == [first, second]
+    assert (first.attempt, first.outcome, second.attempt, second.outcome) == (
+        *(1, "retrying"),
+        *(2, "failed"),
+    )
+    assert (second.due_ms, second.time_ms, second.latency_ms) == (
+        *(START + 1000, START + 1001),
+        result.latency_ms,
+    )
+
+
 def test_settling_later_records_as_settling_does_each_answer_its_own(
     store: DeliveryStore,
 ) -> None:
@@ -391,6 +417,48 @@ def test_settling_later_on_a_connection_redis_closed_reconnects_and_records(
     third = store.settle_later(works["t3"], 0, ME, OK, START, None)()
     assert third is not None
     assert [a.task_id for t in ("t1", "t2", "t3") for a in store.attempts(t)] == ["t1", "t2", "t3"]
+    killer.close()
+    client.close()
+
+
+def test_settling_several_later_reads_each_answer_as_its_own_in_any_order(
+    redis_url: str,
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = RedisDeliveries(client)
+    tasks = [f"t{i}" for i in range(5)]
+    for task in tasks:
+        store.schedule(record(task))
+    works = {work.sends[0].task_id: work for work in store.claim(START, ME, 10, WINDOW)}
+    outcomes = {
+        task: store.settle_later(works[task], 0, ME, OK if i % 2 else FAIL, START + i, None)
+        for i, task in enumerate(tasks)
+    }  # five scripts sent, no answer read yet
+    read = {task: outcomes[task]() for task in reversed(tasks)}
+    assert {task: (a.task_id, a.outcome, a.time_ms) for task, a in read.items() if a} == {
+        task: (task, "delivered" if i % 2 else "failed", START + i) for i, task in enumerate(tasks)
+    }
+    assert [d.state for d in store.deliveries()] == ["failed", "delivered"] * 2 + ["failed"]
+    client.close()
+
+
+def test_a_connection_lost_with_several_answers_unread_records_each_attempt_once(
+    redis_url: str,
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = RedisDeliveries(client)
+    tasks = ["t1", "t2", "t3", "t4"]
+    for task in tasks:
+        store.schedule(record(task))
+    works = {work.sends[0].task_id: work for work in store.claim(START, ME, 10, WINDOW)}
+    outcomes = [store.settle_later(works[task], 0, ME, OK, START, None) for task in tasks[:2]]
+    killer = redis.Redis.from_url(redis_url)
+    assert killer.client_kill_filter(_type="normal", skipme=True) >= 1  # as a restart does
+    outcomes += [store.settle_later(works[task], 0, ME, OK, START, None) for task in tasks[2:]]
+    for outcome in outcomes:
+        outcome()  # an answer lost with the connection: the script ran again, or ran first
+    assert [[a.outcome for a in store.attempts(task)] for task in tasks] == [["delivered"]] * 4
+    assert [d.state for d in store.deliveries()] == ["delivered"] * 4
     killer.close()
     client.close()
 

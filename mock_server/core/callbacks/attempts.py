@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Final
 
 from ..background import BackgroundThreads
 from ..clock import MockClock
@@ -26,6 +27,7 @@ from .records import Work
 Outcome = Callable[[], Attempt | None]  # an attempt's settling, read when called
 Settle = Callable[[Work, int, SendResult], Outcome]
 Body = Callable[[str], bytes]  # a task id's callback body, rendered at send time
+_READ_EVERY: Final = 32  # outcomes left unread at most: a long reordered batch reads on the way
 
 
 class AttemptRunner:
@@ -48,24 +50,30 @@ class AttemptRunner:
     def perform(self, works: list[Work], body: Body, settle: Settle) -> None:
         """Send the works' attempts one after another, so a reordered batch's order holds.
 
-        Each attempt is settled before the next is sent, but its outcome is read
-        only after that next POST: a shared store's round trip overlaps it.
+        Each attempt is settled before the next is sent, but the outcomes are
+        read only after the last POST (or every `_READ_EVERY` attempts): a
+        shared store's round trips overlap the POSTs, and their answers are
+        read together.
         """
-        unread: Outcome | None = None
+        unread: list[Outcome] = []
         try:
             for work in works:
                 try:
                     for index in range(len(work.sends)):
                         result = self._send(work, index, body)
-                        earlier, unread = unread, None
-                        if earlier is not None:
-                            self._read_safely(earlier)  # its failure is not this attempt's
-                        unread = settle(work, index, result)
+                        if len(unread) >= _READ_EVERY:
+                            self._read_all(unread)
+                        unread.append(settle(work, index, result))
                 except Exception:
                     self._threads.caught("callback sender failed; it goes on")
         finally:
-            if unread is not None:
-                self._read_safely(unread)
+            self._read_all(unread)
+
+    def _read_all(self, outcomes: list[Outcome]) -> None:
+        """Read (and log) the outcomes in order; one's failure is not the others'."""
+        for outcome in outcomes:
+            self._read_safely(outcome)
+        outcomes.clear()
 
     def _send(self, work: Work, index: int, body: Body) -> SendResult:
         """POST once; a failing body or sender is a failed attempt."""

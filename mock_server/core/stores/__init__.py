@@ -295,9 +295,9 @@ class DeliveryStore(Protocol):
     ) -> Callable[[], Attempt | None]:
         """`settle`, on its way to the store when this returns; calling the result reads it.
 
-        A sender sends its next callback before it reads the outcome, so that a
-        shared store's round trip overlaps that POST. One thread reads its
-        outcomes in order, each before it settles again.
+        A sender sends its next callbacks before it reads the outcomes, so that a
+        shared store's round trips overlap those POSTs. One thread may settle
+        several times before it reads; each outcome is its own, read in any order.
         """
 
     def has_due(self, now: int) -> bool:

@@ -115,10 +115,10 @@ class RedisDeliveries:
         retry_due_ms: int | None,
     ) -> Attempt | None:
         """Record the attempt and queue its retry in one script, if `owner` still holds the work."""
-        entry = self._run(
+        answer = self._run(
             "SETTLE", *self._settle_args(work, index, owner, result, now, retry_due_ms)
         )
-        return _attempt(_text(entry)) if entry else None
+        return _settled(work.sends[index], result, now, answer)
 
     def settle_later(
         self,
@@ -132,19 +132,17 @@ class RedisDeliveries:
         """`settle`'s script written to Redis now, on this thread's own connection.
 
         Its answer is read when the result is called, after the sender's next
-        POST: the two round trips overlap. The script is on its way when this
-        returns, so a process killed during that POST has this attempt recorded
-        all the same (a connection closed with an answer unread is reset, but
-        an answer arrives only once Redis has run the script).
+        POSTs: the round trips overlap (script_pipe.py). The script is on its
+        way when this returns, so a process killed during the next POST has
+        this attempt recorded all the same: a connection closed with answers
+        unread is reset, but the bytes sent before the reset reach Redis ahead
+        of it, and Redis reads and runs them before it sees the reset.
         """
         args = self._settle_args(work, index, owner, result, now, retry_due_ms)
         answer = self._pipe().send(self._scripts["SETTLE"], [self._prefix, *args])
 
-        def outcome() -> Attempt | None:
-            entry = answer()
-            return _attempt(_text(entry)) if entry else None
-
-        return outcome
+        send = work.sends[index]
+        return lambda: _settled(send, result, now, answer())
 
     def _settle_args(
         self,
@@ -297,6 +295,18 @@ def _work(token: str, raw: str) -> Work:
         Send(s["t"], s["u"], int(s["i"]), int(s["a"]), int(s["d"])) for s in data["sends"]
     )
     return Work(token, data["lane"], sends)
+
+
+def _settled(send: Send, result: SendResult, now: int, answer: Any) -> Attempt | None:
+    """The attempt SETTLE logged, from its answer (outcome, number) and what the caller
+    knows; None if it no longer counted. Nothing to decode: the answer is two words."""
+    if not answer:
+        return None
+    outcome, number = answer
+    return Attempt(
+        *(send.task_id, send.url, int(number), send.due_ms, now),
+        *(result.status, result.error or None, result.latency_ms, _text(outcome)),
+    )
 
 
 def _attempt(raw: str) -> Attempt:

@@ -8,8 +8,8 @@ Keys, under the store's prefix P (passed as ARGV[1]):
     P.."cb:due"        zset: queued work -> due time (mock ms); members start with
                        their zero-padded queue order, so equal due times keep it
     P.."cb:flight"     zset: claim token -> lease expiry (Redis server ms)
-    P.."cb:work"       hash: claim token -> the dispatcher holding it, "|", and
-                       the claimed work (JSON)
+    P.."cb:work"       hash: claim token -> the dispatcher holding it, "|", the
+                       number of sends in the work, "|", and the claimed work (JSON)
     P.."cb:batch"      string: the reorder batch being collected
     P.."cb:held:"..id  list: a reorder batch's held deliveries (JSON)
     P.."cb:log"        list: the attempt log (JSON), capped
@@ -22,15 +22,24 @@ from __future__ import annotations
 
 from typing import Final
 
-_PRELUDE: Final = """
+# Each script defines only the helpers it uses: Redis runs a script's whole
+# text on every call, and defining a helper (a closure, a table) costs time
+# on each one; the settle script runs once per callback.
+_BASE: Final = """
 local P = ARGV[1]
 local function s(n) return string.format('%d', n) end
 local function num(x) return tonumber(x) or 0 end
+"""
+
+_QUEUE: Final = """
 local function seq() return redis.call('INCR', P..'cb:seq') end
 local function push(due, item)
   local member = string.format('%016d', seq())..'|'..cjson.encode(item)
   redis.call('ZADD', P..'cb:due', due, member)
 end
+"""
+
+_LOAD: Final = """
 local FIELDS = {'inc', 'gen', 'epoch', 'pend', 'origin', 'url', 'fault', 'drop', 'copies',
   'reorder', 'active', 'wanted', 'started', 'delivered', 'delay'}
 local function load(task)  -- the fields the scripts read; nil if there is no such delivery
@@ -40,14 +49,21 @@ local function load(task)  -- the fields the scripts read; nil if there is no su
   for k, field in ipairs(FIELDS) do r[field] = values[k] or nil end
   return r
 end
+"""
+
+_LEASES: Final = """
 local function server_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local function work_entry(entry)  -- a cb:work entry: holder, number of sends, work JSON
+  return string.match(entry or '', '^([^|]*)|(%d+)|(.*)$')
+end
 """
 
 SCHEDULE: Final = (
-    _PRELUDE
+    _BASE
+    + _QUEUE
     + """
 local task, due = ARGV[2], ARGV[9]
 local key = P..'cb:d:'..task
@@ -65,7 +81,9 @@ return 1
 )
 
 RESCHEDULE: Final = (
-    _PRELUDE
+    _BASE
+    + _QUEUE
+    + _LOAD
     + """
 local task = ARGV[2]
 local r = load(task)
@@ -79,7 +97,9 @@ return 1
 )
 
 REDELIVER: Final = (
-    _PRELUDE
+    _BASE
+    + _QUEUE
+    + _LOAD
     + """
 local task, now = ARGV[2], ARGV[3]
 local r = load(task)
@@ -96,7 +116,10 @@ return 1
 # Returns token, work JSON, token, work JSON, ...: expired leases first, then due work.
 # The works' leases and entries are written at the end, in one call each.
 CLAIM: Final = (
-    _PRELUDE
+    _BASE
+    + _QUEUE
+    + _LOAD
+    + _LEASES
     + """
 local now, owner = tonumber(ARGV[2]), ARGV[3]
 local limit, window, lease = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -107,7 +130,7 @@ local function own(token, json, sends)
   leases[#leases + 1] = s(clock + lease * sends)
   leases[#leases + 1] = token
   entries[#entries + 1] = token
-  entries[#entries + 1] = owner..'|'..json
+  entries[#entries + 1] = owner..'|'..s(sends)..'|'..json
   out[#out + 1] = token
   out[#out + 1] = json
   count = count + 1
@@ -184,8 +207,8 @@ end
 -- Leases that ran out: their owner died or stalled; the work is claimed again whole.
 local expired = redis.call('ZRANGEBYSCORE', P..'cb:flight', '-inf', s(clock), 'LIMIT', 0, limit)
 for _, token in ipairs(expired) do
-  local json = string.match(redis.call('HGET', P..'cb:work', token), '^[^|]*|(.*)$')
-  own(token, json, #cjson.decode(json).sends)
+  local _, count, json = work_entry(redis.call('HGET', P..'cb:work', token))
+  own(token, json, tonumber(count))
 end
 while count < limit do
   local due = redis.call('ZRANGEBYSCORE', P..'cb:due', '-inf', s(now), 'WITHSCORES',
@@ -208,16 +231,16 @@ return out
 
 # ARGV: P, owner, lease ms per send, token, token, ...  Returns the tokens the owner holds.
 RENEW: Final = (
-    _PRELUDE
+    _BASE
+    + _LEASES
     + """
 local owner, lease = ARGV[2], tonumber(ARGV[3])
 local clock = server_ms()
 local held, leases = {}, {}
 for k = 4, #ARGV do
-  local entry = redis.call('HGET', P..'cb:work', ARGV[k])
-  local holder, json = string.match(entry or '', '^([^|]*)|(.*)$')
+  local holder, count = work_entry(redis.call('HGET', P..'cb:work', ARGV[k]))
   if holder == owner then
-    leases[#leases + 1] = s(clock + lease * #cjson.decode(json).sends)
+    leases[#leases + 1] = s(clock + lease * tonumber(count))
     leases[#leases + 1] = ARGV[k]
     held[#held + 1] = ARGV[k]
   end
@@ -229,9 +252,11 @@ return held
 
 # ARGV: P, token, owner, last send of its work (1/0), the send (task, incarnation,
 # attempt, due, url), ok (1/0), status, error, latency, now, retry due ('' for none),
-# log size. Returns the logged attempt (JSON), or false if it no longer counts.
+# log size. Returns the attempt's outcome and its number among the delivery's attempts
+# (the caller knows the rest of the logged entry), or false if it no longer counts.
 SETTLE: Final = (
-    _PRELUDE
+    _BASE
+    + _QUEUE
     + """
 local token, owner = ARGV[2], ARGV[3]
 local task, inc, attempt, due, url = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
@@ -284,6 +309,6 @@ local entry = cjson.encode({t = task, u = url, n = s(attempts), d = due, m = ARG
 if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[16]) then
   redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[16]), -1)
 end
-return entry
+return {outcome, s(attempts)}
 """
 )

@@ -2,15 +2,19 @@
 
 redis-py's client sends a command and waits for its answer. A callback
 sender settles an attempt and then POSTs its next callback; through a pipe
-it writes the settle script, POSTs, and only then reads the answer, which
-came back while the receiver answered. That spares a wait (and a thread
-wake-up) per callback. Answers come back in the order the scripts were
-sent, so a pipe reads any answer still unread before it sends again; a
-connection that fails is dropped by redis-py and opened afresh on next use.
+it writes the settle script, POSTs, and reads the answers only when it has
+sent its whole share of callbacks: they came back while the receiver
+answered, usually all in one read. That spares a wait, a system call and a
+thread wake-up per callback. Answers come back in the order the scripts
+were sent, so reading one reads every earlier one first. A connection that
+fails is dropped by redis-py and opened afresh on next use; the scripts
+whose answers it took along are run again through the client (see
+`_Answer`).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,25 +30,47 @@ class ScriptPipe:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
         self._connection: Any = None
-        self._unread: _Answer | None = None
+        self._unread: deque[_Answer] = deque()  # sent on the connection, in order
 
     def send(self, script: Script, args: list[str]) -> Callable[[], Any]:
         """Write `script` with `args` now; calling the result reads its answer (once)."""
-        if self._unread is not None:
-            self._unread()  # the earlier answer comes first on the connection
         connection = self._connect()
+        packed = connection.pack_command("EVALSHA", script.sha, 0, *args)
         try:
-            connection.send_command("EVALSHA", script.sha, 0, *args)
+            connection.send_packed_command(packed, check_health=False)
         except _LOST:  # a connection Redis closed (a restart, an idle timeout): once more, fresh
+            self._lose_unread()
             connection.disconnect()
-            connection.send_command("EVALSHA", script.sha, 0, *args)
-        answer = self._unread = _Answer(self, connection, script, args)
+            connection.send_packed_command(packed, check_health=False)
+        answer = _Answer(self, script, args)
+        self._unread.append(answer)
         return answer
 
-    def read(self, answer: _Answer) -> None:
-        """`answer` is being read: the pipe may send again."""
-        if self._unread is answer:
-            self._unread = None
+    def read_through(self, answer: _Answer) -> None:
+        """Read the answers on the connection up to and including `answer`'s."""
+        while answer.pending and self._unread:
+            first = self._unread.popleft()
+            try:
+                first.fill(self._connection.read_response())
+            except redis.exceptions.NoScriptError:
+                # Redis lost its script cache (a restart) and ran nothing: run it again.
+                first.fill(None, lost=True)
+            except _LOST:
+                first.fill(None, lost=True)
+                self._lose_unread()  # redis-py dropped the connection: later answers went with it
+            except redis.exceptions.ResponseError as exc:
+                first.fill(exc, failed=True)  # an error answer: raised by its own call
+            except Exception:
+                # A reply that could not be read leaves the connection out of step:
+                # start afresh, and have every unread answer by running its script again.
+                first.fill(None, lost=True)
+                self._lose_unread()
+                self._connection.disconnect()
+
+    def _lose_unread(self) -> None:
+        """The connection went: its unread answers are to be had by running the scripts again."""
+        while self._unread:
+            self._unread.popleft().fill(None, lost=True)
 
     def _connect(self) -> Any:
         if self._connection is None:
@@ -57,29 +83,41 @@ class ScriptPipe:
 
 
 class _Answer:
-    """A script's answer, read from the pipe's connection on the first call."""
+    """A script's answer, read from the pipe's connection on the first call.
 
-    def __init__(self, pipe: ScriptPipe, connection: Any, script: Script, args: list[str]) -> None:
+    An answer the connection took along when it failed, or a script Redis did
+    not run because it had lost its script cache, is had by running the script
+    again through the client, as redis-py's own retry of a lost command would:
+    a settle that did run ends its lease, so the second finds it gone and
+    records nothing twice (unless a reordered batch's sends remain).
+    """
+
+    def __init__(self, pipe: ScriptPipe, script: Script, args: list[str]) -> None:
         self._pipe = pipe
-        self._connection = connection
         self._script = script
         self._args = args
-        self._read = False
+        self.pending = True
+        self._lost = False
+        self._failed = False
         self._value: Any = None
 
+    def fill(self, value: Any, *, lost: bool = False, failed: bool = False) -> None:
+        """The pipe read this answer (`value`; with `failed`, the error Redis answered), or
+        (`lost`) it is to be had by running the script again."""
+        self.pending, self._lost, self._failed, self._value = False, lost, failed, value
+
+    def again(self) -> Any:
+        """Run the script again, through the client (a connection of the pool)."""
+        return self._script(args=self._args)
+
     def __call__(self) -> Any:
-        if self._read:
-            return self._value
-        self._read = True  # even if reading fails: redis-py drops a connection that failed
-        self._pipe.read(self)
-        try:
-            self._value = self._connection.read_response()
-        except redis.exceptions.NoScriptError:
-            # Redis lost its script cache (a restart): it ran nothing; redis-py loads and runs it.
-            self._value = self._script(args=self._args)
-        except _LOST:
-            # The answer was lost with the connection: run it again through the client, as its
-            # own retry of a lost command would (a settle that did run ends its lease: the
-            # second finds it gone, unless a reordered batch's sends remain).
-            self._value = self._script(args=self._args)
+        if self.pending:
+            self._pipe.read_through(self)
+        if self._failed:
+            self._failed = False  # raised once, as a command's error is; None after
+            error, self._value = self._value, None
+            raise error
+        if self._lost:
+            self._lost = False  # run once, even if that fails: the failure is raised
+            self._value = self.again()
         return self._value
