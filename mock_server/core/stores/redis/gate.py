@@ -92,6 +92,7 @@ return {2, clock, version, rpm, task, granted}
 class _Grant:
     left: int  # requests this process may still count later
     until: float  # time.monotonic() past which the grant is void
+    renewing: bool = False  # one thread is asking for the next grant
 
 
 class RedisGate:
@@ -159,6 +160,11 @@ class RedisGate:
             grant = self._grants.get(key)
             if grant is None or grant.left <= 0:
                 return None
+            if grant.left <= GRANT // 4 and not grant.renewing:
+                # One thread asks for the next grant while the others use up this one:
+                # threads that all found it spent would each make a round trip.
+                grant.renewing = True
+                return None
             task = None
             if task_id:
                 known = self._recent.get(task_id)
@@ -194,7 +200,8 @@ class RedisGate:
                 keys.append(self._tasks.key_of(task_id))
                 known = self._recent.get(task_id)
             grant = self._grants.get(key)
-        want = GRANT if generation is not None and (grant is None or grant.left <= 0) else 0
+        spent = grant is None or grant.left <= 0 or grant.renewing
+        want = GRANT if generation is not None and spent else 0
         args = [
             format_reading(assumed),
             now,
