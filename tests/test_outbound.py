@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import re
 import socket
@@ -346,6 +347,17 @@ class _RecordingSocket(socket.socket):
         return super().recv(size, *args)
 
 
+@contextlib.contextmanager
+def _answering() -> Iterator[tuple[_RecordingSocket, socket.socket]]:
+    """Our recording socket, connected, and the receiver's end of the connection."""
+    with socket.create_server(("127.0.0.1", 0)) as server, _RecordingSocket() as ours:
+        ours.settimeout(WAIT_S)
+        ours.connect(server.getsockname())
+        theirs, _ = server.accept()
+        with theirs:
+            yield ours, theirs
+
+
 def _reads_after(events: list[str]) -> list[str]:
     """What was done just before each read but the first."""
     return [events[i - 1] for i, event in enumerate(events) if event == "recv"][1:]
@@ -356,14 +368,10 @@ def test_read_answer_acknowledges_at_once_once_an_answer_came_in_part() -> None:
     # A receiver that writes head and body apart (http.server does) has Nagle hold
     # the body until the head is ACKed; a delayed ACK cost 40 ms per callback.
     quickack = f"setsockopt {socket.TCP_QUICKACK}"
-    with socket.create_server(("127.0.0.1", 0)) as server, _RecordingSocket() as ours:
-        ours.settimeout(WAIT_S)
-        ours.connect(server.getsockname())
-        theirs, _ = server.accept()
-        with theirs:
-            theirs.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
-            threading.Timer(0.01, theirs.sendall, args=(b"body",)).start()
-            assert read_answer(ours) == (200, True)
+    with _answering() as (ours, theirs):
+        theirs.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
+        threading.Timer(0.01, theirs.sendall, args=(b"body",)).start()
+        assert read_answer(ours) == (200, True)
     assert ours.events[0] == "recv"  # the first read: nothing to acknowledge yet
     assert _reads_after(ours.events)
     assert set(_reads_after(ours.events)) == {quickack}
@@ -372,27 +380,19 @@ def test_read_answer_acknowledges_at_once_once_an_answer_came_in_part() -> None:
 @pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="TCP_QUICKACK is Linux only")
 def test_read_answer_acknowledges_at_once_after_an_interim_answer() -> None:
     quickack = f"setsockopt {socket.TCP_QUICKACK}"
-    with socket.create_server(("127.0.0.1", 0)) as server, _RecordingSocket() as ours:
-        ours.settimeout(WAIT_S)
-        ours.connect(server.getsockname())
-        theirs, _ = server.accept()
-        with theirs:
-            theirs.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            final = b"HTTP/1.1 204 No Content\r\n\r\n"
-            threading.Timer(0.01, theirs.sendall, args=(final,)).start()
-            assert read_answer(ours) == (204, True)
+    with _answering() as (ours, theirs):
+        theirs.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        final = b"HTTP/1.1 204 No Content\r\n\r\n"
+        threading.Timer(0.01, theirs.sendall, args=(final,)).start()
+        assert read_answer(ours) == (204, True)
     assert ours.events[0] == "recv"
     assert set(_reads_after(ours.events)) == {quickack}
 
 
 def test_read_answer_reads_a_whole_answer_in_one_call_without_socket_options() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as server, _RecordingSocket() as ours:
-        ours.settimeout(WAIT_S)
-        ours.connect(server.getsockname())
-        theirs, _ = server.accept()
-        with theirs:
-            theirs.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-            assert read_answer(ours) == (200, True)
+    with _answering() as (ours, theirs):
+        theirs.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        assert read_answer(ours) == (200, True)
     assert ours.events == ["recv"]
 
 

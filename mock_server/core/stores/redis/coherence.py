@@ -100,6 +100,11 @@ class Coherence:
         self._thread: threading.Thread | None = None
         self._told = False
 
+    @property
+    def member(self) -> str:
+        """This process's member id: unique to it (a forked child gets its own on first use)."""
+        return self._member
+
     def listen(self, listener: Listener) -> None:
         """Call `listener` (on the tracking thread) with the names of keys written."""
         self._listeners.append(listener)

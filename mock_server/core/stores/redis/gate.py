@@ -175,7 +175,7 @@ class RedisGate:
                 del self._grants[key]
                 return None
             grant.left -= 1
-        self._journal.count(key, now)
+        self._journal.count(key, now, self._coherence.member)
         return Entered(view[0], view[1], task=task)
 
     def _round_trip(

@@ -19,12 +19,10 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 import threading
-import uuid
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -33,6 +31,7 @@ from ...journal import Entry, select
 
 log = logging.getLogger("apixo_mock")
 
+T = TypeVar("T")
 Count = tuple[str, int, str]  # a request to count later: its key, its time, its member
 LINGER_S = 0.002  # how long an entry waits for a request to carry it
 CARRIED = 64  # entries one script carries at most
@@ -91,7 +90,6 @@ class RedisJournal:
         self._record = client.register_script(_RECORD)
         self._kept: deque[bytes] = deque()  # encoded entries not sent yet, oldest first
         self._counts: deque[Count] = deque()  # requests to count, oldest first
-        self._tag = ("", 0)  # (a tag unique to this process, its pid): in members' names
         self._serial = itertools.count()
         self._flusher: threading.Thread | None = None
         self._flusher_lock = threading.Lock()
@@ -104,11 +102,12 @@ class RedisJournal:
         self._kept.append(orjson.dumps(entry.fields()))
         self._flush_later()
 
-    def count(self, key: str, at: int) -> None:
-        """Count a request of `key` at `at` in its window later: carried, or sent by the flusher."""
-        tag, pid = self._tag
-        if pid != os.getpid():  # a forked child names its own members
-            tag, pid = self._tag = (uuid.uuid4().hex[:12], os.getpid())
+    def count(self, key: str, at: int, tag: str) -> None:
+        """Count a request of `key` at `at` in its window later: carried, or sent by the flusher.
+
+        `tag` is unique to this process (its membership's): with a serial, it names
+        the request's member in the window, unlike any other process's.
+        """
         self._counts.append((key, at, f"{at}:{tag}:{next(self._serial)}"))
         if self._flusher is None:
             self._flush_later()
@@ -126,23 +125,11 @@ class RedisJournal:
 
     def take(self) -> list[bytes]:
         """Entries kept and not sent, oldest first (at most `CARRIED`), for a script to carry."""
-        taken: list[bytes] = []
-        while len(taken) < CARRIED:
-            try:
-                taken.append(self._kept.popleft())
-            except IndexError:
-                break
-        return taken
+        return _first_of(self._kept, CARRIED)
 
     def take_counts(self) -> list[Count]:
         """Requests to count, kept and not sent, oldest first (at most `COUNTS_CARRIED`)."""
-        taken: list[Count] = []
-        while len(taken) < COUNTS_CARRIED:
-            try:
-                taken.append(self._counts.popleft())
-            except IndexError:
-                break
-        return taken
+        return _first_of(self._counts, COUNTS_CARRIED)
 
     def put_back(self, entries: list[bytes], counts: Sequence[Count] = ()) -> None:
         """Entries and counts taken that did not reach Redis: first in line again."""
@@ -235,6 +222,17 @@ class RedisJournal:
         self._kept.clear()
         self._counts.clear()
         self._r.unlink(self.key)
+
+
+def _first_of(kept: deque[T], most: int) -> list[T]:
+    """Up to `most` items popped from the left of `kept` (other threads may add meanwhile)."""
+    taken: list[T] = []
+    while len(taken) < most:
+        try:
+            taken.append(kept.popleft())
+        except IndexError:
+            break
+    return taken
 
 
 def count_args(counts: Sequence[Count]) -> list[str | int]:
