@@ -6,6 +6,7 @@ import json
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import orjson
 import pytest
@@ -118,3 +119,35 @@ def test_entries_that_did_not_reach_redis_are_kept_for_later(
         assert kept == [orjson.dumps(entry(1).fields())]
         away.put_back(kept)
         away.close()  # tries once more, logs, and stops the flusher
+
+
+def test_requests_counted_later_are_one_member_each_in_their_keys_windows(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "LINGER_S", 60.0)  # sent by the flushes below only
+    bundle = redis_stores(CoreConfig(store=redis_url))
+    try:
+        kept = bundle.journal
+        assert isinstance(kept, RedisJournal)
+        # Runs of one time, another key in between, a time that comes back: two flushes.
+        for key, at in [(KEY, 1), (KEY, 1), ("other", 1), (KEY, 2), (KEY, 1)]:
+            kept.count(key, START + at)
+        kept.flush()
+        kept.count(KEY, START + 2)
+        kept.flush()
+        window = "apixo-mock:window:"
+        assert sorted(scores(redis_url, window + KEY).values()) == [1, 1, 1, 2, 2]
+        assert list(scores(redis_url, window + "other").values()) == [1]
+    finally:
+        assert bundle.close is not None
+        bundle.close()
+
+
+def scores(url: str, name: str) -> dict[bytes, float]:
+    """A window's members and their times (from START), as another process reads them."""
+    other = redis.Redis.from_url(url)
+    try:
+        found: list[Any] = other.zrange(name, 0, -1, withscores=True)
+        return {bytes(member): float(score) - START for member, score in found}
+    finally:
+        other.close()

@@ -32,7 +32,7 @@ from ..steps import Entered
 from .accounts import RedisAccounts
 from .clock import RedisClockState, format_reading, parse_reading
 from .coherence import Coherence
-from .journal import COUNT_LUA, JOURNAL_LUA, RedisJournal, count_args
+from .journal import COUNT_LUA, JOURNAL_LUA, RedisJournal
 from .limits import WINDOW_LUA, RedisWindows
 from .scenarios import RedisScenarioState
 from .tasks import RedisTaskStore, decode_task
@@ -51,8 +51,8 @@ GRANT_LIFE_S = 0.1
 # ARGV: the assumed clock state, now, window ms, key, now - window, fallback rpm,
 #       the SHA-1 of the task's record as this process last decoded it, or '',
 #       the journal's size, the windows' prefix, the grant asked for (0: none),
-#       the grant margin, the groups of requests counted later (journal.py's
-#       `count_args`), then journal entries of requests already answered.
+#       the grant margin, the requests counted later (journal.py's `count_args`),
+#       then journal entries of requests already answered.
 # Returns {0, clock, version} when the clock moved, {1, clock, version, rpm,
 # wait ms} past the cap, else {2, clock, version, rpm, task, granted} where task
 # is the record, nil if none, or 1 if the record is still the one whose SHA-1 was
@@ -62,7 +62,7 @@ _ENTER = (
     + JOURNAL_LUA
     + COUNT_LUA
     + """
-local after = count_later(ARGV[9], KEYS[7], ARGV, 13, tonumber(ARGV[12]))
+local after = count_later(ARGV[9], KEYS[7], ARGV, 12)
 journal(KEYS[8], ARGV[8], after, ARGV)
 local clock = redis.call('GET', KEYS[1]) or '0,'
 local version = redis.call('GET', KEYS[2]) or '0'
@@ -175,7 +175,7 @@ class RedisGate:
                 del self._grants[key]
                 return None
             grant.left -= 1
-        self._journal.count(key, now, self._coherence.member)
+        self._journal.count(key, now)
         return Entered(view[0], view[1], task=task)
 
     def _round_trip(
@@ -217,7 +217,8 @@ class RedisGate:
         ]
         counts, carried = self._journal.take_counts(), self._journal.take()
         try:
-            reply = self._enter(keys=keys, args=[*args, *count_args(counts), *carried])
+            args += self._journal.count_args(counts)
+            reply = self._enter(keys=keys, args=[*args, *carried])
         except Unavailable:
             self._journal.put_back(carried, counts)
             raise

@@ -16,12 +16,11 @@ at, carried by the next script, or sent by the flusher.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -32,7 +31,7 @@ from ...journal import Entry, select
 log = logging.getLogger("apixo_mock")
 
 T = TypeVar("T")
-Count = tuple[str, int, str]  # a request to count later: its key, its time, its member
+Count = tuple[str, int]  # a request to count later: its key and the time it came at
 LINGER_S = 0.002  # how long an entry waits for a request to carry it
 CARRIED = 64  # entries one script carries at most
 COUNTS_CARRIED = 256  # requests counted later that one script carries at most
@@ -47,14 +46,25 @@ local function journal(list, size, first, entries)
 end
 """
 # A Lua function, shared with the gate's script: count requests in their keys'
-# windows, as `window_admit` (limits.py) counts one, from `groups` groups of args
-# from `first`: a key, m, then m (time, member) pairs. Returns the index after them.
+# windows, as `window_admit` (limits.py) counts one, from the args at `first`
+# (`count_args`): the members' tag, the first serial, how many keys, then per
+# key: the key, m, and m runs (a time, how many requests came at it). Each
+# request is a member of its own, the tag and its serial. Returns the index after.
 COUNT_LUA = """
-local function count_later(window, index, args, first, groups)
-  local i = first
+local function count_later(window, index, args, first)
+  local tag, serial, groups = args[first], tonumber(args[first + 1]), tonumber(args[first + 2])
+  local i = first + 3
   for _ = 1, groups do
     local key, m = args[i], tonumber(args[i + 1])
-    redis.call('ZADD', window .. key, unpack(args, i + 2, i + 1 + 2 * m))
+    local scored, n = {}, 0
+    for run = i + 2, i + 2 * m, 2 do
+      local at = args[run]
+      for _ = 1, tonumber(args[run + 1]) do
+        scored[n + 1], scored[n + 2] = at, tag .. serial
+        n, serial = n + 2, serial + 1
+      end
+    end
+    redis.call('ZADD', window .. key, unpack(scored))
     redis.call('SADD', index, key)
     i = i + 2 + 2 * m
   end
@@ -62,12 +72,12 @@ local function count_later(window, index, args, first, groups)
 end
 """
 # KEYS: the list, the windows' index.
-# ARGV: the size, the windows' prefix, the groups of counts, them, then the entries.
+# ARGV: the size, the windows' prefix, the counts (`count_args`), then the entries.
 _RECORD = (
     JOURNAL_LUA
     + COUNT_LUA
     + """
-local after = count_later(ARGV[2], KEYS[2], ARGV, 4, tonumber(ARGV[3]))
+local after = count_later(ARGV[2], KEYS[2], ARGV, 3)
 journal(KEYS[1], ARGV[1], after, ARGV)
 """
 )
@@ -82,6 +92,7 @@ class RedisJournal:
         prefix: str,
         size: int = 1000,
         windows: tuple[str, str] = ("", ""),
+        tag: Callable[[], str] = lambda: "",
     ) -> None:
         self._r = client
         self.key = prefix + "journal"  # written by the gate's script too
@@ -90,7 +101,9 @@ class RedisJournal:
         self._record = client.register_script(_RECORD)
         self._kept: deque[bytes] = deque()  # encoded entries not sent yet, oldest first
         self._counts: deque[Count] = deque()  # requests to count, oldest first
-        self._serial = itertools.count()
+        self._tag = tag  # names this process's members in windows (its membership's id)
+        self._serial = 0  # the next member's serial; `_serial_lock` hands out runs of them
+        self._serial_lock = threading.Lock()
         self._flusher: threading.Thread | None = None
         self._flusher_lock = threading.Lock()
         self._closed = threading.Event()
@@ -102,13 +115,9 @@ class RedisJournal:
         self._kept.append(orjson.dumps(entry.fields()))
         self._flush_later()
 
-    def count(self, key: str, at: int, tag: str) -> None:
-        """Count a request of `key` at `at` in its window later: carried, or sent by the flusher.
-
-        `tag` is unique to this process (its membership's): with a serial, it names
-        the request's member in the window, unlike any other process's.
-        """
-        self._counts.append((key, at, f"{at}:{tag}:{next(self._serial)}"))
+    def count(self, key: str, at: int) -> None:
+        """Count a request of `key` at `at` in its window later: carried, or sent by the flusher."""
+        self._counts.append((key, at))
         if self._flusher is None:
             self._flush_later()
 
@@ -131,6 +140,29 @@ class RedisJournal:
         """Requests to count, kept and not sent, oldest first (at most `COUNTS_CARRIED`)."""
         return _first_of(self._counts, COUNTS_CARRIED)
 
+    def count_args(self, counts: Sequence[Count]) -> list[str | int]:
+        """`counts` as `count_later` reads them, with serials of their own for their members.
+
+        Requests of one key at one time go as one run: a polled key's requests come
+        in bursts within a millisecond, and Redis names their members itself.
+        """
+        with self._serial_lock:  # request threads and the flusher both send counts
+            first = self._serial
+            self._serial += len(counts)
+        by_key: dict[str, list[int]] = {}
+        for key, at in counts:
+            runs = by_key.get(key)
+            if runs is None:
+                by_key[key] = [at, 1]
+            elif runs[-2] == at:
+                runs[-1] += 1
+            else:
+                runs += (at, 1)
+        args: list[str | int] = [self._tag(), first, len(by_key)]
+        for key, runs in by_key.items():
+            args += [key, len(runs) // 2, *runs]
+        return args
+
     def put_back(self, entries: list[bytes], counts: Sequence[Count] = ()) -> None:
         """Entries and counts taken that did not reach Redis: first in line again."""
         self._kept.extendleft(reversed(entries))
@@ -143,7 +175,7 @@ class RedisJournal:
             if not (counts or entries):
                 return
             window, index = self._windows
-            args = [self.size, window, *count_args(counts), *entries]
+            args = [self.size, window, *self.count_args(counts), *entries]
             try:
                 self._record(keys=[self.key, index], args=args)
             except Unavailable:
@@ -233,14 +265,3 @@ def _first_of(kept: deque[T], most: int) -> list[T]:
         except IndexError:
             break
     return taken
-
-
-def count_args(counts: Sequence[Count]) -> list[str | int]:
-    """`counts` as `count_later` reads them: how many keys, then per key m and m pairs."""
-    by_key: dict[str, list[str | int]] = {}
-    for key, at, member in counts:
-        by_key.setdefault(key, []).extend((at, member))
-    args: list[str | int] = [len(by_key)]
-    for key, pairs in by_key.items():
-        args += [key, len(pairs) // 2, *pairs]
-    return args

@@ -55,7 +55,9 @@ def redis_stores(config: CoreConfig) -> Stores:
     scenarios = RedisScenarioState(client, prefix, fence)
     clock = RedisClockState(client, prefix, fence)
     unfinished = RedisUnfinished(client, prefix)
-    journal = RedisJournal(client, prefix, config.journal_size, windows.carried)
+    journal = RedisJournal(
+        client, prefix, config.journal_size, windows.carried, tag=lambda: coherence.member
+    )
     gate = RedisGate(client, clock, scenarios, accounts, windows, tasks, journal, coherence)
 
     def close() -> None:
