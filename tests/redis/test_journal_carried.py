@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from mock_server.core.stores import Stores
 from mock_server.core.stores.redis import journal
 from mock_server.core.stores.redis.journal import RedisJournal
 from mock_server.core.stores.redis.stores import redis_stores
+from tests.redis.holding import recorded_members
 
 START = 1_700_000_000_000
 KEY = "key-journal-0001"
@@ -116,8 +118,8 @@ def test_entries_that_did_not_reach_redis_are_kept_for_later(
         with pytest.raises(Unavailable):
             away.flush()
         kept = away.take()
-        assert kept == [orjson.dumps(entry(1).fields())]
-        away.put_back(kept)
+        assert kept.entries == [orjson.dumps(entry(1).fields())]
+        away.carried(kept, again=True)
         away.close()  # tries once more, logs, and stops the flusher
 
 
@@ -151,3 +153,50 @@ def scores(url: str, name: str) -> dict[bytes, float]:
         return {bytes(member): float(score) - START for member, score in found}
     finally:
         other.close()
+
+
+def test_a_read_through_one_process_shows_what_another_answered_and_kept(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "LINGER_S", 60.0)  # no flusher: only the read's fence sends
+    members = recorded_members(monkeypatch)
+    answering = redis_stores(CoreConfig(store=redis_url))
+    reading = redis_stores(CoreConfig(store=redis_url))
+    try:
+        assert members[0].serving() or members[0].wait_serving(DEADLINE_S)
+        answered = answering.journal
+        assert isinstance(answered, RedisJournal)
+        answered.record(entry(1))
+        answered.count(KEY, START + 1)
+        assert listed(redis_url) == []  # kept in the answering process
+        assert [found.time - START for found in reading.journal.entries()] == [1]
+        assert list(scores(redis_url, "apixo-mock:window:" + KEY).values()) == [1]
+    finally:
+        for bundle in (answering, reading):
+            assert bundle.close is not None
+            bundle.close()
+
+
+def test_a_sync_waits_for_a_script_already_carrying_entries(
+    stores: Stores, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "LINGER_S", 60.0)
+    kept = stores.journal
+    assert isinstance(kept, RedisJournal)
+    kept.record(entry(1))
+    taken = kept.take()  # a request's script is carrying it, not answered yet
+    synced = threading.Event()
+
+    def sync() -> None:
+        kept.sync()
+        synced.set()
+
+    syncing = threading.Thread(target=sync)
+    syncing.start()
+    try:
+        assert not synced.wait(0.2)  # the entry is neither kept nor in Redis: it waits
+        kept.carried(taken, again=True)  # the script failed: the sync sends it itself
+    finally:
+        syncing.join(DEADLINE_S)
+    assert synced.is_set()
+    assert [Entry(*json.loads(raw)).time - START for raw in listed(redis_url)] == [1]

@@ -90,6 +90,7 @@ class Coherence:
         self._ack = client.register_script(_ACK)
         self._pending = client.register_script(_PENDING)
         self._listeners: list[Listener] = []
+        self._before_ack: list[Callable[[], None]] = []
         self.generation = 0  # moved before any held read is dropped: fills check it
         self._valid_until = 0.0  # time.monotonic(): answer locally only before it
         self._pid: int | None = None
@@ -108,6 +109,14 @@ class Coherence:
     def listen(self, listener: Listener) -> None:
         """Call `listener` (on the tracking thread) with the names of keys written."""
         self._listeners.append(listener)
+
+    def before_acknowledging(self, hook: Callable[[], None]) -> None:
+        """Run `hook` (on the tracking thread) before each acknowledgement of a fence.
+
+        A fence then also means: every live member did what `hook` does (the
+        journal sends what it kept), before the one who fenced reads on.
+        """
+        self._before_ack.append(hook)
 
     def serving(self) -> bool:
         """Whether this process may answer from what it holds (membership starts on first use)."""
@@ -258,6 +267,8 @@ class Coherence:
         pings.append(sent)
 
     def _acknowledge(self) -> None:
+        for hook in self._before_ack:
+            hook()
         self._ack(keys=[self.fence_key, self._seen], args=[self._member, self._acks])
 
     def _lose(self) -> None:

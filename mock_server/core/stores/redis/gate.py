@@ -215,13 +215,15 @@ class RedisGate:
             want,
             GRANT_MARGIN,
         ]
-        counts, carried = self._journal.take_counts(), self._journal.take()
+        taken, again = self._journal.take(), False
         try:
-            args += self._journal.count_args(counts)
-            reply = self._enter(keys=keys, args=[*args, *carried])
+            args += self._journal.count_args(taken.counts)
+            reply = self._enter(keys=keys, args=[*args, *taken.entries])
         except Unavailable:
-            self._journal.put_back(carried, counts)
+            again = True
             raise
+        finally:
+            self._journal.carried(taken, again=again)
         outcome, clock, version, *rest = reply
         reading, version = parse_reading(clock), int(version)
         if outcome == 1:

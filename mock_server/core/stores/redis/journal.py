@@ -5,9 +5,12 @@ round trips are what a worker waits on; so entries are not sent alone:
 each process keeps them a moment, and the next request's first step (the
 gate's script, gate.py) carries them along. When no request comes along, a
 flusher sends an entry that has waited `LINGER_S` (so within two lingers).
-Reading the journal sends this process's kept entries first: what a process
-answered, it reads. Another process's answers show within a few
-milliseconds (longer only on a machine too busy to run the flusher).
+
+Reading the journal is exact all the same: the read fences (coherence.py),
+and every live process sends what it kept before it acknowledges, so the
+read shows every request any of them answered before it. A process that
+is not a member (a Redis refusing client tracking) shows its answers
+within two lingers.
 
 Requests a process answered from what it holds (coherence.py, gate.py) are
 counted in their key's window the same way: kept with the time they came
@@ -21,7 +24,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
@@ -32,9 +35,22 @@ log = logging.getLogger("apixo_mock")
 
 T = TypeVar("T")
 Count = tuple[str, int]  # a request to count later: its key and the time it came at
-LINGER_S = 0.002  # how long an entry waits for a request to carry it
-CARRIED = 64  # entries one script carries at most
-COUNTS_CARRIED = 256  # requests counted later that one script carries at most
+
+
+class Carried(NamedTuple):
+    """What one script carries: counts and entries, and the ticket that keeps them in flight."""
+
+    ticket: int
+    counts: list[Count]
+    entries: list[bytes]
+
+
+# How long an entry waits for a request to carry it. Readers never wait for it (they
+# fence); a longer linger sends more entries per script, fewer scripts per second.
+LINGER_S = 0.02
+CARRIED = 256  # entries one script carries at most
+COUNTS_CARRIED = 1024  # requests counted later that one script carries at most
+SYNC_WAIT_S = 5.0  # how long a sync waits for scripts in flight (each is one round trip)
 _IDLE_ROUNDS = 500  # lingers with nothing kept before the flusher ends (1 s)
 
 # A Lua function, shared with the gate's script: append entries, keep the last `size`.
@@ -93,6 +109,7 @@ class RedisJournal:
         size: int = 1000,
         windows: tuple[str, str] = ("", ""),
         tag: Callable[[], str] = lambda: "",
+        gather: Callable[[], None] = lambda: None,
     ) -> None:
         self._r = client
         self.key = prefix + "journal"  # written by the gate's script too
@@ -104,6 +121,11 @@ class RedisJournal:
         self._tag = tag  # names this process's members in windows (its membership's id)
         self._serial = 0  # the next member's serial; `_serial_lock` hands out runs of them
         self._serial_lock = threading.Lock()
+        self._gather = gather  # makes every live process send what it kept (a fence)
+        # Takes whose script has not answered yet: a sync waits for the ones it found.
+        self._carrying = threading.Condition()
+        self._in_flight: set[int] = set()
+        self._tickets = 0
         self._flusher: threading.Thread | None = None
         self._flusher_lock = threading.Lock()
         self._closed = threading.Event()
@@ -132,13 +154,39 @@ class RedisJournal:
                 )
                 self._flusher.start()
 
-    def take(self) -> list[bytes]:
-        """Entries kept and not sent, oldest first (at most `CARRIED`), for a script to carry."""
-        return _first_of(self._kept, CARRIED)
+    def take(self) -> Carried:
+        """Counts and entries kept and not sent, oldest first, for one script to carry.
 
-    def take_counts(self) -> list[Count]:
-        """Requests to count, kept and not sent, oldest first (at most `COUNTS_CARRIED`)."""
-        return _first_of(self._counts, COUNTS_CARRIED)
+        At most `COUNTS_CARRIED` and `CARRIED`. The caller hands them back to `carried`
+        (sent or not) once the script answered: until then they are in flight.
+        """
+        with self._carrying:  # in flight before they leave the queues: a sync sees them
+            ticket = self._tickets
+            self._tickets += 1
+            self._in_flight.add(ticket)
+        counts = _first_of(self._counts, COUNTS_CARRIED)
+        return Carried(ticket, counts, _first_of(self._kept, CARRIED))
+
+    def carried(self, taken: Carried, *, again: bool = False) -> None:
+        """A take's script is done; `again`: it did not reach Redis, its items go first in line."""
+        if again:
+            self._kept.extendleft(reversed(taken.entries))
+            self._counts.extendleft(reversed(taken.counts))
+        with self._carrying:
+            self._in_flight.discard(taken.ticket)
+            self._carrying.notify_all()
+
+    def sync(self) -> None:
+        """Return once everything this process kept before the call is in Redis.
+
+        Sends what is kept, waits (bounded) for scripts already carrying some, and
+        sends what those that failed gave back.
+        """
+        self.flush()
+        with self._carrying:
+            before = set(self._in_flight)
+            self._carrying.wait_for(lambda: before.isdisjoint(self._in_flight), SYNC_WAIT_S)
+        self.flush()
 
     def count_args(self, counts: Sequence[Count]) -> list[str | int]:
         """`counts` as `count_later` reads them, with serials of their own for their members.
@@ -163,24 +211,21 @@ class RedisJournal:
             args += [key, len(runs) // 2, *runs]
         return args
 
-    def put_back(self, entries: list[bytes], counts: Sequence[Count] = ()) -> None:
-        """Entries and counts taken that did not reach Redis: first in line again."""
-        self._kept.extendleft(reversed(entries))
-        self._counts.extendleft(reversed(counts))
-
     def flush(self) -> None:
         """Send every entry and count kept, now."""
         while True:
-            counts, entries = self.take_counts(), self.take()
-            if not (counts or entries):
-                return
-            window, index = self._windows
-            args = [self.size, window, *self.count_args(counts), *entries]
+            taken, again = self.take(), False
             try:
+                if not (taken.counts or taken.entries):
+                    return
+                window, index = self._windows
+                args = [self.size, window, *self.count_args(taken.counts), *taken.entries]
                 self._record(keys=[self.key, index], args=args)
             except Unavailable:
-                self.put_back(entries, counts)  # Redis is away: the flusher tries again
+                again = True  # Redis is away: the flusher tries again
                 raise
+            finally:
+                self.carried(taken, again=again)
 
     def _flush_soon(self) -> None:
         # One thread for as long as requests keep coming (starting one per entry would
@@ -244,8 +289,13 @@ class RedisJournal:
         task_id: str | None = None,
         limit: int | None = None,
     ) -> list[Entry]:
-        """Entries matching every filter given (path by prefix), oldest first."""
-        self.flush()  # what this process answered is in what it reads
+        """Entries matching every filter given (path by prefix), oldest first.
+
+        Every request a live process sharing the prefix answered before the call is
+        in them: each sends what it kept first.
+        """
+        self._gather()
+        self.sync()  # this process's own, also when it is not a member
         entries = [Entry(*json.loads(raw)) for raw in self._r.lrange(self.key, 0, -1)]
         return select(entries, path=path, status=status, task_id=task_id, limit=limit)
 

@@ -56,8 +56,14 @@ def redis_stores(config: CoreConfig) -> Stores:
     clock = RedisClockState(client, prefix, fence)
     unfinished = RedisUnfinished(client, prefix)
     journal = RedisJournal(
-        client, prefix, config.journal_size, windows.carried, tag=lambda: coherence.member
+        client,
+        prefix,
+        config.journal_size,
+        windows.carried,
+        tag=lambda: coherence.member,
+        gather=fence,  # a journal read shows what every live process answered before it
     )
+    coherence.before_acknowledging(journal.sync)
     gate = RedisGate(client, clock, scenarios, accounts, windows, tasks, journal, coherence)
 
     def close() -> None:
