@@ -10,6 +10,7 @@ coherence.py), so no test here waits or retries.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
+from mock_server.core.redis_url import connect
 from mock_server.core.stores.redis import coherence as coherence_module
 from mock_server.core.stores.redis import gate as gate_module
 from mock_server.core.stores.redis.coherence import Coherence
@@ -279,3 +281,27 @@ def test_a_tracking_connection_gone_silent_stops_local_answers_while_the_lease_r
             admin.close()
     finally:
         app.extensions["apixo_mock"].close()
+
+
+def test_a_forked_child_starts_a_membership_of_its_own(redis_url: str) -> None:
+    parent = Coherence(connect(redis_url), "apixo-mock:", tracked=list)
+    try:
+        assert parent.wait_serving(10.0)
+        reading, writing = os.pipe()
+        child = os.fork()
+        if child == 0:  # the child: only os calls and an exit that runs no cleanup
+            try:
+                fresh = not parent.serving()  # the parent's lease is not the child's
+                joined = parent.wait_serving(10.0)
+                os.write(writing, f"{fresh} {joined} {parent.member}".encode())
+            finally:
+                os._exit(0)
+        os.close(writing)
+        with os.fdopen(reading) as answer:
+            said = answer.read().split()
+        os.waitpid(child, 0)
+        assert said[:2] == ["True", "True"]
+        assert said[2] != parent.member  # its own member id, so its own window members
+        assert parent.serving()  # the parent's membership is untouched
+    finally:
+        parent.close()

@@ -30,6 +30,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -94,6 +95,9 @@ class Coherence:
         self.generation = 0  # moved before any held read is dropped: fills check it
         self._valid_until = 0.0  # time.monotonic(): answer locally only before it
         self._pid: int | None = None
+        self._running = False  # this process started its membership (a forked child has not)
+        forgotten = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _forked(forgotten))
         self._member = ""
         self._start_lock = threading.Lock()
         self._acked = threading.Condition()
@@ -118,11 +122,14 @@ class Coherence:
         """
         self._before_ack.append(hook)
 
-    def serving(self) -> bool:
-        """Whether this process may answer from what it holds (membership starts on first use)."""
-        if self._pid != os.getpid():
+    def serving(self, now: float | None = None) -> bool:
+        """Whether this process may answer from what it holds (membership starts on first use).
+
+        `now`: `time.monotonic()` if the caller read it already.
+        """
+        if not self._running:
             self._start()
-        return time.monotonic() < self._valid_until
+        return (time.monotonic() if now is None else now) < self._valid_until
 
     def wait_serving(self, timeout_s: float) -> bool:
         """Wait (bounded) until this process is a live member; whether it is."""
@@ -173,6 +180,7 @@ class Coherence:
                 target=self._run, name="apixo-mock-coherence", daemon=True
             )
             self._thread.start()
+            self._running = True
 
     def _run(self) -> None:
         while not self._closed.is_set():
@@ -276,3 +284,11 @@ class Coherence:
         self.generation += 1
         for listener in self._listeners:
             listener(None)
+
+
+def _forked(forgotten: weakref.ref[Coherence]) -> None:
+    """In a forked child: the parent's membership is not its own (it starts its own)."""
+    coherence = forgotten()
+    if coherence is not None:
+        coherence._running = False
+        coherence._valid_until = 0.0

@@ -143,15 +143,16 @@ class RedisGate:
         No script at all if this process holds every read and a grant of the key's window.
         """
         coherence = self._coherence
-        if coherence.serving():
-            held = self._held(key, assumed, now, task_id)
+        moment = time.monotonic()
+        if coherence.serving(moment):
+            held = self._held(key, assumed, now, task_id, moment)
             if held is not None:
                 return held
             return self._round_trip(key, assumed, now, task_id, coherence.generation)
         return self._round_trip(key, assumed, now, task_id, None)
 
     def _held(
-        self, key: str, assumed: ClockReading, now: int, task_id: str | None
+        self, key: str, assumed: ClockReading, now: int, task_id: str | None, moment: float
     ) -> Entered | None:
         with self._lock:
             view = self._view
@@ -171,7 +172,7 @@ class RedisGate:
                 if known is None or not known[2]:
                     return None
                 task = known[1]
-            if time.monotonic() > grant.until:
+            if moment > grant.until:
                 del self._grants[key]
                 return None
             grant.left -= 1
