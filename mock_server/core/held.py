@@ -59,3 +59,22 @@ class ThreadBlock:
         local.depth -= 1
         if not local.depth:
             setattr(local, self._field, None)
+
+
+class ThreadBlocks:
+    """Several `ThreadBlock`s entered as one, in one call each way (a request enters them all)."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, *blocks: ThreadBlock) -> None:
+        self._parts = tuple((block._local, block._field) for block in blocks)
+
+    def __enter__(self) -> None:
+        for local, _ in self._parts:
+            local.depth = getattr(local, "depth", 0) + 1
+
+    def __exit__(self, *exc: object) -> None:
+        for local, field in reversed(self._parts):
+            local.depth -= 1
+            if not local.depth:
+                setattr(local, field, None)

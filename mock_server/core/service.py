@@ -30,6 +30,7 @@ from .clock import MockClock
 from .config import ConfigSource, CoreConfig
 from .dashboard import DashboardViews
 from .errors import InvalidRequest, TaskNotFound, Unavailable
+from .held import ThreadBlock, ThreadBlocks
 from .lifecycle import Failure, State
 from .models import ModelRegistry
 from .models.submission import ServedModels
@@ -128,6 +129,9 @@ class MockService(DashboardViews):
             state=stores.scenario_state,
             on_change=self._follow_scenario,
         )
+        # Built once: a request enters it every time, and it keeps nothing itself
+        # (what a request holds is in the thread's locals).
+        self._reading_block = _reading_block(self.clock.steady(), self.rules.steady())
         self.callbacks = CallbackDispatcher(
             self.clock,
             sender,
@@ -206,9 +210,7 @@ class MockService(DashboardViews):
         this process is still seen at once, one made in another by the next
         block. The active scenario's version, read by `admit`, is kept too.
         """
-        if self._memory_reads:
-            return _NO_BLOCK
-        return _Both(self.clock.steady(), self.rules.steady())
+        return self._reading_block
 
     def authenticate(self, authorization: str | None) -> str:
         """The key a request speaks for, or `Unauthorized`."""
@@ -337,24 +339,9 @@ def _load_shipped(name: str) -> Scenario | None:
     return load_scenario_file(path) if path is not None else None
 
 
-class _Both:
-    """Two blocks entered as one, without a generator (a request enters one every time)."""
-
-    __slots__ = ("_inner", "_outer")
-
-    def __init__(self, outer: AbstractContextManager[None], inner: AbstractContextManager[None]):
-        self._outer, self._inner = outer, inner
-
-    def __enter__(self) -> None:
-        self._outer.__enter__()
-        try:
-            self._inner.__enter__()
-        except BaseException:
-            self._outer.__exit__(None, None, None)
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        try:
-            self._inner.__exit__(*exc)
-        finally:
-            self._outer.__exit__(*exc)
+def _reading_block(*blocks: AbstractContextManager[None]) -> AbstractContextManager[None]:
+    """The clock's and the rules' blocks as one (each is a no-op where its state is in memory)."""
+    threads = [block for block in blocks if isinstance(block, ThreadBlock)]
+    if any(not isinstance(block, ThreadBlock | nullcontext) for block in blocks):
+        raise TypeError("a request's blocks are ThreadBlocks or no-ops")
+    return ThreadBlocks(*threads) if threads else _NO_BLOCK
