@@ -32,7 +32,7 @@ from ..steps import Entered
 from .accounts import RedisAccounts
 from .clock import RedisClockState, format_reading, parse_reading
 from .coherence import Coherence
-from .journal import COUNT_LUA, JOURNAL_LUA, RedisJournal
+from .journal import COUNT_LUA, JOURNAL_LUA, RedisJournal, joined
 from .limits import WINDOW_LUA, RedisWindows
 from .scenarios import RedisScenarioState
 from .tasks import RedisTaskStore, decode_task
@@ -52,7 +52,7 @@ GRANT_LIFE_S = 0.1
 #       the SHA-1 of the task's record as this process last decoded it, or '',
 #       the journal's size, the windows' prefix, the grant asked for (0: none),
 #       the grant margin, the requests counted later (journal.py's `count_args`),
-#       then journal entries of requests already answered.
+#       then the journal's entries of requests already answered (journal.py's `joined`).
 # Returns {0, clock, version} when the clock moved, {1, clock, version, rpm,
 # wait ms} past the cap, else {2, clock, version, rpm, task, granted} where task
 # is the record, nil if none, or 1 if the record is still the one whose SHA-1 was
@@ -63,7 +63,7 @@ _ENTER = (
     + COUNT_LUA
     + """
 local after = count_later(ARGV[9], KEYS[7], ARGV, 12)
-journal(KEYS[8], ARGV[8], after, ARGV)
+journal(KEYS[8], ARGV[8], ARGV[after])
 local clock = redis.call('GET', KEYS[1]) or '0,'
 local version = redis.call('GET', KEYS[2]) or '0'
 if clock ~= ARGV[1] then return {0, clock, version} end
@@ -219,7 +219,8 @@ class RedisGate:
         taken, again = self._journal.take(), False
         try:
             args += self._journal.count_args(taken.counts)
-            reply = self._enter(keys=keys, args=[*args, *taken.entries])
+            args.append(joined(taken.entries))
+            reply = self._enter(keys=keys, args=args)
         except Unavailable:
             again = True
             raise

@@ -53,11 +53,15 @@ COUNTS_CARRIED = 1024  # requests counted later that one script carries at most
 SYNC_WAIT_S = 5.0  # how long a sync waits for scripts in flight (each is one round trip)
 _IDLE_ROUNDS = 500  # lingers with nothing kept before the flusher ends (1 s)
 
-# A Lua function, shared with the gate's script: append entries, keep the last `size`.
+# A Lua function, shared with the gate's script: append the entries that `joined`
+# (below) put in one argument, keep the last `size`. One argument for them all:
+# a client packs a command's arguments one by one, at a cost per argument.
 JOURNAL_LUA = """
-local function journal(list, size, first, entries)
-  if #entries < first then return end
-  redis.call('RPUSH', list, unpack(entries, first))
+local function journal(list, size, joined)
+  if joined == nil or joined == '' then return end
+  local entries = {}
+  for entry in string.gmatch(joined, '[^\\n]+') do entries[#entries + 1] = entry end
+  redis.call('RPUSH', list, unpack(entries))
   redis.call('LTRIM', list, -tonumber(size), -1)
 end
 """
@@ -88,13 +92,13 @@ local function count_later(window, index, args, first)
 end
 """
 # KEYS: the list, the windows' index.
-# ARGV: the size, the windows' prefix, the counts (`count_args`), then the entries.
+# ARGV: the size, the windows' prefix, the counts (`count_args`), the entries (`joined`).
 _RECORD = (
     JOURNAL_LUA
     + COUNT_LUA
     + """
 local after = count_later(ARGV[2], KEYS[2], ARGV, 3)
-journal(KEYS[1], ARGV[1], after, ARGV)
+journal(KEYS[1], ARGV[1], ARGV[after])
 """
 )
 
@@ -219,7 +223,7 @@ class RedisJournal:
                 if not (taken.counts or taken.entries):
                     return
                 window, index = self._windows
-                args = [self.size, window, *self.count_args(taken.counts), *taken.entries]
+                args = [self.size, window, *self.count_args(taken.counts), joined(taken.entries)]
                 self._record(keys=[self.key, index], args=args)
             except Unavailable:
                 again = True  # Redis is away: the flusher tries again
@@ -306,12 +310,18 @@ class RedisJournal:
         self._r.unlink(self.key)
 
 
+def joined(entries: list[bytes]) -> bytes:
+    """Encoded entries as one argument for `journal` (JSON has no raw newline to split on)."""
+    return b"\n".join(entries)
+
+
 def _first_of(kept: deque[T], most: int) -> list[T]:
     """Up to `most` items popped from the left of `kept` (other threads may add meanwhile)."""
     taken: list[T] = []
-    while len(taken) < most:
-        try:
-            taken.append(kept.popleft())
-        except IndexError:
-            break
+    pop = kept.popleft
+    try:
+        for _ in range(min(most, len(kept))):
+            taken.append(pop())
+    except IndexError:  # another thread took the rest
+        pass
     return taken
