@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from mock_server.core import wire
 from mock_server.core.lifecycle import FailCode, Failure, Timeline
 from mock_server.core.schemas import validator
 from mock_server.core.tasks import Task
@@ -146,3 +147,24 @@ def test_dumps_is_compact_utf8() -> None:
 def test_status_envelope_wraps_status_data() -> None:
     task = make_task()
     assert json.loads(status_envelope(task, DONE)) == envelope(status_data(task, DONE))
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [None, Failure.of(FailCode.CONTENT_VIOLATION), Failure("500", "Ünïcode — « failed » \u2028 \x01")],
+    ids=["success", "documented failure", "own message"],
+)
+@pytest.mark.parametrize("now", [CREATED, PROCESSING, DONE, DONE + DAY_MS], ids=str)
+def test_status_bodies_are_the_json_modules_bytes_written_without_a_type_walk(
+    failure: Failure | None, now: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = make_task(num_images=2, failure=failure)
+    expected = json.dumps(
+        envelope(status_data(task, now)), separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+    def refuse(document: object) -> bool:
+        raise AssertionError("a status body is built of plain types: nothing to check")
+
+    monkeypatch.setattr(wire, "_plain", refuse)
+    assert status_envelope(task, now) == expected
