@@ -62,19 +62,24 @@ class ThreadBlock:
 
 
 class ThreadBlocks:
-    """Several `ThreadBlock`s entered as one, in one call each way (a request enters them all)."""
+    """Two `ThreadBlock`s entered as one, in one call each way (a request enters both)."""
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_first", "_first_field", "_second", "_second_field")
 
-    def __init__(self, *blocks: ThreadBlock) -> None:
-        self._parts = tuple((block._local, block._field) for block in blocks)
+    def __init__(self, first: ThreadBlock, second: ThreadBlock) -> None:
+        self._first, self._first_field = first._local, first._field
+        self._second, self._second_field = second._local, second._field
 
     def __enter__(self) -> None:
-        for local, _ in self._parts:
-            local.depth = getattr(local, "depth", 0) + 1
+        first, second = self._first, self._second
+        first.depth = getattr(first, "depth", 0) + 1
+        second.depth = getattr(second, "depth", 0) + 1
 
     def __exit__(self, *exc: object) -> None:
-        for local, field in reversed(self._parts):
-            local.depth -= 1
-            if not local.depth:
-                setattr(local, field, None)
+        first, second = self._first, self._second
+        second.depth -= 1
+        if not second.depth:
+            setattr(second, self._second_field, None)
+        first.depth -= 1
+        if not first.depth:
+            setattr(first, self._first_field, None)

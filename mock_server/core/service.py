@@ -344,4 +344,6 @@ def _reading_block(*blocks: AbstractContextManager[None]) -> AbstractContextMana
     threads = [block for block in blocks if isinstance(block, ThreadBlock)]
     if any(not isinstance(block, ThreadBlock | nullcontext) for block in blocks):
         raise TypeError("a request's blocks are ThreadBlocks or no-ops")
-    return ThreadBlocks(*threads) if threads else _NO_BLOCK
+    if len(threads) == 2:
+        return ThreadBlocks(*threads)
+    return threads[0] if threads else _NO_BLOCK

@@ -22,8 +22,8 @@ def test_values_put_in_a_block_are_held_until_the_outermost_block_ends() -> None
 
 
 def test_each_thread_holds_its_own_values() -> None:
-    version = Held[int]()
-    block = ThreadBlocks(version.block())
+    clock, version = Held[str](), Held[int]()
+    block = ThreadBlocks(clock.block(), version.block())
     seen: list[int | None] = []
 
     def other() -> None:

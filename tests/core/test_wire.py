@@ -151,7 +151,11 @@ def test_status_envelope_wraps_status_data() -> None:
 
 @pytest.mark.parametrize(
     "failure",
-    [None, Failure.of(FailCode.CONTENT_VIOLATION), Failure("500", "Ünïcode — « failed » \u2028 \x01")],
+    [
+        None,
+        Failure.of(FailCode.CONTENT_VIOLATION),
+        Failure("500", "Ünïcode — « failed » \u2028 \x01"),
+    ],
     ids=["success", "documented failure", "own message"],
 )
 @pytest.mark.parametrize("now", [CREATED, PROCESSING, DONE, DONE + DAY_MS], ids=str)

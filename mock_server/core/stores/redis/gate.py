@@ -159,13 +159,16 @@ class RedisGate:
             if view is None or view[0] != assumed:
                 return None
             grant = self._grants.get(key)
-            if grant is None or grant.left <= 0:
+            if grant is None:
                 return None
-            if grant.left <= GRANT // 4 and not grant.renewing:
-                # One thread asks for the next grant while the others use up this one:
-                # threads that all found it spent would each make a round trip.
-                grant.renewing = True
-                return None
+            if grant.left <= GRANT // 4:
+                if grant.left <= 0:
+                    return None
+                if not grant.renewing:
+                    # One thread asks for the next grant while the others use up this one:
+                    # threads that all found it spent would each make a round trip.
+                    grant.renewing = True
+                    return None
             task = None
             if task_id:
                 known = self._recent.get(task_id)
