@@ -255,18 +255,25 @@ class Admission(ServiceParts):
         Only then may a finished task be forgotten (`max_tasks`, `task_ttl_s`).
         """
         now = self.clock.now_ms()
-        for _key, ended_id in self._unfinished.settle(now, self._finished):
-            task = self.tasks.get(ended_id)
+        reads = EndedReads(self)
+        ended = self._unfinished.settle(now, reads)
+        reads.read_ahead([task_id for _key, task_id in ended])
+        retired: list[tuple[str, int]] = []
+        for _key, ended_id in ended:
+            task = reads.task(ended_id)
             if task is None:
                 continue
             if task.state(now) is State.FAILED:
                 self._accounts.refund(task.key, task.charge_micros)
-            self.tasks.retire(ended_id, task.timeline.done_at or now)
+            retired.append((ended_id, task.timeline.done_at or now))
+        self.tasks.retire_many(retired)
         if evict:
             self.tasks.evict(now)
 
-    def _finished(self, task_id: str, now: int) -> bool:
-        task = self.tasks.get(task_id)
+    def _finished(self, task_id: str, now: int, reads: EndedReads) -> bool:
+        task = reads.task(task_id)
+        if task_id in self._checks:  # its verdict may change the record: read it again after
+            reads.forget(task_id)
         if task is None:
             return True
         pending = self._checks.get(task_id)
@@ -319,6 +326,41 @@ class Admission(ServiceParts):
             if task.task_id in self._checks and failure is not None:
                 self.tasks.retime(task.task_id, task.timeline, failure, "reference image check")
             self._checks.pop(task.task_id, None)
+
+
+class EndedReads:
+    """The tasks a settle judges, each read once (a shared store reads them in one step).
+
+    It is the settle's `TaskFinished`: called for each task whose end is due.
+    A store that knows which tasks it is about to ask about hands them all to
+    `read_ahead` first, so a shared store reads them in one round trip, not
+    one each; the same reads then serve the refunds and the retirements.
+    """
+
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
+        self._read: dict[str, Task | None] = {}
+
+    def __call__(self, task_id: str, now: int) -> bool:
+        """Whether the task has finished by `now` (see `Admission._finished`)."""
+        return self._admission._finished(task_id, now, self)
+
+    def read_ahead(self, task_ids: list[str]) -> None:
+        """Read every task of `task_ids` not read yet, in one step."""
+        missing = [task_id for task_id in dict.fromkeys(task_ids) if task_id not in self._read]
+        if missing:
+            found = self._admission.tasks.get_many(missing)
+            self._read.update(zip(missing, found, strict=True))
+
+    def task(self, task_id: str) -> Task | None:
+        """The task as read (read now if it was not)."""
+        if task_id not in self._read:
+            self._read[task_id] = self._admission.tasks.get(task_id)
+        return self._read[task_id]
+
+    def forget(self, task_id: str) -> None:
+        """Read the task again when next asked (its record may change meanwhile)."""
+        self._read.pop(task_id, None)
 
 
 def timing_of(settings: CoreConfig, model_timing: Timing | None = None) -> Timing:
