@@ -135,7 +135,10 @@ class Admission(ServiceParts):
         origin: str,
         scenario: str | None,
     ) -> Task | None:
-        """Admit with no lock (a shared store's steps): look, then commit if nothing came between.
+        """Admit with no lock (a shared store's steps): commit if nothing came between.
+
+        The task is built on the last sequence this process saw (a look first
+        only if it saw none), and the commit checks everything a look would.
 
         None when admission must take the lock: ended tasks to settle or old
         ones to evict piled up, the key is at its cap or short of money (a
@@ -143,22 +146,27 @@ class Admission(ServiceParts):
         Settling waits for the locked path, or a balance read: nothing that
         shows a cap or a balance reads it unsettled.
         """
+        steps = self._steps
+        # A wrong guess costs nothing: the commit changes nothing and answers as a look.
+        after = steps.known_sequence()
         for _ in range(_COMMIT_TRIES):
             now = self.clock.now_ms()
-            outlook = self._steps.look(key, now)
-            crowded = outlook.unfinished >= outlook.limits.max_unfinished
-            if crowded or outlook.due >= _SETTLE_BATCH or outlook.evictable:
-                return None
-            task = self._new_task(
-                key, request, decision, origin, scenario, now, outlook.last_sequence + 1
-            )
+            if after is None:
+                outlook = steps.look(key, now)
+                if _needs_lock(outlook):
+                    return None
+                after = outlook.last_sequence
+            task = self._new_task(key, request, decision, origin, scenario, now, after + 1)
+            status = self.settings.insufficient_credits_status
             try:
-                if self._steps.commit(
-                    task, self.settings.insufficient_credits_status, after=outlook.last_sequence
-                ):
-                    return task
+                seen = steps.commit_checked(task, status, after, now, _SETTLE_BATCH)
             except InsufficientCredits:
                 return None
+            if seen is None:
+                return task
+            if _needs_lock(seen):
+                return None
+            after = seen.last_sequence
         return None
 
     def _new_task(
@@ -326,6 +334,12 @@ class Admission(ServiceParts):
             if task.task_id in self._checks and failure is not None:
                 self.tasks.retime(task.task_id, task.timeline, failure, "reference image check")
             self._checks.pop(task.task_id, None)
+
+
+def _needs_lock(outlook: Outlook) -> bool:
+    """Admission must take the lock: the key is at its cap, or there is much to settle or evict."""
+    crowded = outlook.unfinished >= outlook.limits.max_unfinished
+    return crowded or outlook.due >= _SETTLE_BATCH or outlook.evictable
 
 
 class EndedReads:

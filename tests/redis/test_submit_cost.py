@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,10 +18,15 @@ import redis
 
 from mock_server.core.callbacks import SendResult
 from mock_server.core.config import CoreConfig
+from mock_server.core.errors import InsufficientCredits
 from mock_server.core.service import MockService
+from mock_server.core.stores import Stores
+from mock_server.core.stores.redis.stores import redis_stores
+from mock_server.core.stores.steps import AdmissionSteps
 from tests.redis.holding import Trips
+from tests.redis.test_store_contract import START, task
 
-KEY = "key-cost-0001"
+KEY = "key-contract-0001"  # the key of test_store_contract's tasks
 BODY = json.dumps({"input": {"mode": "gpt-image-1", "prompt": "a fox"}}).encode()
 FAILING = json.dumps({"input": {"mode": "gpt-image-1", "prompt": "mock:fail:NSFW_DETECTED"}})
 Make = Callable[..., MockService]
@@ -86,3 +92,95 @@ def test_a_settle_reads_and_retires_its_ended_tasks_at_once(
     assert many == few
     assert stats["cmdstat_mget"]["calls"] == 1  # every record read at once
     client.close()
+
+
+# -- a submit's one step: the commit checked against what a look would see --------
+
+
+def redis_steps(redis_url: str, **config: Any) -> tuple[Stores, AdmissionSteps]:
+    stores = redis_stores(CoreConfig(store=redis_url, balance=Decimal(5), **config))
+    assert stores.admission_steps is not None
+    return stores, stores.admission_steps
+
+
+def test_a_checked_commit_on_the_last_sequence_seen_commits_in_one_step(redis_url: str) -> None:
+    stores, steps = redis_steps(redis_url)
+    assert steps.known_sequence() is None  # nothing seen yet: the first submit looks
+    assert steps.look(KEY, START).last_sequence == 0
+    assert steps.known_sequence() == 0
+    assert steps.commit_checked(task(1), 400, 0, START, 256) is None
+    assert steps.known_sequence() == 1
+    assert stores.tasks.get(task(1).task_id) == task(1)
+    assert stores.accounts.balance_micros(KEY) == 5_000_000 - task(1).charge_micros
+    assert stores.unfinished.count(KEY) == 1
+    with pytest.raises(KeyError):  # the id is taken: nothing charged
+        steps.commit_checked(replace(task(1), sequence=2), 400, 1, START, 256)
+    stores.accounts.set_balance(KEY, 1)
+    with pytest.raises(InsufficientCredits) as short:
+        steps.commit_checked(task(2), 402, 1, START, 256)
+    assert short.value.status == 402
+    assert (stores.tasks.last_sequence(), stores.accounts.balance_micros(KEY)) == (1, 1)
+
+
+@pytest.mark.parametrize("reason", ["admitted since", "at the cap", "due", "over the count", "old"])
+def test_a_checked_commit_changes_nothing_and_answers_a_look_where_a_look_would_stop(
+    redis_url: str, reason: str
+) -> None:
+    stores, steps = redis_steps(redis_url, max_tasks=2, task_ttl_s=10)
+    now, after, batch = START, 1, 256
+    steps.commit(task(1), 400)  # ends at START + 1 s
+    if reason == "admitted since":
+        after = 0
+    elif reason == "at the cap":
+        stores.accounts.set_limits(KEY, max_unfinished=1)
+    elif reason == "due":
+        now, batch = START + 1_000, 1
+    elif reason == "over the count":
+        for n in (2, 3):
+            steps.commit(task(n), 400)
+        for n in (1, 2, 3):
+            stores.tasks.retire(task(n).task_id, START + n)
+        after = 3
+    else:
+        stores.tasks.retire(task(1).task_id, START + 1_000)
+        now = START + 11_000  # past the 10 s a finished task is kept
+    before = (stores.accounts.balance_micros(KEY), stores.unfinished.count(KEY), len(stores.tasks))
+    seen = steps.commit_checked(task(9), 400, after, now, batch)
+    assert seen is not None
+    assert seen == steps.look(KEY, now)  # the answer is the look's
+    assert stores.tasks.get(task(9).task_id) is None
+    after_it = (
+        stores.accounts.balance_micros(KEY),
+        stores.unfinished.count(KEY),
+        len(stores.tasks),
+    )
+    assert after_it == before
+    assert {
+        "admitted since": seen.last_sequence == 1,
+        "at the cap": seen.unfinished >= seen.limits.max_unfinished,
+        "due": seen.due >= batch,
+        "over the count": seen.evictable,
+        "old": seen.evictable,
+    }[reason]
+
+
+def test_a_submit_is_one_round_trip_and_two_after_another_process_admitted(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = make(seed=5), make(seed=5)
+    submit(one)  # each process has seen a sequence from here
+    submit(two)
+    trips = Trips(monkeypatch)
+    sent = trips.count
+    submit(two)
+    alone = trips.count - sent  # its commit (tests/redis/test_round_trips.py: one in all)
+    sent = trips.count
+    third_id = submit(one)
+    # Its guess was two behind: the commit changed nothing and answered as a look,
+    # then a second commit (and, off a request, a second read of the clock for it).
+    assert trips.count - sent == alone + 2
+    third = one.tasks.get(third_id)
+    assert third is not None
+    assert third.sequence == 4
+    server = MockService(CoreConfig(seed=5, frozen=True), sender=NullSender())
+    assert [submit(server) for _ in range(4)][-1] == third.task_id  # as one server numbers them

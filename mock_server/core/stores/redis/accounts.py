@@ -98,6 +98,11 @@ class RedisAccounts:
         return self._fallback[1].rpm
 
     @property
+    def fallback_max_unfinished(self) -> int:
+        """The unfinished-task cap while no defaults are written to Redis."""
+        return self._fallback[1].max_unfinished
+
+    @property
     def fallback_balance(self) -> int:
         """The default balance (micro-USD) while no defaults are written to Redis."""
         return self._fallback[0]
