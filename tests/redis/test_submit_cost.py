@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from mock_server.core.config import CoreConfig
 from mock_server.core.errors import InsufficientCredits
 from mock_server.core.service import MockService
 from mock_server.core.stores import Stores
+from mock_server.core.stores.redis.codec import Encoder, dumps, loads
 from mock_server.core.stores.redis.stores import redis_stores
 from mock_server.core.stores.steps import AdmissionSteps
 from tests.redis.holding import Trips
@@ -30,6 +32,7 @@ KEY = "key-contract-0001"  # the key of test_store_contract's tasks
 BODY = json.dumps({"input": {"mode": "gpt-image-1", "prompt": "a fox"}}).encode()
 FAILING = json.dumps({"input": {"mode": "gpt-image-1", "prompt": "mock:fail:NSFW_DETECTED"}})
 Make = Callable[..., MockService]
+PACKS = Path(__file__).resolve().parents[2] / "schemas" / "models"
 
 
 class NullSender:
@@ -184,3 +187,36 @@ def test_a_submit_is_one_round_trip_and_two_after_another_process_admitted(
     assert third.sequence == 4
     server = MockService(CoreConfig(seed=5, frozen=True), sender=NullSender())
     assert [submit(server) for _ in range(4)][-1] == third.task_id  # as one server numbers them
+
+
+# -- the task's encoding ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        ("gpt-image-1", {"prompt": "a fox"}),
+        (
+            "gpt-image-1",
+            {"prompt": "mock:fail:NSFW_DETECTED", "aspectRatio": "3:2", "nVariants": 4},
+        ),
+        ("gpt-image-1", {"prompt": "x", "callBackUrl": "http://127.0.0.1:9/h", "isEnhance": True}),
+        ("gpt-image-1", {"prompt": "x", "filesUrl": ["https://img.test/a.png"]}),
+        ("flux-2", "flex-image-to-image"),
+        ("flux-2", "pro-text-to-image"),
+    ],
+)
+def test_the_fast_encoder_writes_the_very_bytes_pickle_did(model: str, body: Any) -> None:
+    # The same bytes: records stored before read alike, and a process of either
+    # version reads what the other wrote.
+    service = MockService(CoreConfig(frozen=True, seed=3), sender=NullSender())
+    if isinstance(body, str):  # one of the pack's own example requests
+        data = (PACKS / model / "examples" / f"{body}.request.json").read_bytes()
+    else:
+        data = json.dumps({"input": {"mode": "gpt-image-1", **body}}).encode()
+    made = service.submit(KEY, data, "application/json", "http://127.0.0.1", model=model)
+    encoder = Encoder()
+    for record in (made.task, replace(made.task, final_body=b"{}")):
+        assert encoder.dumps(record) == dumps(record)
+        assert loads(encoder.dumps(record)) == record
+    service.close()

@@ -15,7 +15,7 @@ from ...errors import InsufficientCredits
 from ...tasks import Task
 from ..steps import Outlook
 from .accounts import ACCOUNT_LUA, RedisAccounts
-from .codec import dumps
+from .codec import Encoder
 from .limits import RedisUnfinished, end_member
 from .tasks import TASK_LUA, RedisTaskStore
 
@@ -103,6 +103,7 @@ class RedisAdmissionSteps:
         self._unfinished = unfinished
         self._look = client.register_script(_LOOK)
         self._commit = client.register_script(_COMMIT)
+        self._encoder = Encoder()
         # A guess to build the next task on, checked by the commit (which says when it
         # was wrong): one plain attribute, written whole by whichever thread saw last.
         self._known: int | None = None
@@ -172,7 +173,7 @@ class RedisAdmissionSteps:
             micros,
             self._accounts.fallback_balance,
             -micros,
-            dumps(task),
+            self._encoder.dumps(task),
             task.task_id,
             task.sequence,
             end_member(key, task.task_id),
