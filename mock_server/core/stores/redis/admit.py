@@ -17,7 +17,7 @@ from ..steps import Outlook
 from .accounts import ACCOUNT_LUA, RedisAccounts
 from .codec import Encoder
 from .limits import RedisUnfinished, end_member
-from .tasks import TASK_LUA, RedisTaskStore
+from .tasks import RedisTaskStore
 
 # What admission reads of a key, as a Lua function: the look's one script, and the
 # reply of a commit that commits nothing. `oldest` is now - max age or '', `kept`
@@ -56,30 +56,40 @@ return outlook(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], AR
 # balance is short, else 1.
 _COMMIT = (
     ACCOUNT_LUA
-    + TASK_LUA
     + _OUTLOOK_LUA
     + """
 local function look()
   return outlook(KEYS[10], KEYS[11], KEYS[1], KEYS[3], KEYS[8], KEYS[7], ARGV[11], ARGV[12],
                  ARGV[13], ARGV[3])
 end
-if ARGV[10] ~= '' and (redis.call('GET', KEYS[7]) or '0') ~= ARGV[10] then return look() end
+local last = redis.call('GET', KEYS[7]) or '0'
+if ARGV[10] ~= '' and last ~= ARGV[10] then return look() end
+local count, account = -1, nil  -- the key's unfinished count and account fields, if read
 if ARGV[11] ~= '' then
   if redis.call('ZCOUNT', KEYS[10], '-inf', ARGV[11]) >= tonumber(ARGV[14]) then return look() end
   if ARGV[12] ~= '' and redis.call('ZCOUNT', KEYS[11], '-inf', ARGV[12]) > 0 then
     return look()
   end
   if ARGV[13] ~= '' and redis.call('ZCARD', KEYS[11]) > tonumber(ARGV[13]) then return look() end
-  local cap = redis.call('HGET', KEYS[1], 'u') or redis.call('HGET', KEYS[3], 'u') or ARGV[15]
-  if redis.call('SCARD', KEYS[8]) >= tonumber(cap) then return look() end
+  account = redis.call('HMGET', KEYS[1], 'u', 'b')
+  local cap = account[1] or redis.call('HGET', KEYS[3], 'u') or ARGV[15]
+  count = redis.call('SCARD', KEYS[8])
+  if count >= tonumber(cap) then return look() end
 end
 if redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
-if not charge(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then
-  return 0
+local balance
+if account then
+  balance = opened_with(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3], account[2])
+else
+  balance = open_account(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3])
 end
-add_task(KEYS[5], KEYS[6], KEYS[7], ARGV[5], ARGV[6], ARGV[7])
+if not take(KEYS[1], ARGV[2], ARGV[4], balance) then return 0 end
+redis.call('SET', KEYS[5], ARGV[5])
+redis.call('ZADD', KEYS[6], ARGV[7], ARGV[6])
+if tonumber(ARGV[7]) > tonumber(last) then redis.call('SET', KEYS[7], ARGV[7]) end
 redis.call('SADD', KEYS[8], ARGV[6])
-redis.call('SADD', KEYS[9], ARGV[1])
+-- A key with unfinished tasks is in the index already (both are written, and cleared, together).
+if count <= 0 then redis.call('SADD', KEYS[9], ARGV[1]) end
 if ARGV[9] ~= '' then redis.call('ZADD', KEYS[10], ARGV[9], ARGV[8]) end
 return 1
 """

@@ -12,7 +12,7 @@ from .codec import dumps, loads
 from .fence import Fence, no_fence
 
 # Insert only if the id is unused, index it, and keep the highest sequence: one
-# step (a Lua function: the admission script in admit.py runs it too).
+# step (the admission script in admit.py does the same with what it read already).
 TASK_LUA = """
 local function add_task(task, ids, seq, record, task_id, sequence)
   if not redis.call('SET', task, record, 'NX') then return false end
