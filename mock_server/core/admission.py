@@ -8,7 +8,9 @@ including the reference checks of fetch mode. Only MockService uses it.
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from typing import Any
 
 from .callbacks import (
@@ -30,6 +32,7 @@ from .scenarios import (
     trigger_decision,
 )
 from .service_parts import ServiceParts
+from .settle_reads import EndedReads
 from .stores.steps import Outlook
 from .tasks import Task
 from .timing import PROFILES, Timing, task_id, task_rng, within_clock
@@ -146,6 +149,26 @@ class Admission(ServiceParts):
         Settling waits for the locked path, or a balance read: nothing that
         shows a cap or a balance reads it unsettled.
         """
+        with self._lockless_turn:
+            return self._admit_in_turn(key, request, decision, origin, scenario)
+
+    @cached_property
+    def _lockless_turn(self) -> threading.Lock:
+        """Lockless admissions of this process take turns: one commit in flight.
+
+        Threads of one process build on the same last sequence, so racing each
+        other they would only make each other's commits fail and try again.
+        """
+        return threading.Lock()
+
+    def _admit_in_turn(
+        self,
+        key: str,
+        request: SubmitRequest,
+        decision: Decision,
+        origin: str,
+        scenario: str | None,
+    ) -> Task | None:
         steps = self._steps
         # A wrong guess costs nothing: the commit changes nothing and answers as a look.
         after = steps.known_sequence()
@@ -263,7 +286,7 @@ class Admission(ServiceParts):
         Only then may a finished task be forgotten (`max_tasks`, `task_ttl_s`).
         """
         now = self.clock.now_ms()
-        reads = EndedReads(self)
+        reads = EndedReads(self.tasks, self._finished)
         ended = self._unfinished.settle(now, reads)
         reads.read_ahead([task_id for _key, task_id in ended])
         retired: list[tuple[str, int]] = []
@@ -340,41 +363,6 @@ def _needs_lock(outlook: Outlook) -> bool:
     """Admission must take the lock: the key is at its cap, or there is much to settle or evict."""
     crowded = outlook.unfinished >= outlook.limits.max_unfinished
     return crowded or outlook.due >= _SETTLE_BATCH or outlook.evictable
-
-
-class EndedReads:
-    """The tasks a settle judges, each read once (a shared store reads them in one step).
-
-    It is the settle's `TaskFinished`: called for each task whose end is due.
-    A store that knows which tasks it is about to ask about hands them all to
-    `read_ahead` first, so a shared store reads them in one round trip, not
-    one each; the same reads then serve the refunds and the retirements.
-    """
-
-    def __init__(self, admission: Admission) -> None:
-        self._admission = admission
-        self._read: dict[str, Task | None] = {}
-
-    def __call__(self, task_id: str, now: int) -> bool:
-        """Whether the task has finished by `now` (see `Admission._finished`)."""
-        return self._admission._finished(task_id, now, self)
-
-    def read_ahead(self, task_ids: list[str]) -> None:
-        """Read every task of `task_ids` not read yet, in one step."""
-        missing = [task_id for task_id in dict.fromkeys(task_ids) if task_id not in self._read]
-        if missing:
-            found = self._admission.tasks.get_many(missing)
-            self._read.update(zip(missing, found, strict=True))
-
-    def task(self, task_id: str) -> Task | None:
-        """The task as read (read now if it was not)."""
-        if task_id not in self._read:
-            self._read[task_id] = self._admission.tasks.get(task_id)
-        return self._read[task_id]
-
-    def forget(self, task_id: str) -> None:
-        """Read the task again when next asked (its record may change meanwhile)."""
-        self._read.pop(task_id, None)
 
 
 def timing_of(settings: CoreConfig, model_timing: Timing | None = None) -> Timing:

@@ -8,6 +8,7 @@ counts here are what the store's submit rate rests on.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -22,6 +23,7 @@ from mock_server.core.config import CoreConfig
 from mock_server.core.errors import InsufficientCredits
 from mock_server.core.service import MockService
 from mock_server.core.stores import Stores
+from mock_server.core.stores.redis.admit import RedisAdmissionSteps
 from mock_server.core.stores.redis.codec import Encoder, dumps, loads
 from mock_server.core.stores.redis.stores import redis_stores
 from mock_server.core.stores.steps import AdmissionSteps
@@ -220,3 +222,33 @@ def test_the_fast_encoder_writes_the_very_bytes_pickle_did(model: str, body: Any
         assert encoder.dumps(record) == dumps(record)
         assert loads(encoder.dumps(record)) == record
     service.close()
+
+
+def test_threads_of_one_process_take_turns_and_commit_once_a_submit(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = make(seed=9)
+    commits = []
+    checked = RedisAdmissionSteps.commit_checked
+
+    def counted(steps: RedisAdmissionSteps, *args: Any) -> Any:
+        commits.append(args[0].task_id)
+        return checked(steps, *args)
+
+    monkeypatch.setattr(RedisAdmissionSteps, "commit_checked", counted)
+    start = threading.Barrier(8)
+    made: list[str] = []
+
+    def submits() -> None:
+        start.wait(timeout=60)
+        made.extend(submit(service) for _ in range(25))
+
+    threads = [threading.Thread(target=submits) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    # Racing each other on one last sequence, they made each other's commits fail.
+    assert sorted(commits) == sorted(made)
+    assert len(set(made)) == 200
