@@ -8,7 +8,9 @@ including the reference checks of fetch mode. Only MockService uses it.
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from typing import Any
 
 from .callbacks import (
@@ -30,6 +32,7 @@ from .scenarios import (
     trigger_decision,
 )
 from .service_parts import ServiceParts
+from .settle_reads import EndedReads
 from .stores.steps import Outlook
 from .tasks import Task
 from .timing import PROFILES, Timing, task_id, task_rng, within_clock
@@ -135,7 +138,10 @@ class Admission(ServiceParts):
         origin: str,
         scenario: str | None,
     ) -> Task | None:
-        """Admit with no lock (a shared store's steps): look, then commit if nothing came between.
+        """Admit with no lock (a shared store's steps): commit if nothing came between.
+
+        The task is built on the last sequence this process saw (a look first
+        only if it saw none), and the commit checks everything a look would.
 
         None when admission must take the lock: ended tasks to settle or old
         ones to evict piled up, the key is at its cap or short of money (a
@@ -143,22 +149,47 @@ class Admission(ServiceParts):
         Settling waits for the locked path, or a balance read: nothing that
         shows a cap or a balance reads it unsettled.
         """
+        with self._lockless_turn:
+            return self._admit_in_turn(key, request, decision, origin, scenario)
+
+    @cached_property
+    def _lockless_turn(self) -> threading.Lock:
+        """Lockless admissions of this process take turns: one commit in flight.
+
+        Threads of one process build on the same last sequence, so racing each
+        other they would only make each other's commits fail and try again.
+        """
+        return threading.Lock()
+
+    def _admit_in_turn(
+        self,
+        key: str,
+        request: SubmitRequest,
+        decision: Decision,
+        origin: str,
+        scenario: str | None,
+    ) -> Task | None:
+        steps = self._steps
+        # A wrong guess costs nothing: the commit changes nothing and answers as a look.
+        after = steps.known_sequence()
         for _ in range(_COMMIT_TRIES):
             now = self.clock.now_ms()
-            outlook = self._steps.look(key, now)
-            crowded = outlook.unfinished >= outlook.limits.max_unfinished
-            if crowded or outlook.due >= _SETTLE_BATCH or outlook.evictable:
-                return None
-            task = self._new_task(
-                key, request, decision, origin, scenario, now, outlook.last_sequence + 1
-            )
+            if after is None:
+                outlook = steps.look(key, now)
+                if _needs_lock(outlook):
+                    return None
+                after = outlook.last_sequence
+            task = self._new_task(key, request, decision, origin, scenario, now, after + 1)
+            status = self.settings.insufficient_credits_status
             try:
-                if self._steps.commit(
-                    task, self.settings.insufficient_credits_status, after=outlook.last_sequence
-                ):
-                    return task
+                seen = steps.commit_checked(task, status, after, now, _SETTLE_BATCH)
             except InsufficientCredits:
                 return None
+            if seen is None:
+                return task
+            if _needs_lock(seen):
+                return None
+            after = seen.last_sequence
         return None
 
     def _new_task(
@@ -255,18 +286,25 @@ class Admission(ServiceParts):
         Only then may a finished task be forgotten (`max_tasks`, `task_ttl_s`).
         """
         now = self.clock.now_ms()
-        for _key, ended_id in self._unfinished.settle(now, self._finished):
-            task = self.tasks.get(ended_id)
+        reads = EndedReads(self.tasks, self._finished)
+        ended = self._unfinished.settle(now, reads)
+        reads.read_ahead([task_id for _key, task_id in ended])
+        retired: list[tuple[str, int]] = []
+        for _key, ended_id in ended:
+            task = reads.task(ended_id)
             if task is None:
                 continue
             if task.state(now) is State.FAILED:
                 self._accounts.refund(task.key, task.charge_micros)
-            self.tasks.retire(ended_id, task.timeline.done_at or now)
+            retired.append((ended_id, task.timeline.done_at or now))
+        self.tasks.retire_many(retired)
         if evict:
             self.tasks.evict(now)
 
-    def _finished(self, task_id: str, now: int) -> bool:
-        task = self.tasks.get(task_id)
+    def _finished(self, task_id: str, now: int, reads: EndedReads) -> bool:
+        task = reads.task(task_id)
+        if task_id in self._checks:  # its verdict may change the record: read it again after
+            reads.forget(task_id)
         if task is None:
             return True
         pending = self._checks.get(task_id)
@@ -319,6 +357,12 @@ class Admission(ServiceParts):
             if task.task_id in self._checks and failure is not None:
                 self.tasks.retime(task.task_id, task.timeline, failure, "reference image check")
             self._checks.pop(task.task_id, None)
+
+
+def _needs_lock(outlook: Outlook) -> bool:
+    """Admission must take the lock: the key is at its cap, or there is much to settle or evict."""
+    crowded = outlook.unfinished >= outlook.limits.max_unfinished
+    return crowded or outlook.due >= _SETTLE_BATCH or outlook.evictable
 
 
 def timing_of(settings: CoreConfig, model_timing: Timing | None = None) -> Timing:

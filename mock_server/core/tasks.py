@@ -72,6 +72,10 @@ class TaskStore:
         """The task with this id, whoever owns it."""
         return self._tasks.get(task_id)
 
+    def get_many(self, task_ids: list[str]) -> list[Task | None]:
+        """The tasks with these ids, in order (None: not kept)."""
+        return [self._tasks.get(task_id) for task_id in task_ids]
+
     def owned(self, task_id: str, key: str) -> Task | None:
         """The task if `key` created it: another key's task does not exist for it."""
         task = self._tasks.get(task_id)
@@ -94,6 +98,12 @@ class TaskStore:
         if self._max_kept or self._ttl_ms:
             with self._lock:
                 self._retired.append((ended_at, task_id))
+
+    def retire_many(self, ended: list[tuple[str, int]]) -> None:
+        """`retire` each (task id, ended at) pair."""
+        if self._max_kept or self._ttl_ms:
+            with self._lock:
+                self._retired.extend((ended_at, task_id) for task_id, ended_at in ended)
 
     def evict(self, now: int) -> int:
         """Forget retired tasks beyond `max_kept` or past `ttl_ms`; returns how many."""

@@ -51,6 +51,9 @@ class TaskStore(Protocol):
     def get(self, task_id: str) -> Task | None:
         """The task with this id, whoever owns it."""
 
+    def get_many(self, task_ids: list[str]) -> list[Task | None]:
+        """The tasks with these ids, in order (None: not kept): one step on a shared store."""
+
     def owned(self, task_id: str, key: str) -> Task | None:
         """The task if `key` created it: another key's task does not exist for it."""
 
@@ -61,6 +64,9 @@ class TaskStore(Protocol):
 
     def retire(self, task_id: str, ended_at: int) -> None:
         """The task has finished and been settled: it may be evicted from now on."""
+
+    def retire_many(self, ended: list[tuple[str, int]]) -> None:
+        """`retire` each (task id, ended at) pair: one step on a shared store."""
 
     def evict(self, now: int) -> int:
         """Forget retired tasks past the store's count or age limit; returns how many."""

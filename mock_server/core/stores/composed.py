@@ -87,3 +87,13 @@ class ComposedAdmission:
         self._tasks.add(task)
         self._unfinished.add(task.key, task.task_id, task.timeline.done_at)
         return True
+
+    def known_sequence(self) -> int | None:
+        """None: never lockless, so admission always looks (under the transaction)."""
+        return None
+
+    def commit_checked(
+        self, task: Task, insufficient_status: int, after: int, now: int, settle_batch: int
+    ) -> Outlook | None:
+        """Commits nothing: the look says to take the lock (separate calls are no one step)."""
+        return self.look(task.key, now)

@@ -81,3 +81,17 @@ class AdmissionSteps(Protocol):
         short; `KeyError` if the task id is taken; False if `after` is given
         and the last sequence is no longer it. Each time, nothing changed.
         """
+
+    def known_sequence(self) -> int | None:
+        """The last sequence this process saw, to build a task on with no look (None: look)."""
+
+    def commit_checked(
+        self, task: Task, insufficient_status: int, after: int, now: int, settle_batch: int
+    ) -> Outlook | None:
+        """`commit` with no lock and no look before it (a `lockless` store's one step).
+
+        None once committed. Else nothing changed, and the answer is what
+        `look` at `now` gives: another task was admitted since `after`, or
+        admission must take the lock (the key is at its unfinished cap, there
+        are `settle_batch` ended tasks to settle or one to evict). Raises as `commit`.
+        """

@@ -14,21 +14,31 @@ from ...limits import Limits
 from .fence import Fence, no_fence
 
 # Lua functions, shared with the admission script (admit.py). `open_account` opens
-# the account (the default balance, first-opened order) if it has none yet;
-# `charge` takes `micros` unless the balance is short (`negative` is -micros as a
-# string: Lua would format a big number lossily).
+# the account (the default balance, first-opened order) if it has none yet and
+# returns its balance (`opened_with`: given the balance field as already read);
+# `take` takes `micros` from that balance unless it is short, and `charge` both
+# (`negative` is -micros as a string: Lua would format a big number lossily).
 ACCOUNT_LUA = """
-local function open_account(account, index, defaults, opened, key, fallback)
-  if redis.call('HEXISTS', account, 'b') == 0 then
-    redis.call('HSET', account, 'b', redis.call('HGET', defaults, 'b') or fallback)
+local function opened_with(account, index, defaults, opened, key, fallback, balance)
+  if not balance then
+    balance = redis.call('HGET', defaults, 'b') or fallback
+    redis.call('HSET', account, 'b', balance)
     redis.call('ZADD', index, redis.call('INCR', opened), key)
   end
+  return balance
 end
-local function charge(account, index, defaults, opened, key, micros, fallback, negative)
-  open_account(account, index, defaults, opened, key, fallback)
-  if tonumber(redis.call('HGET', account, 'b')) < tonumber(micros) then return false end
+local function open_account(account, index, defaults, opened, key, fallback)
+  local balance = redis.call('HGET', account, 'b')
+  return opened_with(account, index, defaults, opened, key, fallback, balance)
+end
+local function take(account, micros, negative, balance)
+  if tonumber(balance) < tonumber(micros) then return false end
   redis.call('HINCRBY', account, 'b', negative)
   return true
+end
+local function charge(account, index, defaults, opened, key, micros, fallback, negative)
+  local balance = open_account(account, index, defaults, opened, key, fallback)
+  return take(account, micros, negative, balance)
 end
 """
 _OPEN_IT = "open_account(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3])\n"
@@ -96,6 +106,11 @@ class RedisAccounts:
     def fallback_rpm(self) -> int:
         """The per-minute cap while no defaults are written to Redis."""
         return self._fallback[1].rpm
+
+    @property
+    def fallback_max_unfinished(self) -> int:
+        """The unfinished-task cap while no defaults are written to Redis."""
+        return self._fallback[1].max_unfinished
 
     @property
     def fallback_balance(self) -> int:

@@ -131,6 +131,10 @@ class RedisUnfinished:
         for task_id, key in pairs:
             pipe.sismember(self._open + key, task_id)
         still_open = pipe.execute()[1:]
+        read_ahead = getattr(is_finished, "read_ahead", None)
+        if read_ahead is not None:  # the tasks about to be judged, read in one round trip
+            opened = zip(pairs, still_open, strict=True)
+            read_ahead([task_id for (task_id, _key), is_open in opened if is_open])
         done = [
             (key, task_id)
             for (task_id, key), is_open in zip(pairs, still_open, strict=True)

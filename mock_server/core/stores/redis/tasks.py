@@ -12,7 +12,7 @@ from .codec import dumps, loads
 from .fence import Fence, no_fence
 
 # Insert only if the id is unused, index it, and keep the highest sequence: one
-# step (a Lua function: the admission script in admit.py runs it too).
+# step (the admission script in admit.py does the same with what it read already).
 TASK_LUA = """
 local function add_task(task, ids, seq, record, task_id, sequence)
   if not redis.call('SET', task, record, 'NX') then return false end
@@ -84,6 +84,15 @@ class RedisTaskStore:
         data = self._r.get(self._task + task_id)
         return None if data is None else decode_task(data)
 
+    def get_many(self, task_ids: list[str]) -> list[Task | None]:
+        """The tasks with these ids, in order (None: not kept): one MGET per 500."""
+        found: list[Task | None] = []
+        for start in range(0, len(task_ids), _CHUNK):
+            chunk = task_ids[start : start + _CHUNK]
+            records = self._r.mget([self._task + i for i in chunk])
+            found += [None if data is None else decode_task(data) for data in records]
+        return found
+
     def owned(self, task_id: str, key: str) -> Task | None:
         """The task if `key` created it."""
         task = self.get(task_id)
@@ -108,6 +117,11 @@ class RedisTaskStore:
         """The task has finished and been settled: it may be evicted from now on."""
         if self._max_kept or self._ttl_ms:
             self._r.zadd(self._retired, {task_id: ended_at})
+
+    def retire_many(self, ended: list[tuple[str, int]]) -> None:
+        """`retire` each (task id, ended at) pair: one ZADD."""
+        if ended and (self._max_kept or self._ttl_ms):
+            self._r.zadd(self._retired, dict(ended))
 
     def evict(self, now: int) -> int:
         """Forget retired tasks beyond the count or past the age; returns how many."""
