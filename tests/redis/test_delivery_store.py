@@ -150,6 +150,28 @@ def test_a_settled_attempt_is_the_one_in_the_shared_log(
     )
 
 
+def test_the_logged_attempt_keeps_quotes_and_unicode_of_its_url_and_error(
+    store: DeliveryStore,
+) -> None:
+    # The entry's JSON is built by the caller and finished by the settle script.
+    url = 'http://receiver.test/hé?q="a\\b"&n=1'
+    error = 'refused: "x"\\ \u2013 \n\tü'
+    store.schedule(record("t1", url=url))
+    [work] = claim(store, START)
+    attempt = store.settle_later(work, 0, ME, SendResult(None, error, 0.5), START + 3, None)()
+    assert attempt is not None
+    assert store.attempts("t1") == [attempt]
+    assert (attempt.url, attempt.error, attempt.status, attempt.outcome) == (
+        *(url, error),
+        *(None, "failed"),
+    )
+    delivery = store.deliveries("t1")[0]
+    assert (delivery.last_error, delivery.last_status, delivery.next_attempt_ms) == (
+        *(error, None),
+        None,
+    )
+
+
 def test_settling_later_records_as_settling_does_each_answer_its_own(
     store: DeliveryStore,
 ) -> None:

@@ -69,10 +69,11 @@ local task, due = ARGV[2], ARGV[9]
 local key = P..'cb:d:'..task
 local inc = s(seq())
 redis.call('DEL', key)
-redis.call('HSET', key, 'url', ARGV[3], 'origin', ARGV[4], 'drop', ARGV[5],
-  'copies', ARGV[6], 'delay', ARGV[7], 'reorder', ARGV[8], 'due', due, 'inc', inc,
-  'gen', '0', 'started', '0', 'dropped', '0', 'active', '0', 'wanted', '0',
-  'epoch', '0', 'pend', '0', 'attempts', '0', 'delivered', '0')
+-- The fields SETTLE reads and writes first: a small hash is a list, searched from the front.
+redis.call('HSET', key, 'inc', inc, 'attempts', '0', 'delivered', '0', 'wanted', '0',
+  'active', '0', 'pend', '0', 'epoch', '0', 'lstatus', '', 'lerror', '', 'next', '',
+  'gen', '0', 'started', '0', 'dropped', '0', 'url', ARGV[3], 'origin', ARGV[4],
+  'drop', ARGV[5], 'copies', ARGV[6], 'delay', ARGV[7], 'reorder', ARGV[8], 'due', due)
 if ARGV[10] ~= '' then redis.call('HSET', key, 'fault', ARGV[10]) end
 redis.call('ZADD', P..'cb:order', 'NX', inc, task)
 push(due, {k = 'start', t = task, i = inc, g = '0'})
@@ -250,65 +251,60 @@ return held
 """
 )
 
-# ARGV: P, token, owner, last send of its work (1/0), the send (task, incarnation,
-# attempt, due, url), ok (1/0), status, error, latency, now, retry due ('' for none),
-# log size. Returns the attempt's outcome and its number among the delivery's attempts
-# (the caller knows the rest of the logged entry), or false if it no longer counts.
-SETTLE: Final = (
-    _BASE
-    + _QUEUE
-    + """
-local token, owner = ARGV[2], ARGV[3]
-local task, inc, attempt, due, url = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local holder = string.match(redis.call('HGET', P..'cb:work', token) or '', '^([^|]*)|')
-if holder ~= owner then return false end  -- the lease ran out and another process took it
+# ARGV: P, token, owner, last send of its work (1/0), task, incarnation, attempt, ok (1/0),
+# status, error, retry due ('' for none), log size, and the logged entry's JSON but for
+# its end (the attempt's number and outcome, which only the script knows). Returns the
+# outcome and the attempt's number (the caller knows the rest of the entry), or false if
+# the attempt no longer counts. The hot path of every callback: no helper defined, no
+# JSON encoded (but a retry's queue item), only the fields it needs read, and a delivery
+# hash whose counters come first (listpack lookups scan from the front).
+SETTLE: Final = """
+local P, token, owner = ARGV[1], ARGV[2], ARGV[3]
+local task, inc = ARGV[5], ARGV[6]
+local holder = redis.call('HGET', P..'cb:work', token)
+if not holder or string.sub(holder, 1, #owner + 1) ~= owner..'|' then
+  return false  -- the lease ran out and another process took it
+end
 if ARGV[4] == '1' then  -- the work's last send: its lease ends
   redis.call('ZREM', P..'cb:flight', token)
   redis.call('HDEL', P..'cb:work', token)
 end
 local key = P..'cb:d:'..task
 local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
-  'epoch', 'lstatus', 'lerror', 'next')
+  'epoch')
 if f[1] ~= inc then return false end  -- replaced or forgotten since
-local present = {lstatus = f[8], lerror = f[9], next = f[10]}
-local ok, retry_due = ARGV[10] == '1', ARGV[15]
-local attempts, delivered = num(f[2]) + 1, num(f[3]) + (ok and 1 or 0)
-local wanted, active, pend, epoch = num(f[4]), num(f[5]), num(f[6]), num(f[7])
+local ok, retry_due = ARGV[8] == '1', ARGV[11]
+local attempts, delivered = tonumber(f[2]) + 1, tonumber(f[3]) + (ok and 1 or 0)
+local wanted, active, pend = tonumber(f[4]), tonumber(f[5]), tonumber(f[6])
+local sets = {'attempts', attempts, 'delivered', delivered, 'lstatus', ARGV[9],
+  'lerror', ARGV[10]}
+local epoch = f[7]
 if delivered >= wanted then  -- delivered as often as asked: waiting retries are cancelled
-  epoch = epoch + 1
+  epoch = string.format('%d', tonumber(epoch) + 1)
   active = active - pend
   pend = 0
+  sets[#sets + 1] = 'epoch'; sets[#sets + 1] = epoch
 end
-local sets = {'attempts', s(attempts), 'delivered', s(delivered)}
-local dels = {}
-local function put(field, value)  -- '' clears the field: an HDEL only if it is there
-  if value ~= '' then sets[#sets + 1] = field; sets[#sets + 1] = value
-  elseif present[field] then dels[#dels + 1] = field end
-end
-put('lstatus', ARGV[11])
-put('lerror', ARGV[12])
 local outcome
 if ok or retry_due == '' or delivered >= wanted then
   active = active - 1
   outcome = ok and 'delivered' or 'failed'
-  if active == 0 then put('next', '') end
+  if active == 0 then sets[#sets + 1] = 'next'; sets[#sets + 1] = '' end
 else
   pend = pend + 1
   outcome = 'retrying'
-  put('next', retry_due)
-  push(retry_due, {k = 'retry', t = task, i = inc, e = s(epoch), a = s(tonumber(attempt) + 1),
-    d = retry_due})
+  sets[#sets + 1] = 'next'; sets[#sets + 1] = retry_due
+  local item = cjson.encode({k = 'retry', t = task, i = inc, e = epoch,
+    a = string.format('%d', tonumber(ARGV[7]) + 1), d = retry_due})
+  local order = string.format('%016d', redis.call('INCR', P..'cb:seq'))
+  redis.call('ZADD', P..'cb:due', retry_due, order..'|'..item)
 end
-put('active', s(active))
-put('pend', s(pend))
-put('epoch', s(epoch))
+sets[#sets + 1] = 'active'; sets[#sets + 1] = active
+sets[#sets + 1] = 'pend'; sets[#sets + 1] = pend
 redis.call('HSET', key, unpack(sets))
-if #dels > 0 then redis.call('HDEL', key, unpack(dels)) end
-local entry = cjson.encode({t = task, u = url, n = s(attempts), d = due, m = ARGV[14],
-  s = ARGV[11], e = ARGV[12], l = ARGV[13], o = outcome})
-if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[16]) then
-  redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[16]), -1)
+local entry = ARGV[13]..attempts..'","o":"'..outcome..'"}'
+if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[12]) then
+  redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[12]), -1)
 end
-return {outcome, s(attempts)}
+return {outcome, tostring(attempts)}
 """
-)
