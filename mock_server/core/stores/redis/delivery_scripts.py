@@ -39,17 +39,22 @@ local function push(due, item)
 end
 """
 
-_LOAD: Final = """
-local FIELDS = {'inc', 'gen', 'epoch', 'pend', 'origin', 'url', 'fault', 'drop', 'copies',
-  'reorder', 'active', 'wanted', 'started', 'delivered', 'delay'}
-local function load(task)  -- the fields the scripts read; nil if there is no such delivery
+
+def _load(*fields: str) -> str:
+    """The Lua helper `load(task)`: the delivery's `fields` a script reads, nil if there is
+    no such delivery. Each script reads only its own: every field is a search of the hash."""
+    names = ", ".join(f"'{field}'" for field in ("inc", *fields))
+    return f"""
+local FIELDS = {{{names}}}
+local function load(task)
   local values = redis.call('HMGET', P..'cb:d:'..task, unpack(FIELDS))
   if not values[1] then return nil end
-  local r = {}
+  local r = {{}}
   for k, field in ipairs(FIELDS) do r[field] = values[k] or nil end
   return r
 end
 """
+
 
 _LEASES: Final = """
 local function server_ms()
@@ -58,6 +63,9 @@ local function server_ms()
 end
 local function work_entry(entry)  -- a cb:work entry: holder, number of sends, work JSON
   return string.match(entry or '', '^([^|]*)|(%d+)|(.*)$')
+end
+local function holder_sends(entry)  -- the same but for the work (not copied out)
+  return string.match(entry or '', '^([^|]*)|(%d+)|')
 end
 """
 
@@ -84,7 +92,7 @@ return 1
 RESCHEDULE: Final = (
     _BASE
     + _QUEUE
-    + _LOAD
+    + _load("gen", "started", "delay")
     + """
 local task = ARGV[2]
 local r = load(task)
@@ -100,7 +108,7 @@ return 1
 REDELIVER: Final = (
     _BASE
     + _QUEUE
-    + _LOAD
+    + _load("active", "wanted", "delivered")
     + """
 local task, now = ARGV[2], ARGV[3]
 local r = load(task)
@@ -119,7 +127,10 @@ return 1
 CLAIM: Final = (
     _BASE
     + _QUEUE
-    + _LOAD
+    + _load(
+        *("gen", "epoch", "pend", "origin", "url", "fault"),
+        *("drop", "copies", "reorder", "active", "wanted"),
+    )
     + _LEASES
     + """
 local now, owner = tonumber(ARGV[2]), ARGV[3]
@@ -239,7 +250,7 @@ local owner, lease = ARGV[2], tonumber(ARGV[3])
 local clock = server_ms()
 local held, leases = {}, {}
 for k = 4, #ARGV do
-  local holder, count = work_entry(redis.call('HGET', P..'cb:work', ARGV[k]))
+  local holder, count = holder_sends(redis.call('HGET', P..'cb:work', ARGV[k]))
   if holder == owner then
     leases[#leases + 1] = s(clock + lease * tonumber(count))
     leases[#leases + 1] = ARGV[k]
@@ -274,19 +285,23 @@ local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'ac
   'epoch')
 if f[1] ~= inc then return false end  -- replaced or forgotten since
 local ok, retry_due = ARGV[8] == '1', ARGV[11]
-local attempts, delivered = tonumber(f[2]) + 1, tonumber(f[3]) + (ok and 1 or 0)
+-- Numbers go to Redis as '%d' strings: a Lua number converts with '%.14g', several
+-- times slower. An unchanged count is written back as it was read, or not at all.
+local d = string.format
+local attempts, delivered = d('%d', tonumber(f[2]) + 1), f[3]
+if ok then delivered = d('%d', tonumber(delivered) + 1) end
 local wanted, active, pend = tonumber(f[4]), tonumber(f[5]), tonumber(f[6])
 local sets = {'attempts', attempts, 'delivered', delivered, 'lstatus', ARGV[9],
   'lerror', ARGV[10]}
-local epoch = f[7]
-if delivered >= wanted then  -- delivered as often as asked: waiting retries are cancelled
-  epoch = string.format('%d', tonumber(epoch) + 1)
+local epoch, moved = f[7], pend
+if tonumber(delivered) >= wanted then  -- delivered as often as asked: retries are cancelled
+  epoch = d('%d', tonumber(epoch) + 1)
   active = active - pend
   pend = 0
   sets[#sets + 1] = 'epoch'; sets[#sets + 1] = epoch
 end
 local outcome
-if ok or retry_due == '' or delivered >= wanted then
+if ok or retry_due == '' or tonumber(delivered) >= wanted then
   active = active - 1
   outcome = ok and 'delivered' or 'failed'
   if active == 0 then sets[#sets + 1] = 'next'; sets[#sets + 1] = '' end
@@ -295,16 +310,16 @@ else
   outcome = 'retrying'
   sets[#sets + 1] = 'next'; sets[#sets + 1] = retry_due
   local item = cjson.encode({k = 'retry', t = task, i = inc, e = epoch,
-    a = string.format('%d', tonumber(ARGV[7]) + 1), d = retry_due})
-  local order = string.format('%016d', redis.call('INCR', P..'cb:seq'))
+    a = d('%d', tonumber(ARGV[7]) + 1), d = retry_due})
+  local order = d('%016d', redis.call('INCR', P..'cb:seq'))
   redis.call('ZADD', P..'cb:due', retry_due, order..'|'..item)
 end
-sets[#sets + 1] = 'active'; sets[#sets + 1] = active
-sets[#sets + 1] = 'pend'; sets[#sets + 1] = pend
+sets[#sets + 1] = 'active'; sets[#sets + 1] = d('%d', active)
+if pend ~= moved then sets[#sets + 1] = 'pend'; sets[#sets + 1] = d('%d', pend) end
 redis.call('HSET', key, unpack(sets))
 local entry = ARGV[13]..attempts..'","o":"'..outcome..'"}'
 if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[12]) then
   redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[12]), -1)
 end
-return {outcome, tostring(attempts)}
+return {outcome, attempts}
 """
