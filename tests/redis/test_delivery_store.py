@@ -337,6 +337,28 @@ def test_the_attempt_log_is_capped(make: Any) -> None:
     assert sum(bool(store.attempts(f"t{i}")) for i in range(5)) == 3
 
 
+def test_the_capped_log_shows_exactly_the_newest_attempts(make: Any) -> None:
+    store = make(log_size=32)
+    for i in range(40):  # Redis trims a little past the size, not at every push
+        store.schedule(record(f"t{i:02}"))
+    send_all(store, claim(store, START), OK, START)
+    logged = [i for i in range(40) if store.attempts(f"t{i:02}")]
+    assert logged == list(range(8, 40))
+
+
+def test_the_log_list_in_redis_stays_within_a_sixteenth_of_its_size(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = RedisDeliveries(client, "x:", log_size=32)
+    lengths = []
+    for i in range(80):
+        store.schedule(record(f"t{i}"))
+        send_all(store, claim(store, START), OK, START)
+        lengths.append(client.llen("x:cb:log"))
+    assert max(lengths) == 34  # 32 and its sixteenth
+    assert lengths[-1] < 34  # trimmed back to 32 on the way
+    client.close()
+
+
 def test_clear_forgets_everything(store: DeliveryStore) -> None:
     store.schedule(record("sent"))
     store.schedule(record("later", START + 1000))

@@ -270,7 +270,9 @@ class RedisAttemptLog:
 
     def for_task(self, task_id: str) -> list[Attempt]:
         """Every logged attempt for `task_id`, oldest first."""
-        attempts = (_attempt(_text(raw)) for raw in self._client.lrange(self._key, 0, -1))
+        # The last `size`: the settle script lets the list grow a little past it between trims.
+        kept = self._client.lrange(self._key, -self._size, -1)
+        attempts = (_attempt(_text(raw)) for raw in kept)
         return [attempt for attempt in attempts if attempt.task_id == task_id]
 
     def clear(self) -> None:

@@ -12,7 +12,8 @@ Keys, under the store's prefix P (passed as ARGV[1]):
                        number of sends in the work, "|", and the claimed work (JSON)
     P.."cb:batch"      string: the reorder batch being collected
     P.."cb:held:"..id  list: a reorder batch's held deliveries (JSON)
-    P.."cb:log"        list: the attempt log (JSON), capped
+    P.."cb:log"        list: the attempt log (JSON), its last `size` entries read; trimmed
+                       to them once it is a sixteenth longer
 
 Numbers travel as decimal strings (`%d`): Lua's own number-to-string keeps
 only 14 digits, and mock times go up to 2**53.
@@ -318,8 +319,11 @@ sets[#sets + 1] = 'active'; sets[#sets + 1] = d('%d', active)
 if pend ~= moved then sets[#sets + 1] = 'pend'; sets[#sets + 1] = d('%d', pend) end
 redis.call('HSET', key, unpack(sets))
 local entry = ARGV[13]..attempts..'","o":"'..outcome..'"}'
-if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[12]) then
-  redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[12]), -1)
+-- Trimmed once it is a sixteenth over its size, not at every push: readers read the
+-- last `size` entries (RedisAttemptLog), so the cap they see stays exact.
+local size = tonumber(ARGV[12])
+if redis.call('RPUSH', P..'cb:log', entry) > size + math.floor(size / 16) then
+  redis.call('LTRIM', P..'cb:log', -size, -1)
 end
 return {outcome, attempts}
 """
