@@ -11,11 +11,11 @@ every delivery is delivered exactly once (checked in the shared attempt log,
 and by the minimal receiver's count); and, as measures the machine's load
 sways little, the CPU time per callback of the workers, of redis-server and of
 the receiver (with its worker processes) over that interval, from /proc, and
-the Redis commands per callback (scripts, and the commands the scripts ran),
-the benchmark's own polling left out. Each script call (`evalsha`) is one
-round trip; the senders' settle scripts overlap their next POSTs
-(docs/callbacks.md). `--profile PREFIX` writes each worker's cProfile, all its
-threads merged, to PREFIX.<pid>.
+the Redis commands per callback (scripts, and the commands the scripts ran)
+with Redis's microseconds per call of each, the benchmark's own polling left
+out. Each script call (`evalsha`) is one round trip; the senders' settle
+scripts overlap their next POSTs (docs/callbacks.md). `--profile PREFIX` writes
+each worker's cProfile, all its threads merged, to PREFIX.<pid>.
 
     .venv/bin/python bench/callbacks_redis.py [--tasks 10000] [--processes 2] [--repeat 1]
         [--senders 8] [--receiver minimal|granian|...] [--receiver-workers 2]
