@@ -11,11 +11,11 @@ every delivery is delivered exactly once (checked in the shared attempt log,
 and by the minimal receiver's count); and, as measures the machine's load
 sways little, the CPU time per callback of the workers, of redis-server and of
 the receiver (with its worker processes) over that interval, from /proc, and
-the Redis commands per callback (scripts, and the commands the scripts ran),
-the benchmark's own polling left out. Each script call (`evalsha`) is one
-round trip; the senders' settle scripts overlap their next POSTs
-(docs/callbacks.md). `--profile PREFIX` writes each worker's cProfile, all its
-threads merged, to PREFIX.<pid>.
+the Redis commands per callback (scripts, and the commands the scripts ran)
+with Redis's microseconds per call of each, the benchmark's own polling left
+out. Each script call (`evalsha`) is one round trip; the senders' settle
+scripts overlap their next POSTs (docs/callbacks.md). `--profile PREFIX` writes
+each worker's cProfile, all its threads merged, to PREFIX.<pid>.
 
     .venv/bin/python bench/callbacks_redis.py [--tasks 10000] [--processes 2] [--repeat 1]
         [--senders 8] [--receiver minimal|granian|...] [--receiver-workers 2]
@@ -164,6 +164,7 @@ class Outcome:
     elapsed_s: float
     script_us: float
     calls: dict[str, float]
+    usec: dict[str, float]  # Redis's own microseconds per call of each command
     cpu_us: dict[str, tuple[float, float]]  # (user, system)
 
 
@@ -210,6 +211,11 @@ def run(
             for k, v in stats.items()
             if (name := k.removeprefix("cmdstat_")) not in _OWN
         }
+        usec = {
+            name: v["usec_per_call"]
+            for k, v in stats.items()
+            if (name := k.removeprefix("cmdstat_")) not in _OWN
+        }
         log = [
             json.loads(entry)
             for entry in cast("list[bytes]", client.lrange(PREFIX + "cb:log", 0, -1))
@@ -219,7 +225,7 @@ def run(
             raise RuntimeError(f"not each delivered once: {len(log)} attempts logged")
         if received is not None and receiver.count() - received != tasks:
             raise RuntimeError(f"the receiver recorded {receiver.count() - received} POSTs")
-        return Outcome(elapsed, script_us / tasks, calls, cpu_us)
+        return Outcome(elapsed, script_us / tasks, calls, usec, cpu_us)
     finally:
         client.rpush("bench:stop", *[1] * processes)
         for process in workers:
@@ -277,8 +283,11 @@ def main() -> None:
             )
             total = sum(map(sum, outcome.cpu_us.values()))
             print(f"  CPU us per callback: {cpu}; total {total:.0f}")
-            listed = ", ".join(f"{name} {n:.3f}" for name, n in sorted(outcome.calls.items()))
-            print(f"  Redis commands per callback: {listed}")
+            listed = ", ".join(
+                f"{name} {n:.3f} ({outcome.usec[name]:.1f} us)"
+                for name, n in sorted(outcome.calls.items())
+            )
+            print(f"  Redis commands per callback (us per call): {listed}")
 
 
 if __name__ == "__main__":

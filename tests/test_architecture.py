@@ -28,6 +28,7 @@ CORE_THIRD_PARTY = {
     "orjson",
     "referencing",
     "redis",
+    "hiredis",  # redis-py's C protocol library: the script pipe packs commands with it
 }
 NETWORK_STDLIB = {"http", "socket", "ssl", "wsgiref", "urllib.request", "xmlrpc"}
 # State lives behind the service: nothing outside the core names a store.

@@ -150,6 +150,28 @@ def test_a_settled_attempt_is_the_one_in_the_shared_log(
     )
 
 
+def test_the_logged_attempt_keeps_quotes_and_unicode_of_its_url_and_error(
+    store: DeliveryStore,
+) -> None:
+    # The entry's JSON is built by the caller and finished by the settle script.
+    url = 'http://receiver.test/hé?q="a\\b"&n=1'
+    error = 'refused: "x"\\ \u2013 \n\tü'
+    store.schedule(record("t1", url=url))
+    [work] = claim(store, START)
+    attempt = store.settle_later(work, 0, ME, SendResult(None, error, 0.5), START + 3, None)()
+    assert attempt is not None
+    assert store.attempts("t1") == [attempt]
+    assert (attempt.url, attempt.error, attempt.status, attempt.outcome) == (
+        *(url, error),
+        *(None, "failed"),
+    )
+    delivery = store.deliveries("t1")[0]
+    assert (delivery.last_error, delivery.last_status, delivery.next_attempt_ms) == (
+        *(error, None),
+        None,
+    )
+
+
 def test_settling_later_records_as_settling_does_each_answer_its_own(
     store: DeliveryStore,
 ) -> None:
@@ -313,6 +335,28 @@ def test_the_attempt_log_is_capped(make: Any) -> None:
         store.schedule(record(f"t{i}"))
     send_all(store, claim(store, START), OK, START)
     assert sum(bool(store.attempts(f"t{i}")) for i in range(5)) == 3
+
+
+def test_the_capped_log_shows_exactly_the_newest_attempts(make: Any) -> None:
+    store = make(log_size=32)
+    for i in range(40):  # Redis trims a little past the size, not at every push
+        store.schedule(record(f"t{i:02}"))
+    send_all(store, claim(store, START), OK, START)
+    logged = [i for i in range(40) if store.attempts(f"t{i:02}")]
+    assert logged == list(range(8, 40))
+
+
+def test_the_log_list_in_redis_stays_within_a_sixteenth_of_its_size(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    store = RedisDeliveries(client, "x:", log_size=32)
+    lengths = []
+    for i in range(80):
+        store.schedule(record(f"t{i}"))
+        send_all(store, claim(store, START), OK, START)
+        lengths.append(client.llen("x:cb:log"))
+    assert max(lengths) == 34  # 32 and its sixteenth
+    assert lengths[-1] < 34  # trimmed back to 32 on the way
+    client.close()
 
 
 def test_clear_forgets_everything(store: DeliveryStore) -> None:

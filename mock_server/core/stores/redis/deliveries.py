@@ -152,13 +152,25 @@ class RedisDeliveries:
         result: SendResult,
         now: int,
         retry_due_ms: int | None,
-    ) -> tuple[str, ...]:
+    ) -> tuple[str | bytes, ...]:
         send, last = work.sends[index], index == len(work.sends) - 1
+        status, error = _opt(result.status), result.error or ""
+        # The logged entry but for its attempt number and outcome, which SETTLE appends.
+        entry = orjson.dumps(
+            {
+                "t": send.task_id,
+                "u": send.url,
+                "d": str(send.due_ms),
+                "m": str(now),
+                "s": status,
+                "e": error,
+                "l": repr(result.latency_ms),
+            }
+        )
         return (
-            *(work.token, owner, _flag(last)),
-            *(send.task_id, str(send.incarnation), str(send.attempt), str(send.due_ms), send.url),
-            *(_flag(result.ok), _opt(result.status), result.error or "", repr(result.latency_ms)),
-            *(str(now), _opt(retry_due_ms), str(self._log_size)),
+            *(work.token, owner, _flag(last), send.task_id, str(send.incarnation)),
+            *(str(send.attempt), _flag(result.ok), status, error, _opt(retry_due_ms)),
+            *(str(self._log_size), entry[:-1] + b',"n":"'),
         )
 
     def _pipe(self) -> ScriptPipe:
@@ -226,7 +238,7 @@ class RedisDeliveries:
     def _key(self, name: str) -> str:
         return self._prefix + name
 
-    def _run(self, script: str, *args: str) -> Any:
+    def _run(self, script: str, *args: str | bytes) -> Any:
         return self._scripts[script](args=[self._prefix, *args])
 
 
@@ -258,7 +270,9 @@ class RedisAttemptLog:
 
     def for_task(self, task_id: str) -> list[Attempt]:
         """Every logged attempt for `task_id`, oldest first."""
-        attempts = (_attempt(_text(raw)) for raw in self._client.lrange(self._key, 0, -1))
+        # The last `size`: the settle script lets the list grow a little past it between trims.
+        kept = self._client.lrange(self._key, -self._size, -1)
+        attempts = (_attempt(_text(raw)) for raw in kept)
         return [attempt for attempt in attempts if attempt.task_id == task_id]
 
     def clear(self) -> None:
@@ -339,9 +353,9 @@ def _record(task_id: str, raw: dict[Any, Any]) -> DeliveryRecord | None:
         *(int(f["inc"]), int(f["gen"]), f["started"] == "1", f["dropped"] == "1"),
         *(int(f["active"]), int(f["wanted"]), int(f["epoch"]), int(f["pend"])),
         *(int(f["attempts"]), int(f["delivered"]), _maybe_int(f.get("next"))),
-        *(_maybe_int(f.get("lstatus")), f.get("lerror")),
+        *(_maybe_int(f.get("lstatus")), f.get("lerror") or None),
     )
 
 
 def _maybe_int(value: str | None) -> int | None:
-    return None if value is None else int(value)
+    return int(value) if value else None  # '' or no field: none

@@ -12,7 +12,8 @@ Keys, under the store's prefix P (passed as ARGV[1]):
                        number of sends in the work, "|", and the claimed work (JSON)
     P.."cb:batch"      string: the reorder batch being collected
     P.."cb:held:"..id  list: a reorder batch's held deliveries (JSON)
-    P.."cb:log"        list: the attempt log (JSON), capped
+    P.."cb:log"        list: the attempt log (JSON), its last `size` entries read; trimmed
+                       to them once it is a sixteenth longer
 
 Numbers travel as decimal strings (`%d`): Lua's own number-to-string keeps
 only 14 digits, and mock times go up to 2**53.
@@ -39,17 +40,22 @@ local function push(due, item)
 end
 """
 
-_LOAD: Final = """
-local FIELDS = {'inc', 'gen', 'epoch', 'pend', 'origin', 'url', 'fault', 'drop', 'copies',
-  'reorder', 'active', 'wanted', 'started', 'delivered', 'delay'}
-local function load(task)  -- the fields the scripts read; nil if there is no such delivery
+
+def _load(*fields: str) -> str:
+    """The Lua helper `load(task)`: the delivery's `fields` a script reads, nil if there is
+    no such delivery. Each script reads only its own: every field is a search of the hash."""
+    names = ", ".join(f"'{field}'" for field in ("inc", *fields))
+    return f"""
+local FIELDS = {{{names}}}
+local function load(task)
   local values = redis.call('HMGET', P..'cb:d:'..task, unpack(FIELDS))
   if not values[1] then return nil end
-  local r = {}
+  local r = {{}}
   for k, field in ipairs(FIELDS) do r[field] = values[k] or nil end
   return r
 end
 """
+
 
 _LEASES: Final = """
 local function server_ms()
@@ -58,6 +64,9 @@ local function server_ms()
 end
 local function work_entry(entry)  -- a cb:work entry: holder, number of sends, work JSON
   return string.match(entry or '', '^([^|]*)|(%d+)|(.*)$')
+end
+local function holder_sends(entry)  -- the same but for the work (not copied out)
+  return string.match(entry or '', '^([^|]*)|(%d+)|')
 end
 """
 
@@ -69,10 +78,11 @@ local task, due = ARGV[2], ARGV[9]
 local key = P..'cb:d:'..task
 local inc = s(seq())
 redis.call('DEL', key)
-redis.call('HSET', key, 'url', ARGV[3], 'origin', ARGV[4], 'drop', ARGV[5],
-  'copies', ARGV[6], 'delay', ARGV[7], 'reorder', ARGV[8], 'due', due, 'inc', inc,
-  'gen', '0', 'started', '0', 'dropped', '0', 'active', '0', 'wanted', '0',
-  'epoch', '0', 'pend', '0', 'attempts', '0', 'delivered', '0')
+-- The fields SETTLE reads and writes first: a small hash is a list, searched from the front.
+redis.call('HSET', key, 'inc', inc, 'attempts', '0', 'delivered', '0', 'wanted', '0',
+  'active', '0', 'pend', '0', 'epoch', '0', 'lstatus', '', 'lerror', '', 'next', '',
+  'gen', '0', 'started', '0', 'dropped', '0', 'url', ARGV[3], 'origin', ARGV[4],
+  'drop', ARGV[5], 'copies', ARGV[6], 'delay', ARGV[7], 'reorder', ARGV[8], 'due', due)
 if ARGV[10] ~= '' then redis.call('HSET', key, 'fault', ARGV[10]) end
 redis.call('ZADD', P..'cb:order', 'NX', inc, task)
 push(due, {k = 'start', t = task, i = inc, g = '0'})
@@ -83,7 +93,7 @@ return 1
 RESCHEDULE: Final = (
     _BASE
     + _QUEUE
-    + _LOAD
+    + _load("gen", "started", "delay")
     + """
 local task = ARGV[2]
 local r = load(task)
@@ -99,7 +109,7 @@ return 1
 REDELIVER: Final = (
     _BASE
     + _QUEUE
-    + _LOAD
+    + _load("active", "wanted", "delivered")
     + """
 local task, now = ARGV[2], ARGV[3]
 local r = load(task)
@@ -118,7 +128,10 @@ return 1
 CLAIM: Final = (
     _BASE
     + _QUEUE
-    + _LOAD
+    + _load(
+        *("gen", "epoch", "pend", "origin", "url", "fault"),
+        *("drop", "copies", "reorder", "active", "wanted"),
+    )
     + _LEASES
     + """
 local now, owner = tonumber(ARGV[2]), ARGV[3]
@@ -238,7 +251,7 @@ local owner, lease = ARGV[2], tonumber(ARGV[3])
 local clock = server_ms()
 local held, leases = {}, {}
 for k = 4, #ARGV do
-  local holder, count = work_entry(redis.call('HGET', P..'cb:work', ARGV[k]))
+  local holder, count = holder_sends(redis.call('HGET', P..'cb:work', ARGV[k]))
   if holder == owner then
     leases[#leases + 1] = s(clock + lease * tonumber(count))
     leases[#leases + 1] = ARGV[k]
@@ -250,65 +263,67 @@ return held
 """
 )
 
-# ARGV: P, token, owner, last send of its work (1/0), the send (task, incarnation,
-# attempt, due, url), ok (1/0), status, error, latency, now, retry due ('' for none),
-# log size. Returns the attempt's outcome and its number among the delivery's attempts
-# (the caller knows the rest of the logged entry), or false if it no longer counts.
-SETTLE: Final = (
-    _BASE
-    + _QUEUE
-    + """
-local token, owner = ARGV[2], ARGV[3]
-local task, inc, attempt, due, url = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local holder = string.match(redis.call('HGET', P..'cb:work', token) or '', '^([^|]*)|')
-if holder ~= owner then return false end  -- the lease ran out and another process took it
+# ARGV: P, token, owner, last send of its work (1/0), task, incarnation, attempt, ok (1/0),
+# status, error, retry due ('' for none), log size, and the logged entry's JSON but for
+# its end (the attempt's number and outcome, which only the script knows). Returns the
+# outcome and the attempt's number (the caller knows the rest of the entry), or false if
+# the attempt no longer counts. The hot path of every callback: no helper defined, no
+# JSON encoded (but a retry's queue item), only the fields it needs read, and a delivery
+# hash whose counters come first (listpack lookups scan from the front).
+SETTLE: Final = """
+local P, token, owner = ARGV[1], ARGV[2], ARGV[3]
+local task, inc = ARGV[5], ARGV[6]
+local holder = redis.call('HGET', P..'cb:work', token)
+if not holder or string.sub(holder, 1, #owner + 1) ~= owner..'|' then
+  return false  -- the lease ran out and another process took it
+end
 if ARGV[4] == '1' then  -- the work's last send: its lease ends
   redis.call('ZREM', P..'cb:flight', token)
   redis.call('HDEL', P..'cb:work', token)
 end
 local key = P..'cb:d:'..task
 local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
-  'epoch', 'lstatus', 'lerror', 'next')
+  'epoch')
 if f[1] ~= inc then return false end  -- replaced or forgotten since
-local present = {lstatus = f[8], lerror = f[9], next = f[10]}
-local ok, retry_due = ARGV[10] == '1', ARGV[15]
-local attempts, delivered = num(f[2]) + 1, num(f[3]) + (ok and 1 or 0)
-local wanted, active, pend, epoch = num(f[4]), num(f[5]), num(f[6]), num(f[7])
-if delivered >= wanted then  -- delivered as often as asked: waiting retries are cancelled
-  epoch = epoch + 1
+local ok, retry_due = ARGV[8] == '1', ARGV[11]
+-- Numbers go to Redis as '%d' strings: a Lua number converts with '%.14g', several
+-- times slower. An unchanged count is written back as it was read, or not at all.
+local d = string.format
+local attempts, delivered = d('%d', tonumber(f[2]) + 1), f[3]
+if ok then delivered = d('%d', tonumber(delivered) + 1) end
+local wanted, active, pend = tonumber(f[4]), tonumber(f[5]), tonumber(f[6])
+local sets = {'attempts', attempts, 'delivered', delivered, 'lstatus', ARGV[9],
+  'lerror', ARGV[10]}
+local epoch, moved = f[7], pend
+if tonumber(delivered) >= wanted then  -- delivered as often as asked: retries are cancelled
+  epoch = d('%d', tonumber(epoch) + 1)
   active = active - pend
   pend = 0
+  sets[#sets + 1] = 'epoch'; sets[#sets + 1] = epoch
 end
-local sets = {'attempts', s(attempts), 'delivered', s(delivered)}
-local dels = {}
-local function put(field, value)  -- '' clears the field: an HDEL only if it is there
-  if value ~= '' then sets[#sets + 1] = field; sets[#sets + 1] = value
-  elseif present[field] then dels[#dels + 1] = field end
-end
-put('lstatus', ARGV[11])
-put('lerror', ARGV[12])
 local outcome
-if ok or retry_due == '' or delivered >= wanted then
+if ok or retry_due == '' or tonumber(delivered) >= wanted then
   active = active - 1
   outcome = ok and 'delivered' or 'failed'
-  if active == 0 then put('next', '') end
+  if active == 0 then sets[#sets + 1] = 'next'; sets[#sets + 1] = '' end
 else
   pend = pend + 1
   outcome = 'retrying'
-  put('next', retry_due)
-  push(retry_due, {k = 'retry', t = task, i = inc, e = s(epoch), a = s(tonumber(attempt) + 1),
-    d = retry_due})
+  sets[#sets + 1] = 'next'; sets[#sets + 1] = retry_due
+  local item = cjson.encode({k = 'retry', t = task, i = inc, e = epoch,
+    a = d('%d', tonumber(ARGV[7]) + 1), d = retry_due})
+  local order = d('%016d', redis.call('INCR', P..'cb:seq'))
+  redis.call('ZADD', P..'cb:due', retry_due, order..'|'..item)
 end
-put('active', s(active))
-put('pend', s(pend))
-put('epoch', s(epoch))
+sets[#sets + 1] = 'active'; sets[#sets + 1] = d('%d', active)
+if pend ~= moved then sets[#sets + 1] = 'pend'; sets[#sets + 1] = d('%d', pend) end
 redis.call('HSET', key, unpack(sets))
-if #dels > 0 then redis.call('HDEL', key, unpack(dels)) end
-local entry = cjson.encode({t = task, u = url, n = s(attempts), d = due, m = ARGV[14],
-  s = ARGV[11], e = ARGV[12], l = ARGV[13], o = outcome})
-if redis.call('RPUSH', P..'cb:log', entry) > tonumber(ARGV[16]) then
-  redis.call('LTRIM', P..'cb:log', -tonumber(ARGV[16]), -1)
+local entry = ARGV[13]..attempts..'","o":"'..outcome..'"}'
+-- Trimmed once it is a sixteenth over its size, not at every push: readers read the
+-- last `size` entries (RedisAttemptLog), so the cap they see stays exact.
+local size = tonumber(ARGV[12])
+if redis.call('RPUSH', P..'cb:log', entry) > size + math.floor(size / 16) then
+  redis.call('LTRIM', P..'cb:log', -size, -1)
 end
-return {outcome, s(attempts)}
+return {outcome, attempts}
 """
-)
