@@ -49,6 +49,7 @@ from mock_server.core.clock import MockClock
 from mock_server.core.redis_url import connect
 from mock_server.core.stores.redis.deliveries import RedisDeliveries
 from mock_server.outbound import HttpCallbackSender
+from mock_server.serving import tune_interpreter
 from mock_server.testing.redis_server import redis_server
 
 START = 1_700_000_000_000
@@ -122,6 +123,7 @@ def worker(
 ) -> None:
     """One process's dispatcher: waits for the go signal, advances its clock, delivers;
     calls `done` at the stop signal, before the dispatcher closes."""
+    tune_interpreter()  # as serve's worker does
     client = redis.Redis.from_url(redis_url, socket_timeout=None)  # BLPOPs wait long
     clock = MockClock(lambda: START, frozen=True)
     store = RedisDeliveries(connect(redis_url), PREFIX)  # the client `serve` uses
