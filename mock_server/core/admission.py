@@ -150,7 +150,28 @@ class Admission(ServiceParts):
         shows a cap or a balance reads it unsettled.
         """
         with self._lockless_turn:
-            return self._admit_in_turn(key, request, decision, origin, scenario)
+            steps = self._steps
+            # A wrong guess costs nothing: the commit changes nothing and answers as a look.
+            after = steps.known_sequence()
+            for _ in range(_COMMIT_TRIES):
+                now = self.clock.now_ms()
+                if after is None:
+                    outlook = steps.look(key, now)
+                    if _needs_lock(outlook):
+                        return None
+                    after = outlook.last_sequence
+                task = self._new_task(key, request, decision, origin, scenario, now, after + 1)
+                status = self.settings.insufficient_credits_status
+                try:
+                    seen = steps.commit_checked(task, status, after, now, _SETTLE_BATCH)
+                except InsufficientCredits:
+                    return None
+                if seen is None:
+                    return task
+                if _needs_lock(seen):
+                    return None
+                after = seen.last_sequence
+            return None
 
     @cached_property
     def _lockless_turn(self) -> threading.Lock:
@@ -160,37 +181,6 @@ class Admission(ServiceParts):
         other they would only make each other's commits fail and try again.
         """
         return threading.Lock()
-
-    def _admit_in_turn(
-        self,
-        key: str,
-        request: SubmitRequest,
-        decision: Decision,
-        origin: str,
-        scenario: str | None,
-    ) -> Task | None:
-        steps = self._steps
-        # A wrong guess costs nothing: the commit changes nothing and answers as a look.
-        after = steps.known_sequence()
-        for _ in range(_COMMIT_TRIES):
-            now = self.clock.now_ms()
-            if after is None:
-                outlook = steps.look(key, now)
-                if _needs_lock(outlook):
-                    return None
-                after = outlook.last_sequence
-            task = self._new_task(key, request, decision, origin, scenario, now, after + 1)
-            status = self.settings.insufficient_credits_status
-            try:
-                seen = steps.commit_checked(task, status, after, now, _SETTLE_BATCH)
-            except InsufficientCredits:
-                return None
-            if seen is None:
-                return task
-            if _needs_lock(seen):
-                return None
-            after = seen.last_sequence
-        return None
 
     def _new_task(
         self,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
 
+from mock_server.core.config import CoreConfig
+from mock_server.core.service import MockService
 from mock_server.testing.redis_server import RedisServer, RedisUnavailable, redis_server
+from tests.redis.services import Make, NullSender
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +32,19 @@ def redis_url(redis_instance: RedisServer) -> Iterator[str]:
     yield redis_instance.url
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def make(redis_url: str) -> Iterator[Make]:
+    """Services on the test's Redis database (frozen clocks); every one closed after the test."""
+    made: list[MockService] = []
+
+    def build(**config: Any) -> MockService:
+        settings = CoreConfig(store=redis_url, frozen=True, **config)
+        service = MockService(settings, sender=NullSender())
+        made.append(service)
+        return service
+
+    yield build
+    for service in made:
+        service.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -22,33 +22,10 @@ from mock_server.core.lifecycle import Failure
 from mock_server.core.scenarios import Effect, FailEffect, Match, Rule, Scenario
 from mock_server.core.service import MockService
 from mock_server.core.stores import Stores
+from tests.redis.services import Make, NullSender
 
 KEY = "key-shared-0001"
 BODY = json.dumps({"input": {"mode": "gpt-image-1", "prompt": "a fox"}}).encode()
-Make = Callable[..., MockService]
-
-
-class NullSender:
-    """Callbacks are not under test here."""
-
-    def post(self, url: str, body: bytes, headers: Any, timeout_s: float) -> SendResult:
-        return SendResult(200, None, 0.0)
-
-
-@pytest.fixture
-def make(redis_url: str) -> Iterator[Make]:
-    """Services on the test's Redis database; every one closed after the test."""
-    made: list[MockService] = []
-
-    def build(**config: Any) -> MockService:
-        settings = CoreConfig(store=redis_url, frozen=True, **config)
-        service = MockService(settings, sender=NullSender())
-        made.append(service)
-        return service
-
-    yield build
-    for service in made:
-        service.close()
 
 
 def submit(service: MockService, key: str = KEY) -> str:

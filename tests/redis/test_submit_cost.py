@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 import pytest
 import redis
 
-from mock_server.core.callbacks import SendResult
 from mock_server.core.config import CoreConfig
 from mock_server.core.errors import InsufficientCredits
 from mock_server.core.service import MockService
@@ -28,37 +26,13 @@ from mock_server.core.stores.redis.codec import Encoder, dumps, loads
 from mock_server.core.stores.redis.stores import redis_stores
 from mock_server.core.stores.steps import AdmissionSteps
 from tests.redis.holding import Trips
+from tests.redis.services import Make, NullSender
 from tests.redis.test_store_contract import START, task
 
 KEY = "key-contract-0001"  # the key of test_store_contract's tasks
 BODY = json.dumps({"input": {"mode": "gpt-image-1", "prompt": "a fox"}}).encode()
 FAILING = json.dumps({"input": {"mode": "gpt-image-1", "prompt": "mock:fail:NSFW_DETECTED"}})
-Make = Callable[..., MockService]
 PACKS = Path(__file__).resolve().parents[2] / "schemas" / "models"
-
-
-class NullSender:
-    """Callbacks are not under test here."""
-
-    def post(self, url: str, body: bytes, headers: Any, timeout_s: float) -> SendResult:
-        return SendResult(200, None, 0.0)
-
-
-@pytest.fixture
-def make(redis_url: str) -> Iterator[Make]:
-    """Services on the test's Redis database; every one closed after the test."""
-    made: list[MockService] = []
-
-    def build(**config: Any) -> MockService:
-        service = MockService(
-            CoreConfig(store=redis_url, frozen=True, **config), sender=NullSender()
-        )
-        made.append(service)
-        return service
-
-    yield build
-    for service in made:
-        service.close()
 
 
 def submit(service: MockService, body: bytes = BODY) -> str:
