@@ -68,7 +68,7 @@ def test_with_no_request_the_flusher_sends_them_soon(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One idle linger and the flusher ends: joining it waits for its send, no polling.
-    monkeypatch.setattr(journal, "_IDLE_ROUNDS", 1)
+    monkeypatch.setattr(journal, "_IDLE_S", journal.LINGER_S)
     kept = RedisJournal(connect(redis_url), "apixo-mock:")
     kept.record(entry(1))
     flusher = kept._flusher

@@ -24,7 +24,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import Unavailable
 from ...limits import WINDOW_MS, over_rpm
 from ...tasks import Task
 from .. import ClockReading
@@ -32,7 +31,7 @@ from ..steps import Entered
 from .accounts import RedisAccounts
 from .clock import RedisClockState, format_reading, parse_reading
 from .coherence import Coherence
-from .journal import COUNT_LUA, JOURNAL_LUA, RedisJournal, joined
+from .journal import COUNT_LUA, JOURNAL_LUA, RedisJournal
 from .limits import WINDOW_LUA, RedisWindows
 from .scenarios import RedisScenarioState
 from .tasks import RedisTaskStore, decode_task
@@ -219,16 +218,8 @@ class RedisGate:
             want,
             GRANT_MARGIN,
         ]
-        taken, again = self._journal.take(), False
-        try:
-            args += self._journal.count_args(taken.counts)
-            args.append(joined(taken.entries))
-            reply = self._enter(keys=keys, args=args)
-        except Unavailable:
-            again = True
-            raise
-        finally:
-            self._journal.carried(taken, again=again)
+        with self._journal.carrying() as carried:
+            reply = self._enter(keys=keys, args=[*args, *carried])
         outcome, clock, version, *rest = reply
         reading, version = parse_reading(clock), int(version)
         if outcome == 1:

@@ -23,7 +23,8 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar
 
 import orjson
@@ -51,7 +52,7 @@ LINGER_S = 0.02
 CARRIED = 256  # entries one script carries at most
 COUNTS_CARRIED = 1024  # requests counted later that one script carries at most
 SYNC_WAIT_S = 5.0  # how long a sync waits for scripts in flight (each is one round trip)
-_IDLE_ROUNDS = 500  # lingers with nothing kept before the flusher ends (1 s)
+_IDLE_S = 1.0  # how long the flusher waits with nothing kept before it ends
 
 # A Lua function, shared with the gate's script: append the entries that `joined`
 # (below) put in one argument, keep the last `size`. One argument for them all:
@@ -192,6 +193,22 @@ class RedisJournal:
             self._carrying.wait_for(lambda: before.isdisjoint(self._in_flight), SYNC_WAIT_S)
         self.flush()
 
+    @contextmanager
+    def carrying(self) -> Iterator[list[str | int | bytes]]:
+        """The args one script carries: `count_args`, then the `joined` entries.
+
+        They are in flight until the block ends, and first in line again if it
+        raised `Unavailable`.
+        """
+        taken, again = self.take(), False
+        try:
+            yield [*self.count_args(taken.counts), joined(taken.entries)]
+        except Unavailable:
+            again = True  # Redis is away: whoever sends next takes them
+            raise
+        finally:
+            self.carried(taken, again=again)
+
     def count_args(self, counts: Sequence[Count]) -> list[str | int]:
         """`counts` as `count_later` reads them, with serials of their own for their members.
 
@@ -217,19 +234,10 @@ class RedisJournal:
 
     def flush(self) -> None:
         """Send every entry and count kept, now."""
-        while True:
-            taken, again = self.take(), False
-            try:
-                if not (taken.counts or taken.entries):
-                    return
-                window, index = self._windows
-                args = [self.size, window, *self.count_args(taken.counts), joined(taken.entries)]
-                self._record(keys=[self.key, index], args=args)
-            except Unavailable:
-                again = True  # Redis is away: the flusher tries again
-                raise
-            finally:
-                self.carried(taken, again=again)
+        window, index = self._windows
+        while self._kept or self._counts:
+            with self.carrying() as carried:
+                self._record(keys=[self.key, index], args=[self.size, window, *carried])
 
     def _flush_soon(self) -> None:
         # One thread for as long as requests keep coming (starting one per entry would
@@ -243,7 +251,7 @@ class RedisJournal:
                 first = None
             seen = first
             idle = 0 if first is not None else idle + 1
-            if idle >= _IDLE_ROUNDS:
+            if idle * LINGER_S >= _IDLE_S:
                 with self._flusher_lock:
                     ended = not (self._kept or self._counts)
                     if ended:
