@@ -227,6 +227,24 @@ def test_sender_writes_host_and_content_length_itself(
     assert got.body == b"12345"
 
 
+def test_sender_writes_each_posts_own_headers_and_length(
+    sender: HttpCallbackSender, receiver: CallbackReceiver
+) -> None:
+    # Request heads are remembered by URL and headers: a change in either is a new head.
+    posts = [
+        ("/cb", {"X-A": "1"}, b"{}"),
+        ("/cb", {"X-B": "2"}, b"[1]"),
+        ("/other", {"X-A": "1"}, b""),
+    ]
+    for path, headers, body in posts * 2:
+        assert sender.post(receiver.url + path, body, headers, 5.0).status == 200
+    got = receiver.deliveries()
+    assert [(d.path, d.header("X-A"), d.header("X-B"), d.body) for d in got] == [
+        (path, headers.get("X-A"), headers.get("X-B"), body) for path, headers, body in posts * 2
+    ]
+    assert [d.header("Content-Length") for d in got] == [str(len(b)) for _, _, b in posts * 2]
+
+
 def test_sender_refuses_line_breaks_in_headers(
     sender: HttpCallbackSender, receiver: CallbackReceiver
 ) -> None:
@@ -399,7 +417,11 @@ def test_read_answer_reads_a_whole_answer_in_one_call_without_socket_options() -
 # -- reading an answer -----------------------------------------------------------
 
 
-def answer_to(*pieces: bytes, close: bool = True) -> tuple[int, bool]:
+def answer_to(
+    *pieces: bytes,
+    close: bool = True,
+    known: dict[bytes, tuple[int, int | None, bool]] | None = None,
+) -> tuple[int, bool]:
     """What read_answer makes of `pieces` sent over a socket pair (then closed)."""
     ours, theirs = socket.socketpair()
     with ours, theirs:
@@ -408,7 +430,7 @@ def answer_to(*pieces: bytes, close: bool = True) -> tuple[int, bool]:
             theirs.sendall(piece)
         if close:
             theirs.shutdown(socket.SHUT_WR)
-        return read_answer(ours)
+        return read_answer(ours, known)
 
 
 @pytest.mark.parametrize(
@@ -446,6 +468,21 @@ def answer_to(*pieces: bytes, close: bool = True) -> tuple[int, bool]:
 )  # fmt: skip
 def test_read_answer(raw: bytes, expected: tuple[int, bool]) -> None:
     assert answer_to(raw) == expected
+
+
+def test_read_answer_remembers_each_head_as_what_it_parsed_to() -> None:
+    # One memory for answers that differ in a header each: none is read as another.
+    known: dict[bytes, tuple[int, int | None, bool]] = {}
+    answers = [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", (200, True)),
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}", (200, False)),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n{}", (200, False)),
+        (b"HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\n{}", (503, True)),
+    ]
+    for _ in range(2):
+        for raw, expected in answers:
+            assert answer_to(raw, known=known) == expected
+    assert len(known) == len(answers)
 
 
 @given(st.binary(max_size=16) | st.lists(st.sampled_from([b"\r", b"\n", b"a"])).map(b"".join))

@@ -51,35 +51,51 @@ _MAX_ORIGINS_PER_THREAD: Final = 32
 _CHUNK: Final = 64 * 1024
 _OWN_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 _MAX_TARGETS: Final = 1024  # parsed callback URLs kept; a full cache starts afresh
+_MAX_HEADS: Final = 256  # answer heads and request heads kept, alike
 # Linux only; elsewhere None, and delayed ACKs stay as the OS makes them (see _recv).
 _QUICKACK: Final[int | None] = getattr(socket, "TCP_QUICKACK", None)
 
 
 def _request_bytes(target: Target, body: bytes, headers: Mapping[str, str]) -> bytes:
     """The whole POST, head and body, ready for one `sendall`."""
+    return _request_head(target, headers) + b"%d\r\n\r\n" % len(body) + body
+
+
+def _request_head(target: Target, headers: Mapping[str, str]) -> bytes:
+    """The request's head up to the value of its Content-Length, which ends it."""
     lines = [f"POST {target.path} HTTP/1.1", f"Host: {target.authority}"]
-    lines.append(f"Content-Length: {len(body)}")
     for name, value in headers.items():
         if "\r" in name + value or "\n" in name + value:
             raise ValueError(f"header {name!r}: line breaks are not allowed")
         if name.lower() not in _OWN_HEADERS:
             lines.append(f"{name}: {value}")
-    return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
+    lines.append("Content-Length: ")
+    return "\r\n".join(lines).encode("latin-1")
 
 
-def read_answer(sock: socket.socket) -> tuple[int, bool]:
+def read_answer(
+    sock: socket.socket, known: dict[bytes, tuple[int, int | None, bool]] | None = None
+) -> tuple[int, bool]:
     """Read an HTTP/1.x answer's status; also whether the connection can carry another request.
 
     Only the status matters to a callback, so the body is read only to keep a
     connection alive, and only when that is plainly safe: HTTP/1.1, a
     Content-Length of at most 64 KiB, no Transfer-Encoding, no `Connection:
     close`. In every other case the connection is dropped unread. Interim 1xx
-    answers are skipped.
+    answers are skipped. `known`: heads parsed before, kept by the caller (a
+    receiver answers every callback with the same head, but for its Date).
     """
     rest = b""
     for interim in range(_MAX_INTERIM):
         head, rest = _read_head(sock, rest, first=not interim)
-        status, length, reusable = _parse_head(head)
+        parsed = None if known is None else known.get(head)
+        if parsed is None:
+            parsed = _parse_head(head)
+            if known is not None:
+                if len(known) >= _MAX_HEADS:
+                    known.clear()  # bounded, not evicted one by one
+                known[head] = parsed
+        status, length, reusable = parsed
         if status >= 200:
             return status, reusable and _drain(sock, rest, length)
     raise http.client.HTTPException(f"more than {_MAX_INTERIM} interim answers")
@@ -91,7 +107,8 @@ def _read_head(sock: socket.socket, buffer: bytes, *, first: bool) -> tuple[byte
     `first`: nothing of the answer was read yet (after an interim answer,
     something was: the final one may wait for its ACK, see `_recv`).
     """
-    while (end := _head_end(buffer)) is None:
+    end = _head_end(buffer) if buffer else None
+    while end is None:
         if len(buffer) > _HEAD_LIMIT:
             raise http.client.LineTooLong(f"answer head over {_HEAD_LIMIT} bytes")
         chunk = _recv(sock, _CHUNK, more=bool(buffer) or not first)
@@ -100,6 +117,7 @@ def _read_head(sock: socket.socket, buffer: bytes, *, first: bool) -> tuple[byte
         if not chunk:
             raise http.client.IncompleteRead(buffer)
         buffer += chunk
+        end = _head_end(buffer)
     return buffer[: end[0]], buffer[end[1] :]
 
 
@@ -189,6 +207,9 @@ class HttpCallbackSender:
         self._open: set[socket.socket] = set()
         self._aborted = False
         self._targets: dict[str, Target] = {}  # parsed URLs: a receiver's URL recurs
+        # Request heads by URL and headers, and answer heads parsed: both recur.
+        self._requests: dict[tuple[object, ...], bytes] = {}
+        self._answers: dict[bytes, tuple[int, int | None, bool]] = {}
 
     @functools.cached_property
     def _context(self) -> ssl.SSLContext:
@@ -202,7 +223,7 @@ class HttpCallbackSender:
         started = time.perf_counter()
         try:
             target = self._target(url)
-            status = self._post(target, _request_bytes(target, body, headers), timeout_s)
+            status = self._post(target, self._request(url, target, body, headers), timeout_s)
         except Exception as exc:
             error = "sender closed" if self._aborted else describe_error(exc, timeout_s)
             return SendResult(None, error, (time.perf_counter() - started) * 1000)
@@ -228,6 +249,18 @@ class HttpCallbackSender:
             self._targets[url] = target
         return target
 
+    def _request(self, url: str, target: Target, body: bytes, headers: Mapping[str, str]) -> bytes:
+        """`_request_bytes`, its head remembered (a signed callback's headers never recur:
+        its heads fill the memory, which then starts afresh)."""
+        key = (url, *headers.items())
+        head = self._requests.get(key)
+        if head is None:
+            head = _request_head(target, headers)
+            if len(self._requests) >= _MAX_HEADS:
+                self._requests.clear()
+            self._requests[key] = head
+        return head + b"%d\r\n\r\n" % len(body) + body
+
     def _post(self, target: Target, request: bytes, timeout_s: float) -> int:
         sock, reused = self._socket(target, timeout_s)
         try:
@@ -246,7 +279,7 @@ class HttpCallbackSender:
                 sock.sendall(request)
             except BlockingIOError:
                 raise TimeoutError("timed out") from None  # the kernel timeout (_set_timeout)
-            status, reusable = read_answer(sock)
+            status, reusable = read_answer(sock, self._answers)
         except BaseException:
             self._discard(target)
             raise

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, NamedTuple, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from ..host_rules import HostRules
@@ -80,8 +80,9 @@ class CallbackEffect:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
+# Results and attempts are NamedTuples, not frozen dataclasses: several are made per
+# callback, and a frozen dataclass sets each field through object.__setattr__.
+class SendResult(NamedTuple):
     """What one POST came to: an HTTP status, or an error that prevented one."""
 
     status: int | None
@@ -113,8 +114,7 @@ class Abortable(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
+class Attempt(NamedTuple):
     """One POST of one callback, as logged."""
 
     task_id: str

@@ -11,7 +11,7 @@ gave up) or `dropped` (a scenario said never to send it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .policy import CallbackEffect, SendResult
 
@@ -95,8 +95,8 @@ class DeliveryRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
+# A NamedTuple, as Work below: made for every claimed callback (see SendResult).
+class Send(NamedTuple):
     """Attempt number `attempt` (1-based) of one chain of a delivery, due at `due_ms`.
 
     A retry's due time counts from this one's, not from when the attempt ended,
@@ -110,8 +110,7 @@ class Send:
     due_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class Work:
+class Work(NamedTuple):
     """What one claim hands to one sender: one send, or a reordered batch sent in order.
 
     `token` names the claim in the store (its lease); `lane` is the origin the
