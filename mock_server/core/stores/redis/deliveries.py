@@ -96,7 +96,7 @@ class RedisDeliveries:
         """Expired leases and due work, up to `limit` works, leased to `owner` in one script."""
         args = (str(now), owner, str(limit), str(reorder_window_ms), str(self._lease_ms))
         flat = self._run("CLAIM", *args)
-        return [_work(_text(flat[k]), _text(flat[k + 1])) for k in range(0, len(flat), 2)]
+        return [_work(_text(flat[k]), flat[k + 1]) for k in range(0, len(flat), 2)]
 
     def renew(self, tokens: list[str], owner: str) -> set[str]:
         """Restart the leases `owner` still holds; the others were claimed again elsewhere."""
@@ -303,12 +303,10 @@ def _opt(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-def _work(token: str, raw: str) -> Work:
+def _work(token: str, raw: str | bytes) -> Work:
     data = orjson.loads(raw)
-    sends = tuple(
-        Send(s["t"], s["u"], int(s["i"]), int(s["a"]), int(s["d"])) for s in data["sends"]
-    )
-    return Work(token, data["lane"], sends)
+    sends = [Send(s["t"], s["u"], int(s["i"]), int(s["a"]), int(s["d"])) for s in data["sends"]]
+    return Work(token, data["lane"], tuple(sends))
 
 
 def _settled(send: Send, result: SendResult, now: int, answer: Any) -> Attempt | None:
