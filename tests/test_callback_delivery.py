@@ -155,6 +155,35 @@ def test_a_hanging_receiver_does_not_delay_another_receiver(
     # closing the hanging receiver ended its requests; the dispatcher closes in `make`
 
 
+def test_a_hanging_receiver_gets_half_the_senders_connections_and_no_more(
+    make: Callable[..., CallbackDispatcher], receiver: CallbackReceiver
+) -> None:
+    # Eight senders: one thread keeps four POSTs in flight to an origin (post_all).
+    with CallbackReceiver() as hanging:
+        hanging.respond_with(delay_s=60)
+        dispatcher = make(senders=8, timeout_s=30.0)
+        for i in range(10):
+            dispatcher.schedule(f"h{i}", hanging.url + "/hook", START, lambda: envelope("h"))
+        for i in range(10):
+            dispatcher.schedule(f"ok{i}", receiver.url + "/hook", START, lambda: envelope("ok"))
+        assert receiver.wait_for(10, WAIT_S)
+        assert hanging.wait_for(4, WAIT_S)
+        assert len(hanging.deliveries()) == 4
+
+
+def test_many_callbacks_due_at_once_are_each_delivered_once(
+    make: Callable[..., CallbackDispatcher], receiver: CallbackReceiver
+) -> None:
+    dispatcher = make(senders=8)
+    for i in range(60):
+        dispatcher.schedule(f"t{i}", receiver.url + "/hook", START, partial(envelope, f"t{i}"))
+    assert receiver.wait_for(60, WAIT_S)
+    assert dispatcher.wait_idle(WAIT_S)
+    got = sorted(d.json["data"]["taskId"] for d in receiver.deliveries())
+    assert got == sorted(f"t{i}" for i in range(60))
+    assert all(outcomes(dispatcher, f"t{i}") == [("delivered", 200, None)] for i in range(60))
+
+
 def test_duplicate_and_reordered_callbacks_reach_the_receiver_in_order(
     make: Callable[..., CallbackDispatcher], clock: MockClock, receiver: CallbackReceiver
 ) -> None:

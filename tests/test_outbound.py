@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import itertools
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mock_server.core.callbacks import Request, SendResult
 from mock_server.outbound import FetchResult, HttpCallbackSender, ImageFetcher, read_answer
 from mock_server.outbound.sender import _head_end
 from mock_server.testing.receiver import CallbackReceiver
@@ -105,6 +107,11 @@ class _SiteHandler(BaseHTTPRequestHandler):
     def route_large_answer(self, site: _SiteServer, arg: str) -> None:
         self.answer(200, b"z" * 200_000)
 
+    def route_note(self, site: _SiteServer, arg: str) -> None:
+        if site.on_arrival is not None:
+            site.on_arrival(self.client_address[1], int(arg))
+        self.answer(200)
+
     def route_close_after(self, site: _SiteServer, arg: str) -> None:
         self.answer(200)  # keep-alive by default, but hang up anyway
         self.close_connection = True
@@ -121,6 +128,7 @@ class _SiteServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.client_ports: list[int] = []
         self.release = threading.Event()
+        self.on_arrival: Callable[[int, int], None] | None = None  # (client port, note)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Quiet: clients hanging up mid-answer is what several tests do on purpose."""
@@ -347,6 +355,127 @@ def test_sender_delivers_to_a_receiver_that_closes_every_connection(
         thread.join(WAIT_S)
     assert [(r.status, r.error) for r in results] == [(200, None)] * 3
     assert len(set(server.client_ports)) == 3
+
+
+# -- HttpCallbackSender.post_all: several in flight from one thread ---------------
+
+
+def post_all(
+    sender: HttpCallbackSender, urls: list[str], width: int, timeout_s: float = 5.0
+) -> list[tuple[int, SendResult]]:
+    """`post_all` of a `{}` body to each URL: (index, result) in the order they ended."""
+    ended: list[tuple[int, SendResult]] = []
+    requests: list[Request] = [(url, b"{}", HEADERS) for url in urls]
+    sender.post_all(requests, timeout_s, lambda index, result: ended.append((index, result)), width)
+    return ended
+
+
+def test_post_all_ends_each_request_once_over_at_most_width_connections(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    urls = [site.url("/image"), site.url("/status/204"), site.url("/missing")] * 4
+    ended = post_all(sender, urls, width=3)
+    assert sorted(index for index, _ in ended) == list(range(12))
+    assert {index: result.status for index, result in ended} == {
+        index: (200, 204, 404)[index % 3] for index in range(12)
+    }
+    assert len(site.client_ports) == 12
+    assert len(set(site.client_ports)) == 3  # kept alive, and no more than `width`
+
+
+def test_post_all_settles_each_answer_before_its_connection_carries_another(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    # The server sees, as each request arrives, which ones had ended by then.
+    ended: list[int] = []
+    seen: list[tuple[int, int, frozenset[int]]] = []  # (client port, index, ended before)
+
+    def done(index: int, result: SendResult) -> None:
+        assert result.status == 200
+        with site.lock:
+            ended.append(index)
+
+    def arrived(port: int, index: int) -> None:
+        with site.lock:
+            seen.append((port, index, frozenset(ended)))
+
+    site.on_arrival = arrived
+    requests: list[Request] = [(site.url(f"/note/{i}"), b"{}", HEADERS) for i in range(20)]
+    sender.post_all(requests, 5.0, done, 4)
+    assert sorted(ended) == list(range(20))
+    by_port: dict[int, list[tuple[int, frozenset[int]]]] = {}
+    for port, index, before in seen:
+        by_port.setdefault(port, []).append((index, before))
+    assert 1 < len(by_port) <= 4
+    for arrivals in by_port.values():
+        for (earlier, _), (_, before) in itertools.pairwise(arrivals):
+            assert earlier in before  # its answer was handed to `done` before this was sent
+
+
+def test_post_all_times_out_a_hanging_request_without_holding_up_the_others(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    urls = [site.url("/hang"), *[site.url("/image")] * 6]
+    ended = post_all(sender, urls, width=2, timeout_s=2.0)
+    assert [index for index, _ in ended][-1] == 0  # the others went on meanwhile
+    assert {index: (r.status, r.error) for index, r in ended} == {
+        0: (None, "timeout after 2s"),
+        **dict.fromkeys(range(1, 7), (200, None)),
+    }
+
+
+def test_post_all_retries_once_on_a_stale_kept_alive_connection(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    ended = post_all(sender, [site.url("/close-after")] * 6, width=2)
+    assert sorted((index, r.status) for index, r in ended) == [(i, 200) for i in range(6)]
+    assert len(set(site.client_ports)) == 6
+
+
+def test_post_all_reports_what_failed_before_it_was_sent(
+    sender: HttpCallbackSender, site: _SiteServer, refused_url: str
+) -> None:
+    urls = [refused_url, "not a url", site.url("/image").replace("http:", "https:")]
+    ended = dict(post_all(sender, [*urls, site.url("/image")], width=2))
+    assert ended[0].error == "connection refused"
+    assert (ended[1].status, bool(ended[1].error)) == (None, True)
+    assert (ended[2].status, bool(ended[2].error)) == (None, True)  # https: sent alone
+    assert (ended[3].status, ended[3].error) == (200, None)
+
+
+def test_post_all_drops_the_connections_left_awaiting_answers_when_done_raises(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    def done(index: int, result: SendResult) -> None:
+        raise RuntimeError("a caller's bug")
+
+    requests: list[Request] = [(site.url("/image"), b"{}", HEADERS)] * 2
+    with pytest.raises(RuntimeError):
+        sender.post_all(requests, 5.0, done, 2)
+    # The answer left unread on the other connection is not taken for the next one's.
+    assert [
+        sender.post(site.url(f"/status/{c}"), b"{}", HEADERS, 5.0).status for c in (201, 202)
+    ] == [201, 202]
+    ended = post_all(sender, [site.url("/status/203"), site.url("/status/204")], width=2)
+    assert sorted((index, r.status) for index, r in ended) == [(0, 203), (1, 204)]
+
+
+def test_abort_breaks_off_every_request_in_flight_of_post_all(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    ended: list[tuple[int, SendResult]] = []
+    thread = threading.Thread(
+        target=lambda: ended.extend(post_all(sender, [site.url("/hang")] * 5, 2, 30.0))
+    )
+    thread.start()
+    while len(site.client_ports) < 2:  # bounded by the server answering at all
+        thread.join(0.01)
+        assert thread.is_alive()
+    sender.abort()
+    thread.join(WAIT_S)
+    assert not thread.is_alive()
+    assert sorted(index for index, _ in ended) == list(range(5))
+    assert {r.error for _, r in ended} == {"sender closed"}
 
 
 class _RecordingSocket(socket.socket):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Final
+from typing import Final, cast
 
 from ..background import BackgroundThreads
 from ..clock import MockClock
@@ -18,6 +18,8 @@ from .policy import (
     Attempt,
     CallbackPolicy,
     CallbackSender,
+    Multiplexing,
+    Request,
     SendResult,
     redact_url,
     sign,
@@ -40,12 +42,15 @@ class AttemptRunner:
         policy: CallbackPolicy,
         threads: BackgroundThreads,
         log: logging.Logger,
+        width: int = 1,
     ) -> None:
         self._clock = clock
         self._sender = sender
         self._policy = policy
         self._threads = threads
         self._log = log
+        # POSTs one sender keeps in flight at once (a multiplexing sender's connections).
+        self._width = width if isinstance(sender, Multiplexing) else 1
 
     def perform(self, works: list[Work], body: Body, settle: Settle) -> None:
         """Send the works' attempts one after another, so a reordered batch's order holds.
@@ -57,6 +62,9 @@ class AttemptRunner:
         """
         unread: list[Outcome] = []
         try:
+            if self._width > 1 and len(works) > 1 and all(len(w.sends) == 1 for w in works):
+                self._perform_at_once(works, body, settle, unread)
+                return
             for work in works:
                 try:
                     for index in range(len(work.sends)):
@@ -68,6 +76,46 @@ class AttemptRunner:
                     self._threads.caught("callback sender failed; it goes on")
         finally:
             self._read_all(unread)
+
+    def _perform_at_once(
+        self, works: list[Work], body: Body, settle: Settle, unread: list[Outcome]
+    ) -> None:
+        """Send works of one send each, `width` at a time, each settled as it ends.
+
+        The bodies and headers are made before the first POST: a signature's
+        timestamp may then be a few round trips older than its POST, never
+        newer. Each result is settled before its connection carries the next.
+        """
+        chosen: list[Work] = []
+        requests: list[Request] = []
+        for work in works:
+            send = work.sends[0]
+            try:
+                payload = body(send.task_id)
+                requests.append((send.url, payload, self._headers(payload)))
+                chosen.append(work)
+            except Exception as exc:
+                self._threads.caught("callback for %s: body or sender raised", send.task_id)
+                self._settle_safely(
+                    work, SendResult(None, f"{type(exc).__name__}: {exc}", 0.0), settle, unread
+                )
+
+        def done(index: int, result: SendResult) -> None:
+            self._settle_safely(chosen[index], result, settle, unread)
+
+        multiplexing = cast("Multiplexing", self._sender)
+        multiplexing.post_all(requests, self._policy.timeout_s, done, self._width)
+
+    def _settle_safely(
+        self, work: Work, result: SendResult, settle: Settle, unread: list[Outcome]
+    ) -> None:
+        """Settle one work's only send; a failure is logged, the others go on."""
+        try:
+            if len(unread) >= _READ_EVERY:
+                self._read_all(unread)
+            unread.append(settle(work, 0, result))
+        except Exception:
+            self._threads.caught("callback sender failed; it goes on")
 
     def _read_all(self, outcomes: list[Outcome]) -> None:
         """Read (and log) the outcomes in order; one's failure is not the others'."""

@@ -33,6 +33,7 @@ from .policy import (
     CallbackEffect,
     CallbackPolicy,
     CallbackSender,
+    Multiplexing,
     SendResult,
     spread,
 )
@@ -93,9 +94,14 @@ class CallbackDispatcher:
         self._bodies: dict[str, Body] = {}  # bodies callers gave schedule(): this process only
         self._busy = 0  # works claimed and not yet done, plus a claim in progress
         self._held: set[str] = set()  # tokens of those works: a lease renewed is not sent twice
-        self._queue = SendQueue(per_origin=max(1, policy.senders // 2))
+        # An origin gets at most half the senders. A multiplexing sender keeps that
+        # many connections in flight from one thread: fewer threads taking turns at
+        # the GIL, and a wake-up may find several answers.
+        share = max(1, policy.senders // 2)
+        width = share if isinstance(sender, Multiplexing) else 1
+        self._queue = SendQueue(per_origin=1 if width > 1 else share)
         self._threads = BackgroundThreads(self._log)
-        self._runner = AttemptRunner(clock, sender, policy, self._threads, self._log)
+        self._runner = AttemptRunner(clock, sender, policy, self._threads, self._log, width)
         self._started = False
         self._closed = False
 

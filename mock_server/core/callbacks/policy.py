@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
@@ -102,6 +102,25 @@ class CallbackSender(Protocol):
         self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float
     ) -> SendResult:
         """POST `body` to `url`, giving the receiver `timeout_s` seconds to answer."""
+        ...
+
+
+Request = tuple[str, bytes, Mapping[str, str]]  # a POST's URL, body and headers
+
+
+@runtime_checkable
+class Multiplexing(Protocol):
+    """A sender that can keep several POSTs in flight from one thread (see `post_all`)."""
+
+    def post_all(
+        self,
+        requests: Sequence[Request],
+        timeout_s: float,
+        done: Callable[[int, SendResult], None],
+        width: int,
+    ) -> None:
+        """POST every request, up to `width` at once; `done(index, result)` as each ends,
+        before its connection carries another."""
         ...
 
 
