@@ -42,7 +42,7 @@ from .records import DeliveryRecord, Work
 
 __all__ = ("CallbackDispatcher",)
 
-_TAKE_AT_ONCE: Final = 16  # callbacks a sender takes per visit to the queue
+_TAKE_AT_ONCE: Final = 16  # callbacks a sender takes per visit to the queue, per connection
 _MAX_WAIT_S: Final = 3600.0  # the scheduler re-checks the queue at least this often
 _ERROR_PAUSE_S: Final = 0.05  # after an unexpected error, so a persistent one cannot spin
 _UNLIMITED: Final = 2**31  # works claimed at once from a store that sets no limit
@@ -100,6 +100,7 @@ class CallbackDispatcher:
         share = max(1, policy.senders // 2)
         width = share if isinstance(sender, Multiplexing) else 1
         self._queue = SendQueue(per_origin=1 if width > 1 else share)
+        self._take = _TAKE_AT_ONCE * width
         self._threads = BackgroundThreads(self._log)
         self._runner = AttemptRunner(clock, sender, policy, self._threads, self._log, width)
         self._started = False
@@ -335,7 +336,7 @@ class CallbackDispatcher:
     def _send_loop(self) -> None:
         while True:
             try:
-                taken = self._queue.take(_TAKE_AT_ONCE)
+                taken = self._queue.take(self._take)
                 if taken is None:
                     return
                 lane, works = taken
