@@ -6,7 +6,8 @@ it is known not to be the bottleneck; `--receiver stdlib-1.1` or `stdlib-1.0`
 is an ordinary Python `http.server` receiver instead (keep-alive, or closing
 every connection), `--receiver all` runs all three. Then:
 
-  raw sender  POST/s and CPU per POST of three ways to send (8 threads, no dispatcher)
+  raw sender  POST/s and CPU per POST of three ways to send (8 threads, no dispatcher),
+              and of the dispatcher's: one thread keeping 4 POSTs in flight (post_all)
   spread      N callbacks due evenly over one second on a running clock: lateness
   burst       N callbacks due at the same instant on a running clock
   advance     N callbacks on a frozen clock, all made due by one clock.advance()
@@ -23,8 +24,9 @@ import argparse
 import http.client
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 import urllib3
@@ -34,6 +36,8 @@ from mock_server.core.callbacks import (
     CallbackDispatcher,
     CallbackPolicy,
     CallbackSender,
+    Multiplexing,
+    Request,
     SendResult,
 )
 from mock_server.core.clock import MockClock
@@ -101,13 +105,31 @@ class Recorder:
         self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float
     ) -> SendResult:
         result = self._inner.post(url, body, headers, timeout_s)
+        self._note(url, result)
+        return result
+
+    def post_all(
+        self,
+        requests: Sequence[Request],
+        timeout_s: float,
+        done: Callable[[int, SendResult], None],
+        width: int,
+    ) -> None:
+        """The inner sender's own `post_all` (the dispatcher's path with HttpCallbackSender)."""
+
+        def noted(index: int, result: SendResult) -> None:
+            self._note(requests[index][0], result)
+            done(index, result)
+
+        cast("Multiplexing", self._inner).post_all(requests, timeout_s, noted, width)
+
+    def _note(self, url: str, result: SendResult) -> None:
         now = self._clock.now_ms()
         with self._cond:
             if result.ok:
                 self.finished[url] = now
             if len(self.finished) >= self._expected:
                 self._cond.notify_all()  # once at the end: a wake-up per POST costs the senders
-        return result
 
     def wait_all(self) -> bool:
         with self._cond:
@@ -150,6 +172,23 @@ def raw_rate(sender: CallbackSender, url: str, threads: int, posts: int) -> tupl
         worker.join(DEADLINE_S)
     done = max(1, sum(counts))
     return done / (time.perf_counter() - started), (time.process_time() - cpu) * 1e6 / done
+
+
+def raw_all_rate(url: str, width: int, posts: int) -> tuple[float, float]:
+    """POST/s and CPU microseconds per POST of one thread keeping `width` POSTs in flight
+    (`HttpCallbackSender.post_all`), in rounds of 64."""
+    sender, delivered = HttpCallbackSender(), [0]
+    deadline = time.monotonic() + RAW_SECONDS
+
+    def done(index: int, result: SendResult) -> None:
+        delivered[0] += result.ok
+
+    started, cpu = time.perf_counter(), time.process_time()
+    while delivered[0] < posts and time.monotonic() < deadline:
+        sender.post_all([(url, BODY, HEADERS)] * 64, 10.0, done, width)
+    sender.abort()
+    done_ = max(1, delivered[0])
+    return done_ / (time.perf_counter() - started), (time.process_time() - cpu) * 1e6 / done_
 
 
 def deliver(base_url: str, tasks: int, senders: int, due: Due, *, frozen: bool) -> Run:
@@ -197,6 +236,9 @@ def report_senders(url: str, posts: int) -> None:
     for name, sender in senders:
         rate, cpu_us = raw_rate(sender, url, 8, posts)
         print(f"  {name:<44} {rate:>8,.0f} {cpu_us:>6.0f} us")
+    rate, cpu_us = raw_all_rate(url, 4, posts)
+    name = "HttpCallbackSender.post_all, 1 thread, 4 at once"
+    print(f"  {name:<44} {rate:>8,.0f} {cpu_us:>6.0f} us")
 
 
 def report_scenarios(url: str, tasks: int, senders: int) -> None:
