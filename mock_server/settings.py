@@ -183,7 +183,10 @@ class Settings:
         None, "Secret for HMAC-SHA256 callback signatures (default: unsigned).", "optstr"
     )
     callback_senders: int = _setting(
-        8, "Threads sending callbacks (one receiver host gets at most half).", "int", minimum=1
+        8,
+        "Callbacks in flight at once, at most half of them to one receiver host.",
+        "int",
+        minimum=1,
     )
     callback_allow_hosts: tuple[str, ...] = _setting(
         (), "Hosts, addresses, CIDRs callbacks may go to (empty: any); *.suffix globs.", "list"
