@@ -110,18 +110,29 @@ class Recorder:
 
     def post_all(
         self,
-        requests: Sequence[Request],
+        requests: Sequence[Callable[[], Request]],
         timeout_s: float,
         done: Callable[[int, SendResult], None],
         width: int,
     ) -> None:
         """The inner sender's own `post_all` (the dispatcher's path with HttpCallbackSender)."""
 
+        urls: dict[int, str] = {}
+
+        def making(index: int) -> Callable[[], Request]:
+            def make() -> Request:
+                request = requests[index]()
+                urls[index] = request[0]
+                return request
+
+            return make
+
         def noted(index: int, result: SendResult) -> None:
-            self._note(requests[index][0], result)
+            self._note(urls.get(index, ""), result)
             done(index, result)
 
-        cast("Multiplexing", self._inner).post_all(requests, timeout_s, noted, width)
+        made = [making(index) for index in range(len(requests))]
+        cast("Multiplexing", self._inner).post_all(made, timeout_s, noted, width)
 
     def _note(self, url: str, result: SendResult) -> None:
         now = self._clock.now_ms()
@@ -185,7 +196,7 @@ def raw_all_rate(url: str, width: int, posts: int) -> tuple[float, float]:
 
     started, cpu = time.perf_counter(), time.process_time()
     while delivered[0] < posts and time.monotonic() < deadline:
-        sender.post_all([(url, BODY, HEADERS)] * 64, 10.0, done, width)
+        sender.post_all([lambda: (url, BODY, HEADERS)] * 64, 10.0, done, width)
     sender.abort()
     done_ = max(1, delivered[0])
     return done_ / (time.perf_counter() - started), (time.process_time() - cpu) * 1e6 / done_

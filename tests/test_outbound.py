@@ -365,9 +365,14 @@ def post_all(
 ) -> list[tuple[int, SendResult]]:
     """`post_all` of a `{}` body to each URL: (index, result) in the order they ended."""
     ended: list[tuple[int, SendResult]] = []
-    requests: list[Request] = [(url, b"{}", HEADERS) for url in urls]
+    requests = [made(url) for url in urls]
     sender.post_all(requests, timeout_s, lambda index, result: ended.append((index, result)), width)
     return ended
+
+
+def made(url: str) -> Callable[[], Request]:
+    """A request of `post_all`: a `{}` body to `url`."""
+    return lambda: (url, b"{}", HEADERS)
 
 
 def test_post_all_ends_each_request_once_over_at_most_width_connections(
@@ -400,8 +405,7 @@ def test_post_all_settles_each_answer_before_its_connection_carries_another(
             seen.append((port, index, frozenset(ended)))
 
     site.on_arrival = arrived
-    requests: list[Request] = [(site.url(f"/note/{i}"), b"{}", HEADERS) for i in range(20)]
-    sender.post_all(requests, 5.0, done, 4)
+    sender.post_all([made(site.url(f"/note/{i}")) for i in range(20)], 5.0, done, 4)
     assert sorted(ended) == list(range(20))
     by_port: dict[int, list[tuple[int, frozenset[int]]]] = {}
     for port, index, before in seen:
@@ -449,15 +453,37 @@ def test_post_all_drops_the_connections_left_awaiting_answers_when_done_raises(
     def done(index: int, result: SendResult) -> None:
         raise RuntimeError("a caller's bug")
 
-    requests: list[Request] = [(site.url("/image"), b"{}", HEADERS)] * 2
     with pytest.raises(RuntimeError):
-        sender.post_all(requests, 5.0, done, 2)
+        sender.post_all([made(site.url("/image"))] * 2, 5.0, done, 2)
     # The answer left unread on the other connection is not taken for the next one's.
     assert [
         sender.post(site.url(f"/status/{c}"), b"{}", HEADERS, 5.0).status for c in (201, 202)
     ] == [201, 202]
     ended = post_all(sender, [site.url("/status/203"), site.url("/status/204")], width=2)
     assert sorted((index, r.status) for index, r in ended) == [(0, 203), (1, 204)]
+
+
+@pytest.mark.parametrize("width", [1, 3])
+def test_post_all_makes_each_request_as_it_sends_it_and_a_failing_one_fails(
+    sender: HttpCallbackSender, site: _SiteServer, width: int
+) -> None:
+    made_at: list[int] = []  # how many requests had ended when each was made
+
+    def make(index: int) -> Callable[[], Request]:
+        def request() -> Request:
+            made_at.append(len(ended))
+            if index == 2:
+                raise ValueError("no body")
+            return site.url("/image"), b"{}", HEADERS
+
+        return request
+
+    ended: list[tuple[int, SendResult]] = []
+    sender.post_all([make(i) for i in range(8)], 5.0, lambda i, r: ended.append((i, r)), width)
+    results = dict(ended)
+    assert (results[2].status, results[2].error) == (None, "ValueError: no body")
+    assert all(results[i].status == 200 for i in range(8) if i != 2)
+    assert made_at[-1] >= 8 - width  # the last was made once the others were under way
 
 
 def test_abort_breaks_off_every_request_in_flight_of_post_all(

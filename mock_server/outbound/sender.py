@@ -295,14 +295,17 @@ class HttpCallbackSender:
 
     def post_all(
         self,
-        requests: Sequence[Request],
+        requests: Sequence[Callable[[], Request]],
         timeout_s: float,
         done: Callable[[int, SendResult], None],
         width: int,
     ) -> None:
         """POST every request, up to `width` at once, each on a connection of its own.
 
-        `done(index, result)` is called as each request ends, on this thread,
+        Each request is made (`requests[index]()`) just before it is sent, so
+        that what it carries (a signature's timestamp) is as fresh as with
+        `post`; one that raises is a failed request. `done(index, result)` is
+        called as each request ends, on this thread,
         before its connection carries another: a caller that records each
         result in `done` has it recorded before the next POST on that
         connection, as it would with `post`. One thread waits on all the
@@ -314,7 +317,13 @@ class HttpCallbackSender:
         pending = deque(range(len(requests)))
         if width < 2 or len(requests) < 2:
             for index in pending:
-                done(index, self.post(*requests[index], timeout_s))
+                started = time.perf_counter()
+                try:
+                    request = requests[index]()
+                except Exception as exc:
+                    done(index, self._failure(exc, timeout_s, started))
+                else:
+                    done(index, self.post(*request, timeout_s))
             return
         free = list(range(width - 1, -1, -1))  # connection slots, the lowest used first
         with _Selector() as selector, self._unanswered_dropped(selector):
@@ -354,13 +363,14 @@ class HttpCallbackSender:
                 self._discard(key.data.target, key.data.slot)
 
     def _start(
-        self, request: Request, index: int, slot: int, timeout_s: float
+        self, make: Callable[[], Request], index: int, slot: int, timeout_s: float
     ) -> _Flight | SendResult:
-        """Send one request on connection `slot`: what is in flight, or the result already."""
-        url, body, headers = request
+        """Make and send one request on connection `slot`: what is in flight, or the result
+        already."""
         started = time.perf_counter()
         target: Target | None = None
         try:
+            url, body, headers = make()
             target = self._target(url)
             if target.scheme != "http":
                 return self.post(url, body, headers, timeout_s)

@@ -7,7 +7,7 @@ import hmac
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ from mock_server.core.callbacks import (
     CallbackDispatcher,
     CallbackEffect,
     CallbackPolicy,
+    Request,
     SendResult,
     check_callback_url,
     sign,
@@ -95,6 +96,30 @@ class FakeSender:
             return self._cond.wait_for(lambda: predicate(self._calls), WAIT_S)
 
 
+class FakeMultiplexingSender(FakeSender):
+    """A FakeSender with `post_all`, as the real sender's: each round makes and POSTs up to
+    `width` requests, then ends them last first (a real round ends them as they answer)."""
+
+    def post_all(
+        self,
+        requests: Sequence[Callable[[], Request]],
+        timeout_s: float,
+        done: Callable[[int, SendResult], None],
+        width: int,
+    ) -> None:
+        for first in range(0, len(requests), width):
+            ended: list[tuple[int, SendResult]] = []
+            for index in range(first, min(first + width, len(requests))):
+                try:
+                    url, body, headers = requests[index]()
+                except Exception as exc:
+                    ended.append((index, SendResult(None, f"{type(exc).__name__}: {exc}", 0.0)))
+                else:
+                    ended.append((index, self.post(url, body, headers, timeout_s)))
+            for index, result in reversed(ended):
+                done(index, result)
+
+
 MakeDispatcher = Callable[..., CallbackDispatcher]
 
 
@@ -103,9 +128,11 @@ def clock() -> MockClock:
     return MockClock(lambda: START, frozen=True)
 
 
-@pytest.fixture
-def sender(clock: MockClock) -> Iterator[FakeSender]:
-    fake = FakeSender(clock)
+@pytest.fixture(params=["post", "post_all"])
+def sender(clock: MockClock, request: pytest.FixtureRequest) -> Iterator[FakeSender]:
+    """Each test twice: with a sender that POSTs one at a time, and with one that keeps
+    several in flight from a thread (the dispatcher then takes its other path)."""
+    fake = FakeSender(clock) if request.param == "post" else FakeMultiplexingSender(clock)
     yield fake
     fake.release.set()
 
@@ -315,10 +342,13 @@ def test_a_failing_body_counts_as_a_failed_attempt(
 
     dispatcher = make(retries=0)
     dispatcher.schedule("t1", URL, START, broken)
+    dispatcher.schedule("t2", URL, START, body_of("t2"))  # due together: sent in one round
     settle(dispatcher)
-    assert sender.calls == []
+    assert [call.body for call in sender.calls] == [body_of("t2")()]
     [attempt] = dispatcher.attempts("t1")
     assert (attempt["outcome"], attempt["error"]) == ("failed", "RuntimeError: no such task")
+    assert state(dispatcher, "t2") == "delivered"
+    assert dispatcher.background_errors == 1
 
 
 def test_one_advance_replays_every_retry_in_order(
@@ -635,6 +665,9 @@ def test_scheduling_a_task_again_replaces_its_delivery(
 # -- isolation between receivers -----------------------------------------------
 
 
+# The fake post_all sends a round one after another: only threads hang side by side
+# (the real sender's connections: tests/test_callback_delivery.py).
+@pytest.mark.parametrize("sender", ["post"], indirect=True)
 def test_a_hanging_receiver_does_not_delay_another(
     make: MakeDispatcher, sender: FakeSender
 ) -> None:

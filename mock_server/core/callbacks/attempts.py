@@ -24,7 +24,7 @@ from .policy import (
     redact_url,
     sign,
 )
-from .records import Work
+from .records import Send, Work
 
 Outcome = Callable[[], Attempt | None]  # an attempt's settling, read when called
 Settle = Callable[[Work, int, SendResult], Outcome]
@@ -80,30 +80,25 @@ class AttemptRunner:
     def _perform_at_once(
         self, works: list[Work], body: Body, settle: Settle, unread: list[Outcome]
     ) -> None:
-        """Send works of one send each, `width` at a time, each settled as it ends.
+        """Send works of one send each, `width` at a time, each settled as it ends (before
+        its connection carries the next)."""
 
-        The bodies and headers are made before the first POST: a signature's
-        timestamp may then be a few round trips older than its POST, never
-        newer. Each result is settled before its connection carries the next.
-        """
-        chosen: list[Work] = []
-        requests: list[Request] = []
-        for work in works:
-            send = work.sends[0]
-            try:
-                payload = body(send.task_id)
-                requests.append((send.url, payload, self._headers(payload)))
-                chosen.append(work)
-            except Exception as exc:
-                self._threads.caught("callback for %s: body or sender raised", send.task_id)
-                self._settle_safely(
-                    work, SendResult(None, f"{type(exc).__name__}: {exc}", 0.0), settle, unread
-                )
+        def maker(send: Send) -> Callable[[], Request]:
+            def make() -> Request:
+                try:
+                    payload = body(send.task_id)
+                    return send.url, payload, self._headers(payload)
+                except Exception:
+                    self._threads.caught("callback for %s: body or sender raised", send.task_id)
+                    raise  # a failed attempt (the sender's result says why)
+
+            return make
 
         def done(index: int, result: SendResult) -> None:
-            self._settle_safely(chosen[index], result, settle, unread)
+            self._settle_safely(works[index], result, settle, unread)
 
         multiplexing = cast("Multiplexing", self._sender)
+        requests = [maker(work.sends[0]) for work in works]
         multiplexing.post_all(requests, self._policy.timeout_s, done, self._width)
 
     def _settle_safely(

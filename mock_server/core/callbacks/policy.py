@@ -114,13 +114,14 @@ class Multiplexing(Protocol):
 
     def post_all(
         self,
-        requests: Sequence[Request],
+        requests: Sequence[Callable[[], Request]],
         timeout_s: float,
         done: Callable[[int, SendResult], None],
         width: int,
     ) -> None:
-        """POST every request, up to `width` at once; `done(index, result)` as each ends,
-        before its connection carries another."""
+        """POST every request (each made just before it is sent; one that raises fails), up
+        to `width` at once; `done(index, result)` as each ends, before its connection
+        carries another."""
         ...
 
 
