@@ -6,7 +6,11 @@ Keys, under the store's prefix P (passed as ARGV[1]):
     P.."cb:d:"..task   hash: one delivery (its fields mirror `DeliveryRecord`)
     P.."cb:order"      zset: task -> the order it was first scheduled in (for listing)
     P.."cb:due"        zset: queued work -> due time (mock ms); members start with
-                       their zero-padded queue order, so equal due times keep it
+                       their zero-padded queue order, so equal due times keep it,
+                       then "|" and the item: its kind's letter and fields joined by
+                       "|", the task last ("s|inc|gen|task" a start, "f|inc|due|task"
+                       a redelivery, "r|inc|epoch|attempt|due|task" a retry), or JSON
+                       (a reorder batch's close; any item queued by earlier versions)
     P.."cb:flight"     zset: claim token -> lease expiry (Redis server ms)
     P.."cb:work"       hash: claim token -> the dispatcher holding it, "|", the
                        number of sends in the work, "|", and the claimed work (JSON)
@@ -32,27 +36,29 @@ local function s(n) return string.format('%d', n) end
 local function num(x) return tonumber(x) or 0 end
 """
 
+# A queued item is its fields joined by '|', the task last (it may hold a '|'): decoding
+# JSON cost the claim script a fifth of its time. A reorder batch's close, rare, is JSON,
+# as every item was before; the claim decodes those still queued.
 _QUEUE: Final = """
 local function seq() return redis.call('INCR', P..'cb:seq') end
 local function push(due, item)
-  local member = string.format('%016d', seq())..'|'..cjson.encode(item)
-  redis.call('ZADD', P..'cb:due', due, member)
+  redis.call('ZADD', P..'cb:due', due, string.format('%016d', seq())..'|'..item)
 end
 """
 
 
 def _load(*fields: str) -> str:
     """The Lua helper `load(task)`: the delivery's `fields` a script reads, nil if there is
-    no such delivery. Each script reads only its own: every field is a search of the hash."""
+    no such delivery. Each script reads only its own: every field is a search of the hash.
+    The table is built by one constructor: filled field by field, Lua would grow it four
+    times over."""
     names = ", ".join(f"'{field}'" for field in ("inc", *fields))
+    table = ", ".join(f"{field} = v[{k}] or nil" for k, field in enumerate(("inc", *fields), 1))
     return f"""
-local FIELDS = {{{names}}}
 local function load(task)
-  local values = redis.call('HMGET', P..'cb:d:'..task, unpack(FIELDS))
-  if not values[1] then return nil end
-  local r = {{}}
-  for k, field in ipairs(FIELDS) do r[field] = values[k] or nil end
-  return r
+  local v = redis.call('HMGET', P..'cb:d:'..task, {names})
+  if not v[1] then return nil end
+  return {{{table}}}
 end
 """
 
@@ -85,7 +91,7 @@ redis.call('HSET', key, 'inc', inc, 'attempts', '0', 'delivered', '0', 'wanted',
   'drop', ARGV[5], 'copies', ARGV[6], 'delay', ARGV[7], 'reorder', ARGV[8], 'due', due)
 if ARGV[10] ~= '' then redis.call('HSET', key, 'fault', ARGV[10]) end
 redis.call('ZADD', P..'cb:order', 'NX', inc, task)
-push(due, {k = 'start', t = task, i = inc, g = '0'})
+push(due, 's|'..inc..'|0|'..task)
 return 1
 """
 )
@@ -101,7 +107,7 @@ if not r or r.started == '1' then return 0 end
 local gen = s(num(r.gen) + 1)
 local due = s(tonumber(ARGV[3]) + num(r.delay))
 redis.call('HSET', P..'cb:d:'..task, 'gen', gen, 'due', due)
-push(due, {k = 'start', t = task, i = r.inc, g = gen})
+push(due, 's|'..r.inc..'|'..gen..'|'..task)
 return 1
 """
 )
@@ -117,33 +123,37 @@ if not r then return 0 end
 local key = P..'cb:d:'..task
 redis.call('HSET', key, 'active', s(num(r.active) + 1),
   'wanted', s(math.max(num(r.wanted), num(r.delivered) + 1)))
-push(now, {k = 'fresh', t = task, i = r.inc, d = now})
+push(now, 'f|'..r.inc..'|'..now..'|'..task)
 return 1
 """
 )
 
 # ARGV: P, now (mock ms), owner, limit, reorder window ms, lease ms per send.
 # Returns token, work JSON, token, work JSON, ...: expired leases first, then due work.
-# The works' leases and entries are written at the end, in one call each.
+# The works' leases and entries are written at the end, in one call each. Run once per
+# 64 callbacks but costing Redis as much per callback as the settle script: what it does
+# per work is kept lean (no table filled field by field; numbers handed to Redis are
+# strings, as Lua formats its own with '%.14g', slowly).
 CLAIM: Final = (
     _BASE
     + _QUEUE
     + _load(
         *("gen", "epoch", "pend", "origin", "url", "fault"),
-        *("drop", "copies", "reorder", "active", "wanted"),
+        *("drop", "copies", "reorder", "active", "wanted", "due"),
     )
     + _LEASES
     + """
-local now, owner = tonumber(ARGV[2]), ARGV[3]
+local owner = ARGV[3]
 local limit, window, lease = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local clock = server_ms()
 local out, leases, entries, count = {}, {}, {}, 0
+local one_lease, mine = s(clock + lease), owner..'|1|'  -- a one-send work's
 
 local function own(token, json, sends)
-  leases[#leases + 1] = s(clock + lease * sends)
+  leases[#leases + 1] = sends == 1 and one_lease or s(clock + lease * sends)
   leases[#leases + 1] = token
   entries[#entries + 1] = token
-  entries[#entries + 1] = owner..'|'..s(sends)..'|'..json
+  entries[#entries + 1] = (sends == 1 and mine or owner..'|'..s(sends)..'|')..json
   out[#out + 1] = token
   out[#out + 1] = json
   count = count + 1
@@ -153,7 +163,11 @@ local function work(token, lane, sends)
   own(token, cjson.encode({lane = lane, sends = sends}), #sends)
 end
 
-local function start(r, task, due, order)
+local function one(token, lane, t, u, i, a, d)  -- a work of one send
+  own(token, cjson.encode({lane = lane, sends = {{t = t, u = u, i = i, a = a, d = d}}}), 1)
+end
+
+local function start(r, task, order)
   local key = P..'cb:d:'..task
   if r.fault then redis.call('HSET', key, 'started', '1', 'lerror', r.fault) return end
   if r.drop == '1' then redis.call('HSET', key, 'started', '1', 'dropped', '1') return end
@@ -161,18 +175,19 @@ local function start(r, task, due, order)
   redis.call('HSET', key, 'started', '1', 'active', s(num(r.active) + copies),
     'wanted', s(num(r.wanted) + copies))
   if r.reorder ~= '1' then
-    for c = 1, copies do
-      work(order..'.'..c, r.origin, {{t = task, u = r.url, i = r.inc, a = '1', d = s(due)}})
+    for c = 1, copies do  -- due: the start's own, kept in the delivery as it was queued
+      one(order..(c == 1 and '.1' or '.'..s(c)), r.origin, task, r.url, r.inc, '1', r.due)
     end
     return
   end
   -- The first reordered delivery to fall due opens a window; those falling due
   -- before it closes join, and at the close they go out newest due first.
+  local due = tonumber(r.due)
   local batch = redis.call('GET', P..'cb:batch')
   if not batch then
     batch = s(seq())
     redis.call('SET', P..'cb:batch', batch)
-    push(s(due + window), {k = 'batch', b = batch, d = s(due + window)})
+    push(s(due + window), cjson.encode({k = 'batch', b = batch, d = s(due + window)}))
   end
   local held = cjson.encode({d = s(due), q = order, i = r.inc, t = task})
   redis.call('RPUSH', P..'cb:held:'..batch, held)
@@ -201,37 +216,51 @@ local function close(item, order)
   if #sends > 0 then work(order, '', sends) end
 end
 
-local function take(item, due, order)
+local function decode(member)  -- a queued item (see _QUEUE)
+  local kind = string.byte(member, 18)
+  if kind == 115 then  -- s|inc|gen|task: a delivery's start
+    local i, g, t = string.match(member, '^s|(%d+)|(%d+)|(.*)$', 18)
+    return {k = 'start', i = i, g = g, t = t}
+  elseif kind == 114 then  -- r|inc|epoch|attempt|due|task: a retry
+    local i, e, a, d, t = string.match(member, '^r|(%d+)|(%d+)|(%d+)|(%-?%d+)|(.*)$', 18)
+    return {k = 'retry', i = i, e = e, a = a, d = d, t = t}
+  elseif kind == 102 then  -- f|inc|due|task: a redelivery's fresh chain
+    local i, d, t = string.match(member, '^f|(%d+)|(%-?%d+)|(.*)$', 18)
+    return {k = 'fresh', i = i, d = d, t = t}
+  end
+  return cjson.decode(string.sub(member, 18))
+end
+
+local function take(item, order)
   if item.k == 'batch' then close(item, order) return end
   local r = load(item.t)
   if not r or r.inc ~= item.i then return end  -- replaced or forgotten since
   if item.k == 'fresh' then
-    work(order, r.origin, {{t = item.t, u = r.url, i = item.i, a = '1', d = item.d}})
+    one(order, r.origin, item.t, r.url, item.i, '1', item.d)
   elseif item.k == 'retry' then
     if item.e == r.epoch then  -- else cancelled by a success
       redis.call('HSET', P..'cb:d:'..item.t, 'pend', s(num(r.pend) - 1))
-      work(order, r.origin, {{t = item.t, u = r.url, i = item.i, a = item.a, d = item.d}})
+      one(order, r.origin, item.t, r.url, item.i, item.a, item.d)
     end
   elseif item.g == r.gen then
-    start(r, item.t, due, order)
+    start(r, item.t, order)
   end
 end
 
 -- Leases that ran out: their owner died or stalled; the work is claimed again whole.
-local expired = redis.call('ZRANGEBYSCORE', P..'cb:flight', '-inf', s(clock), 'LIMIT', 0, limit)
+local expired = redis.call('ZRANGEBYSCORE', P..'cb:flight', '-inf', s(clock), 'LIMIT', '0',
+  ARGV[4])
 for _, token in ipairs(expired) do
   local _, count, json = work_entry(redis.call('HGET', P..'cb:work', token))
   own(token, json, tonumber(count))
 end
 while count < limit do
-  local due = redis.call('ZRANGEBYSCORE', P..'cb:due', '-inf', s(now), 'WITHSCORES',
-    'LIMIT', 0, limit - count)
+  local due = redis.call('ZRANGEBYSCORE', P..'cb:due', '-inf', ARGV[2], 'LIMIT', '0',
+    s(limit - count))
   if #due == 0 then break end
-  local members = {}
-  for k = 1, #due, 2 do members[#members + 1] = due[k] end
-  redis.call('ZREM', P..'cb:due', unpack(members))
-  for k = 1, #due, 2 do
-    take(cjson.decode(string.sub(due[k], 18)), tonumber(due[k + 1]), string.sub(due[k], 1, 16))
+  redis.call('ZREM', P..'cb:due', unpack(due))
+  for _, member in ipairs(due) do
+    take(decode(member), string.sub(member, 1, 16))
   end
 end
 if count > 0 then
@@ -243,19 +272,22 @@ return out
 )
 
 # ARGV: P, owner, lease ms per send, token, token, ...  Returns the tokens the owner holds.
+# The entries are read in one call: each call from a script costs as much as a small command.
 RENEW: Final = (
     _BASE
     + _LEASES
     + """
 local owner, lease = ARGV[2], tonumber(ARGV[3])
+local tokens = {unpack(ARGV, 4)}
+local entries = redis.call('HMGET', P..'cb:work', unpack(tokens))
 local clock = server_ms()
 local held, leases = {}, {}
-for k = 4, #ARGV do
-  local holder, count = holder_sends(redis.call('HGET', P..'cb:work', ARGV[k]))
+for k, token in ipairs(tokens) do
+  local holder, count = holder_sends(entries[k])
   if holder == owner then
     leases[#leases + 1] = s(clock + lease * tonumber(count))
-    leases[#leases + 1] = ARGV[k]
-    held[#held + 1] = ARGV[k]
+    leases[#leases + 1] = token
+    held[#held + 1] = token
   end
 end
 if #leases > 0 then redis.call('ZADD', P..'cb:flight', 'XX', unpack(leases)) end
@@ -268,7 +300,7 @@ return held
 # its end (the attempt's number and outcome, which only the script knows). Returns the
 # outcome and the attempt's number (the caller knows the rest of the entry), or false if
 # the attempt no longer counts. The hot path of every callback: no helper defined, no
-# JSON encoded (but a retry's queue item), only the fields it needs read, and a delivery
+# JSON encoded, only the fields it needs read, and a delivery
 # hash whose counters come first (listpack lookups scan from the front).
 SETTLE: Final = """
 local P, token, owner = ARGV[1], ARGV[2], ARGV[3]
@@ -310,10 +342,9 @@ else
   pend = pend + 1
   outcome = 'retrying'
   sets[#sets + 1] = 'next'; sets[#sets + 1] = retry_due
-  local item = cjson.encode({k = 'retry', t = task, i = inc, e = epoch,
-    a = d('%d', tonumber(ARGV[7]) + 1), d = retry_due})
-  local order = d('%016d', redis.call('INCR', P..'cb:seq'))
-  redis.call('ZADD', P..'cb:due', retry_due, order..'|'..item)
+  local order = d('%016d', redis.call('INCR', P..'cb:seq'))  -- queued as _QUEUE's push does
+  redis.call('ZADD', P..'cb:due', retry_due, order..'|r|'..inc..'|'..epoch..'|'
+    ..d('%d', tonumber(ARGV[7]) + 1)..'|'..retry_due..'|'..task)
 end
 sets[#sets + 1] = 'active'; sets[#sets + 1] = d('%d', active)
 if pend ~= moved then sets[#sets + 1] = 'pend'; sets[#sets + 1] = d('%d', pend) end
