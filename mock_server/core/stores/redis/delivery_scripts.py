@@ -306,7 +306,10 @@ SETTLE: Final = """
 local P, token, owner = ARGV[1], ARGV[2], ARGV[3]
 local task, inc = ARGV[5], ARGV[6]
 local holder = redis.call('HGET', P..'cb:work', token)
-if not holder or string.sub(holder, 1, #owner + 1) ~= owner..'|' then
+-- Held if the entry starts with the owner and '|': compared in place, as cutting and
+-- joining strings makes Lua new ones, each hashed and, later, collected.
+if not holder or string.byte(holder, #owner + 1) ~= 124
+  or string.find(holder, owner, 1, true) ~= 1 then
   return false  -- the lease ran out and another process took it
 end
 if ARGV[4] == '1' then  -- the work's last send: its lease ends
@@ -321,20 +324,21 @@ local ok, retry_due = ARGV[8] == '1', ARGV[11]
 -- Numbers go to Redis as '%d' strings: a Lua number converts with '%.14g', several
 -- times slower. An unchanged count is written back as it was read, or not at all.
 local d = string.format
-local attempts, delivered = d('%d', tonumber(f[2]) + 1), f[3]
-if ok then delivered = d('%d', tonumber(delivered) + 1) end
-local wanted, active, pend = tonumber(f[4]), tonumber(f[5]), tonumber(f[6])
+local attempts, delivered, count = d('%d', tonumber(f[2]) + 1), f[3], tonumber(f[3])
+if ok then count = count + 1; delivered = d('%d', count) end
+local enough = count >= tonumber(f[4])  -- delivered as often as asked
+local active, pend = tonumber(f[5]), tonumber(f[6])
 local sets = {'attempts', attempts, 'delivered', delivered, 'lstatus', ARGV[9],
   'lerror', ARGV[10]}
 local epoch, moved = f[7], pend
-if tonumber(delivered) >= wanted then  -- delivered as often as asked: retries are cancelled
+if enough then  -- retries are cancelled
   epoch = d('%d', tonumber(epoch) + 1)
   active = active - pend
   pend = 0
   sets[#sets + 1] = 'epoch'; sets[#sets + 1] = epoch
 end
 local outcome
-if ok or retry_due == '' or tonumber(delivered) >= wanted then
+if ok or retry_due == '' or enough then
   active = active - 1
   outcome = ok and 'delivered' or 'failed'
   if active == 0 then sets[#sets + 1] = 'next'; sets[#sets + 1] = '' end
