@@ -11,13 +11,20 @@ Keys, under the store's prefix P (passed as ARGV[1]):
                        "|", the task last ("s|inc|gen|task" a start, "f|inc|due|task"
                        a redelivery, "r|inc|epoch|attempt|due|task" a retry), or JSON
                        (a reorder batch's close; any item queued by earlier versions)
-    P.."cb:flight"     zset: claim token -> lease expiry (Redis server ms)
-    P.."cb:work"       hash: claim token -> the dispatcher holding it, "|", the
-                       number of sends in the work, "|", and the claimed work (JSON)
+    P.."cb:flight"     zset: claim token -> lease expiry (Redis server ms); a work is
+                       held while its token is here
+    P.."cb:work"       hash: claim token -> the claimed work (JSON)
     P.."cb:batch"      string: the reorder batch being collected
     P.."cb:held:"..id  list: a reorder batch's held deliveries (JSON)
     P.."cb:log"        list: the attempt log (JSON), its last `size` entries read; trimmed
                        to them once it is a sixteenth longer
+
+A claim token is the work's queue order (a start's copy adds "." and its number,
+a reorder batch of several sends "*" and their number), "@" and the dispatcher
+holding the lease: another dispatcher claiming the work again gives it another
+token, so a lease is checked, and ended, by the token's presence in cb:flight
+alone. (Earlier versions' tokens had no "@", their cb:work entries started with
+the holder and the number of sends: a claim still takes such leases over.)
 
 Numbers travel as decimal strings (`%d`): Lua's own number-to-string keeps
 only 14 digits, and mock times go up to 2**53.
@@ -68,11 +75,16 @@ local function server_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function work_entry(entry)  -- a cb:work entry: holder, number of sends, work JSON
-  return string.match(entry or '', '^([^|]*)|(%d+)|(.*)$')
+-- Whether `token` ends with "@" and `owner`: compared in place, as cutting and joining
+-- strings makes Lua new ones, each hashed and, later, collected.
+local function owns(token, owner)
+  return string.byte(token, -#owner - 1) == 64 and string.find(token, owner, -#owner, true)
 end
-local function holder_sends(entry)  -- the same but for the work (not copied out)
-  return string.match(entry or '', '^([^|]*)|(%d+)|')
+-- The number of sends in a token's work: 1 unless the token says "*" and a number.
+local function sends_of(token, at)
+  local star = string.find(token, '*', 1, true)
+  if not star or star > at then return 1 end
+  return tonumber(string.sub(token, star + 1, at - 1))
 end
 """
 
@@ -147,24 +159,53 @@ local owner = ARGV[3]
 local limit, window, lease = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local clock = server_ms()
 local out, leases, entries, count = {}, {}, {}, 0
-local one_lease, mine = s(clock + lease), owner..'|1|'  -- a one-send work's
+local one_lease, tail = s(clock + lease), '@'..owner  -- a one-send work's lease
 
-local function own(token, json, sends)
-  leases[#leases + 1] = sends == 1 and one_lease or s(clock + lease * sends)
+local function own(base, json, sends)  -- base: the token but for its holder
+  local token
+  if sends == 1 then
+    token = base..tail
+    leases[#leases + 1] = one_lease
+  else
+    token = base..'*'..s(sends)..tail
+    leases[#leases + 1] = s(clock + lease * sends)
+  end
   leases[#leases + 1] = token
   entries[#entries + 1] = token
-  entries[#entries + 1] = (sends == 1 and mine or owner..'|'..s(sends)..'|')..json
+  entries[#entries + 1] = json
   out[#out + 1] = token
   out[#out + 1] = json
   count = count + 1
+  return token
 end
 
-local function work(token, lane, sends)
-  own(token, cjson.encode({lane = lane, sends = sends}), #sends)
+local function reclaim(token)  -- a lease that ran out: the work, claimed again whole
+  local json, base, sends = redis.call('HGET', P..'cb:work', token), token, nil
+  local at = string.find(token, '@', 1, true)
+  if at then
+    local star = string.find(token, '*', 1, true)
+    base, sends = string.sub(token, 1, (star and star < at and star or at) - 1), sends_of(token, at)
+  elseif json then  -- an earlier version's lease: holder|sends|work
+    local count
+    count, json = string.match(json, '^[^|]*|(%d+)|(.*)$')
+    sends = tonumber(count)
+  end
+  if not json then  -- no work (never expected): only the lease goes
+    redis.call('ZREM', P..'cb:flight', token)
+    return
+  end
+  if own(base, json, sends) ~= token then  -- another holder: the old token ends
+    redis.call('ZREM', P..'cb:flight', token)
+    redis.call('HDEL', P..'cb:work', token)
+  end
 end
 
-local function one(token, lane, t, u, i, a, d)  -- a work of one send
-  own(token, cjson.encode({lane = lane, sends = {{t = t, u = u, i = i, a = a, d = d}}}), 1)
+local function work(base, lane, sends)
+  own(base, cjson.encode({lane = lane, sends = sends}), #sends)
+end
+
+local function one(base, lane, t, u, i, a, d)  -- a work of one send
+  own(base, cjson.encode({lane = lane, sends = {{t = t, u = u, i = i, a = a, d = d}}}), 1)
 end
 
 local function start(r, task, order)
@@ -250,10 +291,7 @@ end
 -- Leases that ran out: their owner died or stalled; the work is claimed again whole.
 local expired = redis.call('ZRANGEBYSCORE', P..'cb:flight', '-inf', s(clock), 'LIMIT', '0',
   ARGV[4])
-for _, token in ipairs(expired) do
-  local _, count, json = work_entry(redis.call('HGET', P..'cb:work', token))
-  own(token, json, tonumber(count))
-end
+for _, token in ipairs(expired) do reclaim(token) end
 while count < limit do
   local due = redis.call('ZRANGEBYSCORE', P..'cb:due', '-inf', ARGV[2], 'LIMIT', '0',
     s(limit - count))
@@ -271,21 +309,22 @@ return out
 """
 )
 
-# ARGV: P, owner, lease ms per send, token, token, ...  Returns the tokens the owner holds.
-# The entries are read in one call: each call from a script costs as much as a small command.
+# ARGV: P, owner, lease ms per send, token, token, ...  Returns the tokens the owner holds:
+# those naming it whose work is still claimed (in cb:work, which keeps pace with
+# cb:flight), read in one call: each call from a script costs as much as a small command.
 RENEW: Final = (
     _BASE
     + _LEASES
     + """
 local owner, lease = ARGV[2], tonumber(ARGV[3])
-local tokens = {unpack(ARGV, 4)}
-local entries = redis.call('HMGET', P..'cb:work', unpack(tokens))
 local clock = server_ms()
 local held, leases = {}, {}
-for k, token in ipairs(tokens) do
-  local holder, count = holder_sends(entries[k])
-  if holder == owner then
-    leases[#leases + 1] = s(clock + lease * tonumber(count))
+local works = redis.call('HMGET', P..'cb:work', unpack(ARGV, 4))
+for k = 4, #ARGV do
+  local token = ARGV[k]
+  if works[k - 3] and owns(token, owner) then
+    local sends = sends_of(token, #token - #owner)
+    leases[#leases + 1] = s(clock + lease * sends)
     leases[#leases + 1] = token
     held[#held + 1] = token
   end
@@ -300,21 +339,21 @@ return held
 # its end (the attempt's number and outcome, which only the script knows). Returns the
 # outcome and the attempt's number (the caller knows the rest of the entry), or false if
 # the attempt no longer counts. The hot path of every callback: no helper defined, no
-# JSON encoded, only the fields it needs read, and a delivery
-# hash whose counters come first (listpack lookups scan from the front).
+# JSON encoded, the lease checked and ended by its token alone, only the fields it needs
+# read, and a delivery hash whose counters come first (listpack lookups scan from the front).
 SETTLE: Final = """
 local P, token, owner = ARGV[1], ARGV[2], ARGV[3]
 local task, inc = ARGV[5], ARGV[6]
-local holder = redis.call('HGET', P..'cb:work', token)
--- Held if the entry starts with the owner and '|': compared in place, as cutting and
--- joining strings makes Lua new ones, each hashed and, later, collected.
-if not holder or string.byte(holder, #owner + 1) ~= 124
-  or string.find(holder, owner, 1, true) ~= 1 then
-  return false  -- the lease ran out and another process took it
+-- Held if the token names the owner (compared in place: see _LEASES' owns) and is
+-- still in flight; else the lease ran out and another process took the work.
+if string.byte(token, -#owner - 1) ~= 64 or not string.find(token, owner, -#owner, true) then
+  return false
 end
 if ARGV[4] == '1' then  -- the work's last send: its lease ends
-  redis.call('ZREM', P..'cb:flight', token)
+  if redis.call('ZREM', P..'cb:flight', token) == 0 then return false end
   redis.call('HDEL', P..'cb:work', token)
+elseif not redis.call('ZSCORE', P..'cb:flight', token) then
+  return false
 end
 local key = P..'cb:d:'..task
 local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
