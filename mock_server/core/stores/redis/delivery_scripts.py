@@ -37,10 +37,18 @@ from typing import Final
 # Each script defines only the helpers it uses: Redis runs a script's whole
 # text on every call, and defining a helper (a closure, a table) costs time
 # on each one; the settle script runs once per callback.
+# Counts are mostly 0 and 1: those are spared the C library's conversions (strtod and
+# sprintf, a thousand instructions and more each).
 _BASE: Final = """
 local P = ARGV[1]
-local function s(n) return string.format('%d', n) end
-local function num(x) return tonumber(x) or 0 end
+local function s(n)
+  if n == 0 then return '0' elseif n == 1 then return '1' end
+  return string.format('%d', n)
+end
+local function num(x)
+  if x == '0' then return 0 elseif x == '1' then return 1 end
+  return tonumber(x) or 0
+end
 """
 
 # A queued item is its fields joined by '|', the task last (it may hold a '|'): decoding
@@ -212,7 +220,7 @@ local function start(r, task, order)
   local key = P..'cb:d:'..task
   if r.fault then redis.call('HSET', key, 'started', '1', 'lerror', r.fault) return end
   if r.drop == '1' then redis.call('HSET', key, 'started', '1', 'dropped', '1') return end
-  local copies = tonumber(r.copies)
+  local copies = num(r.copies)
   redis.call('HSET', key, 'started', '1', 'active', s(num(r.active) + copies),
     'wanted', s(num(r.wanted) + copies))
   if r.reorder ~= '1' then
@@ -318,13 +326,13 @@ RENEW: Final = (
     + """
 local owner, lease = ARGV[2], tonumber(ARGV[3])
 local clock = server_ms()
-local held, leases = {}, {}
+local held, leases, one = {}, {}, s(clock + lease)  -- a one-send work's lease
 local works = redis.call('HMGET', P..'cb:work', unpack(ARGV, 4))
 for k = 4, #ARGV do
   local token = ARGV[k]
   if works[k - 3] and owns(token, owner) then
     local sends = sends_of(token, #token - #owner)
-    leases[#leases + 1] = s(clock + lease * sends)
+    leases[#leases + 1] = sends == 1 and one or s(clock + lease * sends)
     leases[#leases + 1] = token
     held[#held + 1] = token
   end
@@ -338,7 +346,7 @@ return held
 # status, error, retry due ('' for none), log size, and the logged entry's JSON but for
 # its end (the attempt's number and outcome, which only the script knows). Returns the
 # outcome and the attempt's number (the caller knows the rest of the entry), or false if
-# the attempt no longer counts. The hot path of every callback: no helper defined, no
+# the attempt no longer counts. The hot path of every callback: two small helpers, no
 # JSON encoded, the lease checked and ended by its token alone, only the fields it needs
 # read, and a delivery hash whose counters come first (listpack lookups scan from the front).
 SETTLE: Final = """
@@ -361,42 +369,52 @@ local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'ac
 if f[1] ~= inc then return false end  -- replaced or forgotten since
 local ok, retry_due = ARGV[8] == '1', ARGV[11]
 -- Numbers go to Redis as '%d' strings: a Lua number converts with '%.14g', several
--- times slower. An unchanged count is written back as it was read, or not at all.
-local d = string.format
-local attempts, delivered, count = d('%d', tonumber(f[2]) + 1), f[3], tonumber(f[3])
-if ok then count = count + 1; delivered = d('%d', count) end
-local enough = count >= tonumber(f[4])  -- delivered as often as asked
-local active, pend = tonumber(f[5]), tonumber(f[6])
+-- times slower. Counts are mostly 0 and 1, and spared the C library's conversions
+-- (strtod and sprintf, a thousand instructions and more each); an unchanged count is
+-- written back as it was read, or not at all.
+local function num(x)
+  if x == '0' then return 0 elseif x == '1' then return 1 end
+  return tonumber(x)
+end
+local function str(n)
+  if n == 0 then return '0' elseif n == 1 then return '1' end
+  return string.format('%d', n)
+end
+local attempts, delivered, count = str(num(f[2]) + 1), f[3], num(f[3])
+if ok then count = count + 1; delivered = str(count) end
+local enough = count >= num(f[4])  -- delivered as often as asked
+local active, pend = num(f[5]), num(f[6])
+-- Sized for every field at once (no growth): the placeholders past `n` are not sent.
 local sets = {'attempts', attempts, 'delivered', delivered, 'lstatus', ARGV[9],
-  'lerror', ARGV[10]}
-local epoch, moved = f[7], pend
+  'lerror', ARGV[10], '', '', '', '', '', '', '', ''}
+local n, epoch, moved = 8, f[7], pend
 if enough then  -- retries are cancelled
-  epoch = d('%d', tonumber(epoch) + 1)
+  epoch = str(num(epoch) + 1)
   active = active - pend
   pend = 0
-  sets[#sets + 1] = 'epoch'; sets[#sets + 1] = epoch
+  sets[n + 1] = 'epoch'; sets[n + 2] = epoch; n = n + 2
 end
 local outcome
 if ok or retry_due == '' or enough then
   active = active - 1
   outcome = ok and 'delivered' or 'failed'
-  if active == 0 then sets[#sets + 1] = 'next'; sets[#sets + 1] = '' end
+  if active == 0 then sets[n + 1] = 'next'; sets[n + 2] = ''; n = n + 2 end
 else
   pend = pend + 1
   outcome = 'retrying'
-  sets[#sets + 1] = 'next'; sets[#sets + 1] = retry_due
-  local order = d('%016d', redis.call('INCR', P..'cb:seq'))  -- queued as _QUEUE's push does
+  sets[n + 1] = 'next'; sets[n + 2] = retry_due; n = n + 2
+  local order = string.format('%016d', redis.call('INCR', P..'cb:seq'))  -- as _QUEUE's push
   redis.call('ZADD', P..'cb:due', retry_due, order..'|r|'..inc..'|'..epoch..'|'
-    ..d('%d', tonumber(ARGV[7]) + 1)..'|'..retry_due..'|'..task)
+    ..str(num(ARGV[7]) + 1)..'|'..retry_due..'|'..task)
 end
-sets[#sets + 1] = 'active'; sets[#sets + 1] = d('%d', active)
-if pend ~= moved then sets[#sets + 1] = 'pend'; sets[#sets + 1] = d('%d', pend) end
-redis.call('HSET', key, unpack(sets))
+sets[n + 1] = 'active'; sets[n + 2] = str(active); n = n + 2
+if pend ~= moved then sets[n + 1] = 'pend'; sets[n + 2] = str(pend); n = n + 2 end
+redis.call('HSET', key, unpack(sets, 1, n))
 local entry = ARGV[13]..attempts..'","o":"'..outcome..'"}'
 -- Trimmed once it is a sixteenth over its size, not at every push: readers read the
 -- last `size` entries (RedisAttemptLog), so the cap they see stays exact.
 local size = tonumber(ARGV[12])
-if redis.call('RPUSH', P..'cb:log', entry) > size + math.floor(size / 16) then
+if redis.call('RPUSH', P..'cb:log', entry) > size + (size - size % 16) / 16 then
   redis.call('LTRIM', P..'cb:log', -size, -1)
 end
 return {outcome, attempts}
