@@ -62,15 +62,15 @@ end
 """
 
 
-def _load(*fields: str) -> str:
-    """The Lua helper `load(task)`: the delivery's `fields` a script reads, nil if there is
-    no such delivery. Each script reads only its own: every field is a search of the hash.
-    The table is built by one constructor: filled field by field, Lua would grow it four
-    times over."""
+def _load(*fields: str, name: str = "load") -> str:
+    """The Lua helper `load(task)` (or `name`): the delivery's `fields` a script reads, nil
+    if there is no such delivery. Each script reads only its own: every field is a search
+    of the hash. The table is built by one constructor: filled field by field, Lua would
+    grow it four times over."""
     names = ", ".join(f"'{field}'" for field in ("inc", *fields))
     table = ", ".join(f"{field} = v[{k}] or nil" for k, field in enumerate(("inc", *fields), 1))
     return f"""
-local function load(task)
+local function {name}(task)
   local v = redis.call('HMGET', P..'cb:d:'..task, {names})
   if not v[1] then return nil end
   return {{{table}}}
@@ -157,9 +157,11 @@ return 1
 CLAIM: Final = (
     _BASE
     + _QUEUE
+    + _load("epoch", "pend", "origin", "url", "copies")
     + _load(
-        *("gen", "epoch", "pend", "origin", "url", "fault"),
-        *("drop", "copies", "reorder", "active", "wanted", "due"),
+        *("gen", "origin", "url", "fault", "drop", "copies", "reorder", "active", "wanted"),
+        "due",
+        name="load_start",  # most items: a start reads its effect, no retry's fields
     )
     + _LEASES
     + """
@@ -282,7 +284,7 @@ end
 
 local function take(item, order)
   if item.k == 'batch' then close(item, order) return end
-  local r = load(item.t)
+  local r = (item.k == 'start' and load_start or load)(item.t)
   if not r or r.inc ~= item.i then return end  -- replaced or forgotten since
   if item.k == 'fresh' then
     one(order, r.origin, item.t, r.url, item.i, '1', item.d)
