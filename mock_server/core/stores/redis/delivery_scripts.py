@@ -172,19 +172,13 @@ local out, leases, entries, count = {}, {}, {}, 0
 local one_lease, tail = s(clock + lease), '@'..owner  -- a one-send work's lease
 
 local function own(base, json, sends)  -- base: the token but for its holder
-  local token
-  if sends == 1 then
-    token = base..tail
-    leases[#leases + 1] = one_lease
-  else
-    token = base..'*'..s(sends)..tail
-    leases[#leases + 1] = s(clock + lease * sends)
+  local token, expiry, k = base..tail, one_lease, count * 2  -- k: pairs so far, in each list
+  if sends ~= 1 then
+    token, expiry = base..'*'..s(sends)..tail, s(clock + lease * sends)
   end
-  leases[#leases + 1] = token
-  entries[#entries + 1] = token
-  entries[#entries + 1] = json
-  out[#out + 1] = token
-  out[#out + 1] = json
+  leases[k + 1], leases[k + 2] = expiry, token
+  entries[k + 1], entries[k + 2] = token, json
+  out[k + 1], out[k + 2] = token, json
   count = count + 1
   return token
 end
