@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import redis
@@ -600,50 +600,4 @@ def test_the_factory_leases_past_the_send_timeout(redis_url: str) -> None:
     [work] = store.claim(START, ME, 10, WINDOW)
     lease_left_ms = (client.zscore("x:cb:flight", work.token) or 0) - _server_ms(client)
     assert 5_000 < lease_left_ms <= 35_000
-    client.close()
-
-
-def _as_queued_before(member: str) -> str:
-    """A queued member as versions before the '|'-joined items wrote it (JSON)."""
-    order, kind, rest = member.split("|", 2)
-    if kind == "s":
-        inc, gen, task = rest.split("|", 2)
-        item = {"k": "start", "t": task, "i": inc, "g": gen}
-    elif kind == "f":
-        inc, due, task = rest.split("|", 2)
-        item = {"k": "fresh", "t": task, "i": inc, "d": due}
-    else:
-        inc, epoch, attempt, due, task = rest.split("|", 4)
-        item = {"k": "retry", "t": task, "i": inc, "e": epoch, "a": attempt, "d": due}
-    return f"{order}|{json.dumps(item)}"
-
-
-def _queue_as_before(client: redis.Redis) -> None:
-    queued = cast("list[tuple[bytes, float]]", client.zrange("x:cb:due", 0, -1, withscores=True))
-    client.delete("x:cb:due")
-    for member, due in queued:
-        client.zadd("x:cb:due", {_as_queued_before(member.decode()): due})
-
-
-def test_work_queued_by_earlier_versions_is_still_claimed(redis_url: str) -> None:
-    # A Redis kept across an upgrade holds items in the earlier JSON form.
-    client = redis.Redis.from_url(redis_url)
-    store = RedisDeliveries(client, "x:")
-    store.schedule(record("t|1", START + 10))  # a '|' in a task id is kept whole, too
-    store.schedule(record("t2", START))
-    store.schedule(record("t3", START))
-    [first, second] = store.claim(START, ME, 10, WINDOW)
-    store.settle(first, 0, ME, FAIL, START, START + 5)  # t2's retry is queued
-    store.settle(second, 0, ME, OK, START, None)
-    assert store.redeliver("t3", START + 7)
-    _queue_as_before(client)
-    assert client.zcard("x:cb:due") == 3
-    claimed = store.claim(START + 10, ME, 10, WINDOW)
-    assert [(s.task_id, s.attempt, s.due_ms) for w in claimed for s in w.sends] == [
-        ("t2", 2, START + 5),
-        ("t3", 1, START + 7),
-        ("t|1", 1, START + 10),
-    ]
-    send_all(store, claimed, OK, START + 10)
-    assert [d.state for d in store.deliveries()] == ["delivered"] * 3
     client.close()

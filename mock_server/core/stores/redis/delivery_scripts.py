@@ -7,10 +7,7 @@ Keys, under the store's prefix P (passed as ARGV[1]):
     P.."cb:order"      zset: task -> the order it was first scheduled in (for listing)
     P.."cb:due"        zset: queued work -> due time (mock ms); members start with
                        their zero-padded queue order, so equal due times keep it,
-                       then "|" and the item: its kind's letter and fields joined by
-                       "|", the task last ("s|inc|gen|task" a start, "f|inc|due|task"
-                       a redelivery, "r|inc|epoch|attempt|due|task" a retry), or JSON
-                       (a reorder batch's close; any item queued by earlier versions)
+                       then "|" and the item (JSON)
     P.."cb:flight"     zset: claim token -> lease expiry (Redis server ms); a work is
                        held while its token is here
     P.."cb:work"       hash: claim token -> the claimed work (JSON)
@@ -51,13 +48,11 @@ local function num(x)
 end
 """
 
-# A queued item is its fields joined by '|', the task last (it may hold a '|'): decoding
-# JSON cost the claim script a fifth of its time. A reorder batch's close, rare, is JSON,
-# as every item was before; the claim decodes those still queued.
 _QUEUE: Final = """
 local function seq() return redis.call('INCR', P..'cb:seq') end
 local function push(due, item)
-  redis.call('ZADD', P..'cb:due', due, string.format('%016d', seq())..'|'..item)
+  local member = string.format('%016d', seq())..'|'..cjson.encode(item)
+  redis.call('ZADD', P..'cb:due', due, member)
 end
 """
 
@@ -111,7 +106,7 @@ redis.call('HSET', key, 'inc', inc, 'attempts', '0', 'delivered', '0', 'wanted',
   'drop', ARGV[5], 'copies', ARGV[6], 'delay', ARGV[7], 'reorder', ARGV[8], 'due', due)
 if ARGV[10] ~= '' then redis.call('HSET', key, 'fault', ARGV[10]) end
 redis.call('ZADD', P..'cb:order', 'NX', inc, task)
-push(due, 's|'..inc..'|0|'..task)
+push(due, {k = 'start', t = task, i = inc, g = '0'})
 return 1
 """
 )
@@ -127,7 +122,7 @@ if not r or r.started == '1' then return 0 end
 local gen = s(num(r.gen) + 1)
 local due = s(tonumber(ARGV[3]) + num(r.delay))
 redis.call('HSET', P..'cb:d:'..task, 'gen', gen, 'due', due)
-push(due, 's|'..r.inc..'|'..gen..'|'..task)
+push(due, {k = 'start', t = task, i = r.inc, g = gen})
 return 1
 """
 )
@@ -143,7 +138,7 @@ if not r then return 0 end
 local key = P..'cb:d:'..task
 redis.call('HSET', key, 'active', s(num(r.active) + 1),
   'wanted', s(math.max(num(r.wanted), num(r.delivered) + 1)))
-push(now, 'f|'..r.inc..'|'..now..'|'..task)
+push(now, {k = 'fresh', t = task, i = r.inc, d = now})
 return 1
 """
 )
@@ -232,7 +227,7 @@ local function start(r, task, order)
   if not batch then
     batch = s(seq())
     redis.call('SET', P..'cb:batch', batch)
-    push(s(due + window), cjson.encode({k = 'batch', b = batch, d = s(due + window)}))
+    push(s(due + window), {k = 'batch', b = batch, d = s(due + window)})
   end
   local held = cjson.encode({d = s(due), q = order, i = r.inc, t = task})
   redis.call('RPUSH', P..'cb:held:'..batch, held)
@@ -261,21 +256,6 @@ local function close(item, order)
   if #sends > 0 then work(order, '', sends) end
 end
 
-local function decode(member)  -- a queued item (see _QUEUE)
-  local kind = string.byte(member, 18)
-  if kind == 115 then  -- s|inc|gen|task: a delivery's start
-    local i, g, t = string.match(member, '^s|(%d+)|(%d+)|(.*)$', 18)
-    return {k = 'start', i = i, g = g, t = t}
-  elseif kind == 114 then  -- r|inc|epoch|attempt|due|task: a retry
-    local i, e, a, d, t = string.match(member, '^r|(%d+)|(%d+)|(%d+)|(%-?%d+)|(.*)$', 18)
-    return {k = 'retry', i = i, e = e, a = a, d = d, t = t}
-  elseif kind == 102 then  -- f|inc|due|task: a redelivery's fresh chain
-    local i, d, t = string.match(member, '^f|(%d+)|(%-?%d+)|(.*)$', 18)
-    return {k = 'fresh', i = i, d = d, t = t}
-  end
-  return cjson.decode(string.sub(member, 18))
-end
-
 local function take(item, order)
   if item.k == 'batch' then close(item, order) return end
   local r = (item.k == 'start' and load_start or load)(item.t)
@@ -302,7 +282,7 @@ while count < limit do
   if #due == 0 then break end
   redis.call('ZREM', P..'cb:due', unpack(due))
   for _, member in ipairs(due) do
-    take(decode(member), string.sub(member, 1, 16))
+    take(cjson.decode(string.sub(member, 18)), string.sub(member, 1, 16))
   end
 end
 if count > 0 then
@@ -343,8 +323,9 @@ return held
 # its end (the attempt's number and outcome, which only the script knows). Returns the
 # outcome and the attempt's number (the caller knows the rest of the entry), or false if
 # the attempt no longer counts. The hot path of every callback: two small helpers, no
-# JSON encoded, the lease checked and ended by its token alone, only the fields it needs
-# read, and a delivery hash whose counters come first (listpack lookups scan from the front).
+# JSON encoded (but a retry's queue item), the lease checked and ended by its token
+# alone, only the fields it needs read, and a delivery hash whose counters come first
+# (listpack lookups scan from the front).
 SETTLE: Final = """
 local P, token, owner = ARGV[1], ARGV[2], ARGV[3]
 local task, inc = ARGV[5], ARGV[6]
@@ -399,9 +380,10 @@ else
   pend = pend + 1
   outcome = 'retrying'
   sets[n + 1] = 'next'; sets[n + 2] = retry_due; n = n + 2
-  local order = string.format('%016d', redis.call('INCR', P..'cb:seq'))  -- as _QUEUE's push
-  redis.call('ZADD', P..'cb:due', retry_due, order..'|r|'..inc..'|'..epoch..'|'
-    ..str(num(ARGV[7]) + 1)..'|'..retry_due..'|'..task)
+  local item = cjson.encode({k = 'retry', t = task, i = inc, e = epoch,
+    a = str(num(ARGV[7]) + 1), d = retry_due})
+  local order = string.format('%016d', redis.call('INCR', P..'cb:seq'))
+  redis.call('ZADD', P..'cb:due', retry_due, order..'|'..item)
 end
 sets[n + 1] = 'active'; sets[n + 2] = str(active); n = n + 2
 if pend ~= moved then sets[n + 1] = 'pend'; sets[n + 2] = str(pend); n = n + 2 end
