@@ -8,6 +8,7 @@ in one process nothing is ever claimed twice.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -407,12 +408,71 @@ def test_an_expired_lease_is_claimed_again_and_the_old_owner_cannot_settle(
     [work] = one.claim(START, ME, 10, WINDOW)
     assert lease_runs_out(redis_url)
     [again] = two.claim(START, OTHER, 10, WINDOW)
-    assert again == work  # the same work, whole
+    # The same work, whole, under a token of its own: the old one names its old holder.
+    assert (again.lane, again.sends) == (work.lane, work.sends)
+    assert again.token != work.token
     assert one.renew([work.token], ME) == set()
+    assert two.renew([work.token], OTHER) == set()  # a token names its holder
     assert one.settle(work, 0, ME, OK, START, None) is None
     assert two.settle(again, 0, OTHER, OK, START, None) is not None
     assert [a.outcome for a in two.attempts("t1")] == ["delivered"]
     assert one.deliveries("t1")[0].state == "delivered"
+
+
+def test_a_reordered_batch_is_claimed_again_whole_and_leased_per_send(
+    shared: tuple[RedisDeliveries, RedisDeliveries], redis_url: str
+) -> None:
+    one, two = shared
+    one.schedule(record("A", START, reorder=True))
+    one.schedule(record("B", START + 10, reorder=True))
+    assert one.claim(START + 10, ME, 10, WINDOW) == []  # the batch's window is open
+    [work] = one.claim(START + WINDOW, ME, 10, WINDOW)
+    assert [s.task_id for s in work.sends] == ["B", "A"]
+    assert lease_runs_out(redis_url)
+    [again] = two.claim(START + WINDOW, OTHER, 10, WINDOW)
+    assert (again.lane, again.sends) == (work.lane, work.sends)
+    assert two.renew([again.token], OTHER) == {again.token}
+    assert one.settle(work, 0, ME, OK, START, None) is None
+    assert two.settle(again, 0, OTHER, OK, START, None) is not None  # the lease goes on
+    assert two.settle(again, 1, OTHER, OK, START, None) is not None  # and ends
+    assert two.claim(START + WINDOW, OTHER, 10, WINDOW) == []
+    assert [d.state for d in two.deliveries()] == ["delivered", "delivered"]
+
+
+def test_a_lease_of_an_earlier_version_is_taken_over_when_it_runs_out(
+    shared: tuple[RedisDeliveries, RedisDeliveries], redis_url: str
+) -> None:
+    # Earlier versions' tokens named no holder; their cb:work entry began "holder|sends|".
+    one, _ = shared
+    one.schedule(record("t1"))
+    [work] = one.claim(START, ME, 10, WINDOW)
+    client = redis.Redis.from_url(redis_url)
+    old = work.token.split("@")[0]
+    client.delete("apixo-mock:cb:flight", "apixo-mock:cb:work")
+    client.zadd("apixo-mock:cb:flight", {old: 0})  # run out
+    client.hset("apixo-mock:cb:work", old, "0123abcd|1|" + client_work_json(work))
+    [again] = one.claim(START, OTHER, 10, WINDOW)
+    assert (again.lane, again.sends) == (work.lane, work.sends)
+    assert client.zscore("apixo-mock:cb:flight", old) is None
+    assert client.hkeys("apixo-mock:cb:work") == [again.token.encode()]
+    assert one.settle(again, 0, OTHER, OK, START, None) is not None
+    assert one.deliveries("t1")[0].state == "delivered"
+    assert client.zcard("apixo-mock:cb:flight") == client.hlen("apixo-mock:cb:work") == 0
+    client.close()
+
+
+def client_work_json(work: Work) -> str:
+    sends = [
+        {
+            "t": s.task_id,
+            "u": s.url,
+            "i": str(s.incarnation),
+            "a": str(s.attempt),
+            "d": str(s.due_ms),
+        }
+        for s in work.sends
+    ]
+    return json.dumps({"lane": work.lane, "sends": sends})
 
 
 def test_only_the_lease_holder_settles_later_and_a_lost_lease_settles_nothing(

@@ -6,14 +6,22 @@ Keys, under the store's prefix P (passed as ARGV[1]):
     P.."cb:d:"..task   hash: one delivery (its fields mirror `DeliveryRecord`)
     P.."cb:order"      zset: task -> the order it was first scheduled in (for listing)
     P.."cb:due"        zset: queued work -> due time (mock ms); members start with
-                       their zero-padded queue order, so equal due times keep it
-    P.."cb:flight"     zset: claim token -> lease expiry (Redis server ms)
-    P.."cb:work"       hash: claim token -> the dispatcher holding it, "|", the
-                       number of sends in the work, "|", and the claimed work (JSON)
+                       their zero-padded queue order, so equal due times keep it,
+                       then "|" and the item (JSON)
+    P.."cb:flight"     zset: claim token -> lease expiry (Redis server ms); a work is
+                       held while its token is here
+    P.."cb:work"       hash: claim token -> the claimed work (JSON)
     P.."cb:batch"      string: the reorder batch being collected
     P.."cb:held:"..id  list: a reorder batch's held deliveries (JSON)
     P.."cb:log"        list: the attempt log (JSON), its last `size` entries read; trimmed
                        to them once it is a sixteenth longer
+
+A claim token is the work's queue order (a start's copy adds "." and its number,
+a reorder batch of several sends "*" and their number), "@" and the dispatcher
+holding the lease: another dispatcher claiming the work again gives it another
+token, so a lease is checked, and ended, by the token's presence in cb:flight
+alone. (Earlier versions' tokens had no "@", their cb:work entries started with
+the holder and the number of sends: a claim still takes such leases over.)
 
 Numbers travel as decimal strings (`%d`): Lua's own number-to-string keeps
 only 14 digits, and mock times go up to 2**53.
@@ -26,10 +34,18 @@ from typing import Final
 # Each script defines only the helpers it uses: Redis runs a script's whole
 # text on every call, and defining a helper (a closure, a table) costs time
 # on each one; the settle script runs once per callback.
+# Counts are mostly 0 and 1: those are spared the C library's conversions (strtod and
+# sprintf, a thousand instructions and more each).
 _BASE: Final = """
 local P = ARGV[1]
-local function s(n) return string.format('%d', n) end
-local function num(x) return tonumber(x) or 0 end
+local function s(n)
+  if n == 0 then return '0' elseif n == 1 then return '1' end
+  return string.format('%d', n)
+end
+local function num(x)
+  if x == '0' then return 0 elseif x == '1' then return 1 end
+  return tonumber(x) or 0
+end
 """
 
 _QUEUE: Final = """
@@ -41,18 +57,18 @@ end
 """
 
 
-def _load(*fields: str) -> str:
-    """The Lua helper `load(task)`: the delivery's `fields` a script reads, nil if there is
-    no such delivery. Each script reads only its own: every field is a search of the hash."""
+def _load(*fields: str, name: str = "load") -> str:
+    """The Lua helper `load(task)` (or `name`): the delivery's `fields` a script reads, nil
+    if there is no such delivery. Each script reads only its own: every field is a search
+    of the hash. The table is built by one constructor: filled field by field, Lua would
+    grow it four times over."""
     names = ", ".join(f"'{field}'" for field in ("inc", *fields))
+    table = ", ".join(f"{field} = v[{k}] or nil" for k, field in enumerate(("inc", *fields), 1))
     return f"""
-local FIELDS = {{{names}}}
-local function load(task)
-  local values = redis.call('HMGET', P..'cb:d:'..task, unpack(FIELDS))
-  if not values[1] then return nil end
-  local r = {{}}
-  for k, field in ipairs(FIELDS) do r[field] = values[k] or nil end
-  return r
+local function {name}(task)
+  local v = redis.call('HMGET', P..'cb:d:'..task, {names})
+  if not v[1] then return nil end
+  return {{{table}}}
 end
 """
 
@@ -62,11 +78,16 @@ local function server_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function work_entry(entry)  -- a cb:work entry: holder, number of sends, work JSON
-  return string.match(entry or '', '^([^|]*)|(%d+)|(.*)$')
+-- Whether `token` ends with "@" and `owner`: compared in place, as cutting and joining
+-- strings makes Lua new ones, each hashed and, later, collected.
+local function owns(token, owner)
+  return string.byte(token, -#owner - 1) == 64 and string.find(token, owner, -#owner, true)
 end
-local function holder_sends(entry)  -- the same but for the work (not copied out)
-  return string.match(entry or '', '^([^|]*)|(%d+)|')
+-- The number of sends in a token's work: 1 unless the token says "*" and a number.
+local function sends_of(token, at)
+  local star = string.find(token, '*', 1, true)
+  if not star or star > at then return 1 end
+  return tonumber(string.sub(token, star + 1, at - 1))
 end
 """
 
@@ -124,50 +145,84 @@ return 1
 
 # ARGV: P, now (mock ms), owner, limit, reorder window ms, lease ms per send.
 # Returns token, work JSON, token, work JSON, ...: expired leases first, then due work.
-# The works' leases and entries are written at the end, in one call each.
+# The works' leases and entries are written at the end, in one call each. Run once per
+# 64 callbacks but costing Redis as much per callback as the settle script: what it does
+# per work is kept lean (no table filled field by field; numbers handed to Redis are
+# strings, as Lua formats its own with '%.14g', slowly).
 CLAIM: Final = (
     _BASE
     + _QUEUE
+    + _load("epoch", "pend", "origin", "url", "copies")
     + _load(
-        *("gen", "epoch", "pend", "origin", "url", "fault"),
-        *("drop", "copies", "reorder", "active", "wanted"),
+        *("gen", "origin", "url", "fault", "drop", "copies", "reorder", "active", "wanted"),
+        "due",
+        name="load_start",  # most items: a start reads its effect, no retry's fields
     )
     + _LEASES
     + """
-local now, owner = tonumber(ARGV[2]), ARGV[3]
+local owner = ARGV[3]
 local limit, window, lease = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local clock = server_ms()
 local out, leases, entries, count = {}, {}, {}, 0
+local one_lease, tail = s(clock + lease), '@'..owner  -- a one-send work's lease
 
-local function own(token, json, sends)
-  leases[#leases + 1] = s(clock + lease * sends)
-  leases[#leases + 1] = token
-  entries[#entries + 1] = token
-  entries[#entries + 1] = owner..'|'..s(sends)..'|'..json
-  out[#out + 1] = token
-  out[#out + 1] = json
+local function own(base, json, sends)  -- base: the token but for its holder
+  local token, expiry, k = base..tail, one_lease, count * 2  -- k: pairs so far, in each list
+  if sends ~= 1 then
+    token, expiry = base..'*'..s(sends)..tail, s(clock + lease * sends)
+  end
+  leases[k + 1], leases[k + 2] = expiry, token
+  entries[k + 1], entries[k + 2] = token, json
+  out[k + 1], out[k + 2] = token, json
   count = count + 1
+  return token
 end
 
-local function work(token, lane, sends)
-  own(token, cjson.encode({lane = lane, sends = sends}), #sends)
+local function reclaim(token)  -- a lease that ran out: the work, claimed again whole
+  local json, base, sends = redis.call('HGET', P..'cb:work', token), token, nil
+  local at = string.find(token, '@', 1, true)
+  if at then
+    local star = string.find(token, '*', 1, true)
+    base, sends = string.sub(token, 1, (star and star < at and star or at) - 1), sends_of(token, at)
+  elseif json then  -- an earlier version's lease: holder|sends|work
+    local count
+    count, json = string.match(json, '^[^|]*|(%d+)|(.*)$')
+    sends = tonumber(count)
+  end
+  if not json then  -- no work (never expected): only the lease goes
+    redis.call('ZREM', P..'cb:flight', token)
+    return
+  end
+  if own(base, json, sends) ~= token then  -- another holder: the old token ends
+    redis.call('ZREM', P..'cb:flight', token)
+    redis.call('HDEL', P..'cb:work', token)
+  end
 end
 
-local function start(r, task, due, order)
+local function work(base, lane, sends)
+  own(base, cjson.encode({lane = lane, sends = sends}), #sends)
+end
+
+local function one(base, lane, t, u, i, a, d)  -- a work of one send
+  own(base, cjson.encode({lane = lane, sends = {{t = t, u = u, i = i, a = a, d = d}}}), 1)
+end
+
+local function start(r, task, order)
   local key = P..'cb:d:'..task
   if r.fault then redis.call('HSET', key, 'started', '1', 'lerror', r.fault) return end
   if r.drop == '1' then redis.call('HSET', key, 'started', '1', 'dropped', '1') return end
-  local copies = tonumber(r.copies)
+  local copies = num(r.copies)
   redis.call('HSET', key, 'started', '1', 'active', s(num(r.active) + copies),
     'wanted', s(num(r.wanted) + copies))
   if r.reorder ~= '1' then
-    for c = 1, copies do
-      work(order..'.'..c, r.origin, {{t = task, u = r.url, i = r.inc, a = '1', d = s(due)}})
+    for c = 1, copies do  -- due: the start's own, kept in the delivery as it was queued
+      one(order..(c == 1 and '.1' or '.'..s(c)), r.origin, task, r.url, r.inc, '1', r.due)
     end
     return
   end
   -- The first reordered delivery to fall due opens a window; those falling due
   -- before it closes join, and at the close they go out newest due first.
+  local due = tonumber(r.due)
   local batch = redis.call('GET', P..'cb:batch')
   if not batch then
     batch = s(seq())
@@ -201,37 +256,33 @@ local function close(item, order)
   if #sends > 0 then work(order, '', sends) end
 end
 
-local function take(item, due, order)
+local function take(item, order)
   if item.k == 'batch' then close(item, order) return end
-  local r = load(item.t)
+  local r = (item.k == 'start' and load_start or load)(item.t)
   if not r or r.inc ~= item.i then return end  -- replaced or forgotten since
   if item.k == 'fresh' then
-    work(order, r.origin, {{t = item.t, u = r.url, i = item.i, a = '1', d = item.d}})
+    one(order, r.origin, item.t, r.url, item.i, '1', item.d)
   elseif item.k == 'retry' then
     if item.e == r.epoch then  -- else cancelled by a success
       redis.call('HSET', P..'cb:d:'..item.t, 'pend', s(num(r.pend) - 1))
-      work(order, r.origin, {{t = item.t, u = r.url, i = item.i, a = item.a, d = item.d}})
+      one(order, r.origin, item.t, r.url, item.i, item.a, item.d)
     end
   elseif item.g == r.gen then
-    start(r, item.t, due, order)
+    start(r, item.t, order)
   end
 end
 
 -- Leases that ran out: their owner died or stalled; the work is claimed again whole.
-local expired = redis.call('ZRANGEBYSCORE', P..'cb:flight', '-inf', s(clock), 'LIMIT', 0, limit)
-for _, token in ipairs(expired) do
-  local _, count, json = work_entry(redis.call('HGET', P..'cb:work', token))
-  own(token, json, tonumber(count))
-end
+local expired = redis.call('ZRANGEBYSCORE', P..'cb:flight', '-inf', s(clock), 'LIMIT', '0',
+  ARGV[4])
+for _, token in ipairs(expired) do reclaim(token) end
 while count < limit do
-  local due = redis.call('ZRANGEBYSCORE', P..'cb:due', '-inf', s(now), 'WITHSCORES',
-    'LIMIT', 0, limit - count)
+  local due = redis.call('ZRANGEBYSCORE', P..'cb:due', '-inf', ARGV[2], 'LIMIT', '0',
+    s(limit - count))
   if #due == 0 then break end
-  local members = {}
-  for k = 1, #due, 2 do members[#members + 1] = due[k] end
-  redis.call('ZREM', P..'cb:due', unpack(members))
-  for k = 1, #due, 2 do
-    take(cjson.decode(string.sub(due[k], 18)), tonumber(due[k + 1]), string.sub(due[k], 1, 16))
+  redis.call('ZREM', P..'cb:due', unpack(due))
+  for _, member in ipairs(due) do
+    take(cjson.decode(string.sub(member, 18)), string.sub(member, 1, 16))
   end
 end
 if count > 0 then
@@ -242,20 +293,24 @@ return out
 """
 )
 
-# ARGV: P, owner, lease ms per send, token, token, ...  Returns the tokens the owner holds.
+# ARGV: P, owner, lease ms per send, token, token, ...  Returns the tokens the owner holds:
+# those naming it whose work is still claimed (in cb:work, which keeps pace with
+# cb:flight), read in one call: each call from a script costs as much as a small command.
 RENEW: Final = (
     _BASE
     + _LEASES
     + """
 local owner, lease = ARGV[2], tonumber(ARGV[3])
 local clock = server_ms()
-local held, leases = {}, {}
+local held, leases, one = {}, {}, s(clock + lease)  -- a one-send work's lease
+local works = redis.call('HMGET', P..'cb:work', unpack(ARGV, 4))
 for k = 4, #ARGV do
-  local holder, count = holder_sends(redis.call('HGET', P..'cb:work', ARGV[k]))
-  if holder == owner then
-    leases[#leases + 1] = s(clock + lease * tonumber(count))
-    leases[#leases + 1] = ARGV[k]
-    held[#held + 1] = ARGV[k]
+  local token = ARGV[k]
+  if works[k - 3] and owns(token, owner) then
+    local sends = sends_of(token, #token - #owner)
+    leases[#leases + 1] = sends == 1 and one or s(clock + lease * sends)
+    leases[#leases + 1] = token
+    held[#held + 1] = token
   end
 end
 if #leases > 0 then redis.call('ZADD', P..'cb:flight', 'XX', unpack(leases)) end
@@ -267,19 +322,23 @@ return held
 # status, error, retry due ('' for none), log size, and the logged entry's JSON but for
 # its end (the attempt's number and outcome, which only the script knows). Returns the
 # outcome and the attempt's number (the caller knows the rest of the entry), or false if
-# the attempt no longer counts. The hot path of every callback: no helper defined, no
-# JSON encoded (but a retry's queue item), only the fields it needs read, and a delivery
-# hash whose counters come first (listpack lookups scan from the front).
+# the attempt no longer counts. The hot path of every callback: two small helpers, no
+# JSON encoded (but a retry's queue item), the lease checked and ended by its token
+# alone, only the fields it needs read, and a delivery hash whose counters come first
+# (listpack lookups scan from the front).
 SETTLE: Final = """
 local P, token, owner = ARGV[1], ARGV[2], ARGV[3]
 local task, inc = ARGV[5], ARGV[6]
-local holder = redis.call('HGET', P..'cb:work', token)
-if not holder or string.sub(holder, 1, #owner + 1) ~= owner..'|' then
-  return false  -- the lease ran out and another process took it
+-- Held if the token names the owner (compared in place: see _LEASES' owns) and is
+-- still in flight; else the lease ran out and another process took the work.
+if string.byte(token, -#owner - 1) ~= 64 or not string.find(token, owner, -#owner, true) then
+  return false
 end
 if ARGV[4] == '1' then  -- the work's last send: its lease ends
-  redis.call('ZREM', P..'cb:flight', token)
+  if redis.call('ZREM', P..'cb:flight', token) == 0 then return false end
   redis.call('HDEL', P..'cb:work', token)
+elseif not redis.call('ZSCORE', P..'cb:flight', token) then
+  return false
 end
 local key = P..'cb:d:'..task
 local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'active', 'pend',
@@ -287,42 +346,53 @@ local f = redis.call('HMGET', key, 'inc', 'attempts', 'delivered', 'wanted', 'ac
 if f[1] ~= inc then return false end  -- replaced or forgotten since
 local ok, retry_due = ARGV[8] == '1', ARGV[11]
 -- Numbers go to Redis as '%d' strings: a Lua number converts with '%.14g', several
--- times slower. An unchanged count is written back as it was read, or not at all.
-local d = string.format
-local attempts, delivered = d('%d', tonumber(f[2]) + 1), f[3]
-if ok then delivered = d('%d', tonumber(delivered) + 1) end
-local wanted, active, pend = tonumber(f[4]), tonumber(f[5]), tonumber(f[6])
+-- times slower. Counts are mostly 0 and 1, and spared the C library's conversions
+-- (strtod and sprintf, a thousand instructions and more each); an unchanged count is
+-- written back as it was read, or not at all.
+local function num(x)
+  if x == '0' then return 0 elseif x == '1' then return 1 end
+  return tonumber(x)
+end
+local function str(n)
+  if n == 0 then return '0' elseif n == 1 then return '1' end
+  return string.format('%d', n)
+end
+local attempts, delivered, count = str(num(f[2]) + 1), f[3], num(f[3])
+if ok then count = count + 1; delivered = str(count) end
+local enough = count >= num(f[4])  -- delivered as often as asked
+local active, pend = num(f[5]), num(f[6])
+-- Sized for every field at once (no growth): the placeholders past `n` are not sent.
 local sets = {'attempts', attempts, 'delivered', delivered, 'lstatus', ARGV[9],
-  'lerror', ARGV[10]}
-local epoch, moved = f[7], pend
-if tonumber(delivered) >= wanted then  -- delivered as often as asked: retries are cancelled
-  epoch = d('%d', tonumber(epoch) + 1)
+  'lerror', ARGV[10], '', '', '', '', '', '', '', ''}
+local n, epoch, moved = 8, f[7], pend
+if enough then  -- retries are cancelled
+  epoch = str(num(epoch) + 1)
   active = active - pend
   pend = 0
-  sets[#sets + 1] = 'epoch'; sets[#sets + 1] = epoch
+  sets[n + 1] = 'epoch'; sets[n + 2] = epoch; n = n + 2
 end
 local outcome
-if ok or retry_due == '' or tonumber(delivered) >= wanted then
+if ok or retry_due == '' or enough then
   active = active - 1
   outcome = ok and 'delivered' or 'failed'
-  if active == 0 then sets[#sets + 1] = 'next'; sets[#sets + 1] = '' end
+  if active == 0 then sets[n + 1] = 'next'; sets[n + 2] = ''; n = n + 2 end
 else
   pend = pend + 1
   outcome = 'retrying'
-  sets[#sets + 1] = 'next'; sets[#sets + 1] = retry_due
+  sets[n + 1] = 'next'; sets[n + 2] = retry_due; n = n + 2
   local item = cjson.encode({k = 'retry', t = task, i = inc, e = epoch,
-    a = d('%d', tonumber(ARGV[7]) + 1), d = retry_due})
-  local order = d('%016d', redis.call('INCR', P..'cb:seq'))
+    a = str(num(ARGV[7]) + 1), d = retry_due})
+  local order = string.format('%016d', redis.call('INCR', P..'cb:seq'))
   redis.call('ZADD', P..'cb:due', retry_due, order..'|'..item)
 end
-sets[#sets + 1] = 'active'; sets[#sets + 1] = d('%d', active)
-if pend ~= moved then sets[#sets + 1] = 'pend'; sets[#sets + 1] = d('%d', pend) end
-redis.call('HSET', key, unpack(sets))
+sets[n + 1] = 'active'; sets[n + 2] = str(active); n = n + 2
+if pend ~= moved then sets[n + 1] = 'pend'; sets[n + 2] = str(pend); n = n + 2 end
+redis.call('HSET', key, unpack(sets, 1, n))
 local entry = ARGV[13]..attempts..'","o":"'..outcome..'"}'
 -- Trimmed once it is a sixteenth over its size, not at every push: readers read the
 -- last `size` entries (RedisAttemptLog), so the cap they see stays exact.
 local size = tonumber(ARGV[12])
-if redis.call('RPUSH', P..'cb:log', entry) > size + math.floor(size / 16) then
+if redis.call('RPUSH', P..'cb:log', entry) > size + (size - size % 16) / 16 then
   redis.call('LTRIM', P..'cb:log', -size, -1)
 end
 return {outcome, attempts}
