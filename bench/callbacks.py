@@ -114,6 +114,7 @@ class Recorder:
         timeout_s: float,
         done: Callable[[int, SendResult], None],
         width: int,
+        flush: Callable[[], None] = lambda: None,
     ) -> None:
         """The inner sender's own `post_all` (the dispatcher's path with HttpCallbackSender)."""
 
@@ -132,7 +133,7 @@ class Recorder:
             done(index, result)
 
         made = [making(index) for index in range(len(requests))]
-        cast("Multiplexing", self._inner).post_all(made, timeout_s, noted, width)
+        cast("Multiplexing", self._inner).post_all(made, timeout_s, noted, width, flush)
 
     def _note(self, url: str, result: SendResult) -> None:
         now = self._clock.now_ms()

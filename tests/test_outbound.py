@@ -388,24 +388,32 @@ def test_post_all_ends_each_request_once_over_at_most_width_connections(
     assert len(set(site.client_ports)) == 3  # kept alive, and no more than `width`
 
 
+@pytest.mark.parametrize("by", ["done", "flush"])
 def test_post_all_settles_each_answer_before_its_connection_carries_another(
-    sender: HttpCallbackSender, site: _SiteServer
+    sender: HttpCallbackSender, site: _SiteServer, by: str
 ) -> None:
-    # The server sees, as each request arrives, which ones had ended by then.
+    # The server sees, as each request arrives, which ones had ended by then: handed to
+    # `done`, or (by="flush") handed to `done` and then flushed.
+    answered: list[int] = []
     ended: list[int] = []
     seen: list[tuple[int, int, frozenset[int]]] = []  # (client port, index, ended before)
 
     def done(index: int, result: SendResult) -> None:
         assert result.status == 200
         with site.lock:
-            ended.append(index)
+            (ended if by == "done" else answered).append(index)
+
+    def flush() -> None:
+        with site.lock:
+            ended.extend(answered)
+            answered.clear()
 
     def arrived(port: int, index: int) -> None:
         with site.lock:
             seen.append((port, index, frozenset(ended)))
 
     site.on_arrival = arrived
-    sender.post_all([made(site.url(f"/note/{i}")) for i in range(20)], 5.0, done, 4)
+    sender.post_all([made(site.url(f"/note/{i}")) for i in range(20)], 5.0, done, 4, flush)
     assert sorted(ended) == list(range(20))
     by_port: dict[int, list[tuple[int, frozenset[int]]]] = {}
     for port, index, before in seen:

@@ -299,16 +299,18 @@ class HttpCallbackSender:
         timeout_s: float,
         done: Callable[[int, SendResult], None],
         width: int,
+        flush: Callable[[], None] = lambda: None,
     ) -> None:
         """POST every request, up to `width` at once, each on a connection of its own.
 
         Each request is made (`requests[index]()`) just before it is sent, so
         that what it carries (a signature's timestamp) is as fresh as with
         `post`; one that raises is a failed request. `done(index, result)` is
-        called as each request ends, on this thread,
-        before its connection carries another: a caller that records each
-        result in `done` has it recorded before the next POST on that
-        connection, as it would with `post`. One thread waits on all the
+        called as each request ends, on this thread, and `flush()` after the
+        results that one wait on the connections brought, before any further
+        request is sent: a caller that records each result in `done` (or the
+        results of a round in `flush`) has it recorded before the next POST on
+        that connection, as it would with `post`. One thread waits on all the
         connections at once, which on a busy machine costs about half the CPU
         per callback of as many threads blocked in one each (docs/callbacks.md).
         Plain HTTP only: an https request is sent on its own, as `post` sends it.
@@ -324,18 +326,23 @@ class HttpCallbackSender:
                     done(index, self._failure(exc, timeout_s, started))
                 else:
                     done(index, self.post(*request, timeout_s))
+                flush()
             return
         free = list(range(width - 1, -1, -1))  # connection slots, the lowest used first
         with _Selector() as selector, self._unanswered_dropped(selector):
             while pending or selector.get_map():
+                ended = False
                 while pending and free:
                     index = pending.popleft()
                     flight = self._start(requests[index], index, free[-1], timeout_s)
                     if isinstance(flight, SendResult):
                         done(index, flight)  # failed before it was sent, or sent alone
+                        ended = True
                     else:
                         selector.register(flight.sock, selectors.EVENT_READ, flight)
                         free.pop()
+                if ended:
+                    flush()
                 flights = [key.data for key in selector.get_map().values()]
                 if not flights:
                     continue
@@ -351,6 +358,7 @@ class HttpCallbackSender:
                         selector.unregister(flight.sock)
                         free.append(flight.slot)
                         done(flight.index, self._finish(flight, timeout_s, answered=answered))
+                flush()
 
     @contextlib.contextmanager
     def _unanswered_dropped(self, selector: selectors.BaseSelector) -> Iterator[None]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from mock_server.core.background import BackgroundThreads
-from mock_server.core.callbacks import CallbackPolicy, SendResult
+from mock_server.core.callbacks import CallbackPolicy, Request, SendResult
 from mock_server.core.callbacks.attempts import AttemptRunner, Outcome
 from mock_server.core.callbacks.policy import Attempt
 from mock_server.core.callbacks.records import Send, Work
@@ -66,3 +66,40 @@ def test_a_long_batch_reads_its_outcomes_on_the_way() -> None:
             )
             assert unread <= 32
     assert events.index("read 0.0") < events.index("post 0.33")
+
+
+class RoundRecorder(Recorder):
+    """A multiplexing sender (rounds of `width`, each ended then flushed) and a store's
+    settle of several at once, noting every POST and settle in order."""
+
+    def post_all(
+        self,
+        requests: Sequence[Callable[[], Request]],
+        timeout_s: float,
+        done: Callable[[int, SendResult], None],
+        width: int,
+        flush: Callable[[], None] = lambda: None,
+    ) -> None:
+        for first in range(0, len(requests), width):
+            round_ = range(first, min(first + width, len(requests)))
+            for index in round_:
+                self.post(requests[index]()[0], b"", {}, timeout_s)
+            for index in round_:
+                done(index, SendResult(200, None, 1.0))
+            flush()
+
+    def settle_all(self, settling: list[tuple[Work, int, SendResult]]) -> list[Outcome]:
+        self.events.append("settle " + " ".join(w.sends[i].url for w, i, _ in settling))
+        return [lambda: None for _ in settling]
+
+
+def test_a_multiplexing_senders_round_is_settled_in_one_step_before_the_next_round() -> None:
+    recorder = RoundRecorder()
+    policy = CallbackPolicy()
+    runner = AttemptRunner(MockClock(), recorder, policy, BackgroundThreads(LOG), LOG, 3)
+    runner.perform(works(7), lambda task_id: b"{}", recorder.settle, recorder.settle_all)
+    assert recorder.events == [
+        *("post 0.0", "post 1.0", "post 2.0", "settle 0.0 1.0 2.0"),
+        *("post 3.0", "post 4.0", "post 5.0", "settle 3.0 4.0 5.0"),
+        *("post 6.0", "settle 6.0"),
+    ]

@@ -98,7 +98,8 @@ class FakeSender:
 
 class FakeMultiplexingSender(FakeSender):
     """A FakeSender with `post_all`, as the real sender's: each round makes and POSTs up to
-    `width` requests, then ends them last first (a real round ends them as they answer)."""
+    `width` requests, then ends them last first (a real round ends them as they answer),
+    then flushes."""
 
     def post_all(
         self,
@@ -106,6 +107,7 @@ class FakeMultiplexingSender(FakeSender):
         timeout_s: float,
         done: Callable[[int, SendResult], None],
         width: int,
+        flush: Callable[[], None] = lambda: None,
     ) -> None:
         for first in range(0, len(requests), width):
             ended: list[tuple[int, SendResult]] = []
@@ -118,6 +120,7 @@ class FakeMultiplexingSender(FakeSender):
                     ended.append((index, self.post(url, body, headers, timeout_s)))
             for index, result in reversed(ended):
                 done(index, result)
+            flush()
 
 
 MakeDispatcher = Callable[..., CallbackDispatcher]

@@ -151,6 +151,41 @@ def test_a_settled_attempt_is_the_one_in_the_shared_log(
     )
 
 
+def test_attempts_settled_together_come_to_what_each_settled_alone_would(
+    make: Any,
+) -> None:
+    # The same story twice: a round's attempts settled one by one, then together (as a
+    # multiplexing sender settles a round); a delivery replaced meanwhile counts for neither.
+    results = [OK, SendResult(503, None, 2.0), SendResult(None, "connection refused", 0.5), OK]
+    told = []
+    store = make()
+    for together in (False, True):
+        store.clear()
+        for i in range(4):
+            store.schedule(record(f"t{i}"))
+        works = sorted(claim(store, START), key=lambda w: w.sends[0].task_id)
+        store.schedule(record("t3"))  # replaced since it was claimed
+        settling = [
+            (w, 0, r, START + 1000 if not r.ok else None)
+            for w, r in zip(works, results, strict=True)
+        ]
+        if together:
+            outcomes = [read() for read in store.settle_all_later(settling, ME, START + 5)]
+        else:
+            outcomes = [
+                store.settle_later(w, i, ME, r, START + 5, due)() for w, i, r, due in settling
+            ]
+        told.append(
+            (
+                [None if o is None else o.to_json() for o in outcomes],
+                [store.attempts(f"t{i}") for i in range(4)],
+                [store.deliveries(f"t{i}")[0].to_json() for i in range(4)],
+            )
+        )
+    assert told[0] == told[1]
+    assert [o and o["outcome"] for o in told[1][0]] == ["delivered", "retrying", "retrying", None]
+
+
 def test_the_logged_attempt_keeps_quotes_and_unicode_of_its_url_and_error(
     store: DeliveryStore,
 ) -> None:

@@ -28,6 +28,7 @@ from .records import Send, Work
 
 Outcome = Callable[[], Attempt | None]  # an attempt's settling, read when called
 Settle = Callable[[Work, int, SendResult], Outcome]
+SettleAll = Callable[[list[tuple[Work, int, SendResult]]], list[Outcome]]  # several in one step
 Body = Callable[[str], bytes]  # a task id's callback body, rendered at send time
 _READ_EVERY: Final = 32  # outcomes left unread at most: a long reordered batch reads on the way
 
@@ -52,18 +53,21 @@ class AttemptRunner:
         # POSTs one sender keeps in flight at once (a multiplexing sender's connections).
         self._width = width if isinstance(sender, Multiplexing) else 1
 
-    def perform(self, works: list[Work], body: Body, settle: Settle) -> None:
+    def perform(
+        self, works: list[Work], body: Body, settle: Settle, settle_all: SettleAll | None = None
+    ) -> None:
         """Send the works' attempts one after another, so a reordered batch's order holds.
 
         Each attempt is settled before the next is sent, but the outcomes are
         read only after the last POST (or every `_READ_EVERY` attempts): a
         shared store's round trips overlap the POSTs, and their answers are
-        read together.
+        read together. With a multiplexing sender, the results one wait on its
+        connections brought are settled together (`settle_all`, if given).
         """
         unread: list[Outcome] = []
         try:
             if self._width > 1 and len(works) > 1 and all(len(w.sends) == 1 for w in works):
-                self._perform_at_once(works, body, settle, unread)
+                self._perform_at_once(works, body, settle_all or _one_by_one(settle), unread)
                 return
             for work in works:
                 try:
@@ -78,10 +82,10 @@ class AttemptRunner:
             self._read_all(unread)
 
     def _perform_at_once(
-        self, works: list[Work], body: Body, settle: Settle, unread: list[Outcome]
+        self, works: list[Work], body: Body, settle_all: SettleAll, unread: list[Outcome]
     ) -> None:
-        """Send works of one send each, `width` at a time, each settled as it ends (before
-        its connection carries the next)."""
+        """Send works of one send each, `width` at a time; the results of each wait on the
+        connections are settled together, before any of them carries the next."""
 
         def maker(send: Send) -> Callable[[], Request]:
             def make() -> Request:
@@ -94,21 +98,35 @@ class AttemptRunner:
 
             return make
 
+        ended: list[tuple[Work, int, SendResult]] = []
+
         def done(index: int, result: SendResult) -> None:
-            self._settle_safely(works[index], result, settle, unread)
+            ended.append((works[index], 0, result))
+
+        def flush() -> None:
+            settling = list(ended)
+            ended.clear()
+            if settling:
+                self._settle_safely(settling, settle_all, unread)
 
         multiplexing = cast("Multiplexing", self._sender)
         requests = [maker(work.sends[0]) for work in works]
-        multiplexing.post_all(requests, self._policy.timeout_s, done, self._width)
+        try:
+            multiplexing.post_all(requests, self._policy.timeout_s, done, self._width, flush)
+        finally:
+            flush()  # what a failure left unsettled
 
     def _settle_safely(
-        self, work: Work, result: SendResult, settle: Settle, unread: list[Outcome]
+        self,
+        settling: list[tuple[Work, int, SendResult]],
+        settle_all: SettleAll,
+        unread: list[Outcome],
     ) -> None:
-        """Settle one work's only send; a failure is logged, the others go on."""
+        """Settle attempts together; a failure is logged, and the sender goes on."""
         try:
-            if len(unread) >= _READ_EVERY:
+            if len(unread) + len(settling) > _READ_EVERY:
                 self._read_all(unread)
-            unread.append(settle(work, 0, result))
+            unread.extend(settle_all(settling))
         except Exception:
             self._threads.caught("callback sender failed; it goes on")
 
@@ -159,3 +177,8 @@ class AttemptRunner:
             *(record.task_id, record.attempt, redact_url(record.url), record.outcome),
             *(record.status, record.error, record.latency_ms),
         )
+
+
+def _one_by_one(settle: Settle) -> SettleAll:
+    """A `SettleAll` of `settle`, each attempt on its own."""
+    return lambda settling: [settle(work, index, result) for work, index, result in settling]

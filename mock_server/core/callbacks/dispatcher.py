@@ -38,7 +38,7 @@ from .policy import (
     spread,
 )
 from .queue import SendQueue
-from .records import DeliveryRecord, Work
+from .records import DeliveryRecord, Send, Work
 
 __all__ = ("CallbackDispatcher",)
 
@@ -352,7 +352,8 @@ class CallbackDispatcher:
     def _perform(self, works: list[Work]) -> None:
         """Send the works this dispatcher still holds (a lease may have run out while queued)."""
         held = self._store.renew([work.token for work in works], self._owner)
-        self._runner.perform([w for w in works if w.token in held], self._body, self._settle)
+        chosen = [w for w in works if w.token in held]
+        self._runner.perform(chosen, self._body, self._settle, self._settle_all)
 
     def _body(self, task_id: str) -> bytes:
         body = self._bodies.get(task_id)  # one dict read is atomic: senders take no lock here
@@ -364,14 +365,30 @@ class CallbackDispatcher:
 
     def _settle(self, work: Work, index: int, result: SendResult) -> Outcome:
         """Record the attempt, with its retry's due time unless it was the last try."""
-        send = work.sends[index]
-        retry_due: int | None = None
-        if not result.ok and send.attempt <= self._policy.retries:  # a success never retries
-            jitter = spread(self._seed, send.task_id, send.attempt)
-            retry_due = send.due_ms + self._policy.backoff_ms(send.attempt, jitter)
+        retry_due = self._retry_due(work.sends[index], result)
         now = self._clock.now_ms()
-        settled = self._store.settle_later(work, index, self._owner, result, now, retry_due)
+        return self._outcome(
+            self._store.settle_later(work, index, self._owner, result, now, retry_due)
+        )
 
+    def _settle_all(self, settles: list[tuple[Work, int, SendResult]]) -> list[Outcome]:
+        """`_settle` of several attempts, in one step of the store."""
+        now = self._clock.now_ms()
+        settling = [
+            (work, index, result, self._retry_due(work.sends[index], result))
+            for work, index, result in settles
+        ]
+        settled = self._store.settle_all_later(settling, self._owner, now)
+        return [self._outcome(one) for one in settled]
+
+    def _retry_due(self, send: Send, result: SendResult) -> int | None:
+        """When the retry of a failed attempt falls due; None after a success or the last try."""
+        if result.ok or send.attempt > self._policy.retries:
+            return None
+        jitter = spread(self._seed, send.task_id, send.attempt)
+        return send.due_ms + self._policy.backoff_ms(send.attempt, jitter)
+
+    def _outcome(self, settled: Callable[[], Attempt | None]) -> Outcome:
         def outcome() -> Attempt | None:
             record = settled()
             if record is not None and record.outcome == "retrying":

@@ -118,10 +118,11 @@ class Multiplexing(Protocol):
         timeout_s: float,
         done: Callable[[int, SendResult], None],
         width: int,
+        flush: Callable[[], None] = ...,
     ) -> None:
         """POST every request (each made just before it is sent; one that raises fails), up
-        to `width` at once; `done(index, result)` as each ends, before its connection
-        carries another."""
+        to `width` at once; `done(index, result)` as each ends, and `flush()` after the
+        results of one wait, before any further request is sent."""
         ...
 
 

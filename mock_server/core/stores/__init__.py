@@ -14,7 +14,7 @@ clock) take no such transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,6 +25,9 @@ from ..limits import Limits, TaskFinished
 if TYPE_CHECKING:
     from ..callbacks.policy import Attempt, SendResult
     from ..callbacks.records import DeliveryRecord, Work
+
+    # An attempt to settle: its work, the send's index in it, its result, its retry's due time.
+    Settling = tuple[Work, int, SendResult, int | None]
     from ..config import CoreConfig
     from ..journal import Entry
     from ..scenarios import Scenario
@@ -305,6 +308,12 @@ class DeliveryStore(Protocol):
         shared store's round trips overlap those POSTs. One thread may settle
         several times before it reads; each outcome is its own, read in any order.
         """
+
+    def settle_all_later(
+        self, settles: Sequence[Settling], owner: str, now: int
+    ) -> list[Callable[[], Attempt | None]]:
+        """`settle_later` of several attempts, (work, index, result, retry due) each, in one
+        step: one round trip to a shared store. Each outcome is its own, as there."""
 
     def has_due(self, now: int) -> bool:
         """Whether any queued work is due at `now`."""

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from ..callbacks.policy import Attempt, SendResult
 from ..callbacks.records import REORDER_LANE, DeliveryRecord, Send, Work
 from . import AttemptLogStore
+
+if TYPE_CHECKING:
+    from . import Settling
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,15 @@ class MemoryDeliveries:
         """Settled at once: there is no round trip to overlap."""
         attempt = self.settle(work, index, owner, result, now, retry_due_ms)
         return lambda: attempt
+
+    def settle_all_later(
+        self, settles: Sequence[Settling], owner: str, now: int
+    ) -> list[Callable[[], Attempt | None]]:
+        """Each settled at once, in order."""
+        return [
+            self.settle_later(work, index, owner, result, now, retry_due_ms)
+            for work, index, result, retry_due_ms in settles
+        ]
 
     def has_due(self, now: int) -> bool:
         """Whether the heap's earliest entry is due."""

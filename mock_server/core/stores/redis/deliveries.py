@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
-from typing import Any, Final, cast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import orjson
 import redis
@@ -28,6 +28,9 @@ from ...callbacks.records import DeliveryRecord, Send, Work
 from ...config import CoreConfig
 from . import delivery_scripts as scripts
 from .script_pipe import ScriptPipe
+
+if TYPE_CHECKING:
+    from .. import Settling
 
 DEFAULT_PREFIX: Final = "apixo-mock:"
 _LEASE_MARGIN_MS: Final = 30_000  # beyond a send's timeout: a live sender never loses its lease
@@ -64,7 +67,10 @@ class RedisDeliveries:
         self._local = threading.local()  # each sender thread's `ScriptPipe`
         self._scripts = {
             name: client.register_script(getattr(scripts, name))
-            for name in ("SCHEDULE", "RESCHEDULE", "REDELIVER", "CLAIM", "RENEW", "SETTLE")
+            for name in (
+                *("SCHEDULE", "RESCHEDULE", "REDELIVER", "CLAIM", "RENEW", "SETTLE"),
+                "SETTLE_MANY",
+            )
         }
 
     def schedule(self, delivery: DeliveryRecord) -> None:
@@ -143,6 +149,30 @@ class RedisDeliveries:
 
         send = work.sends[index]
         return lambda: _settled(send, result, now, answer())
+
+    def settle_all_later(
+        self, settles: Sequence[Settling], owner: str, now: int
+    ) -> list[Callable[[], Attempt | None]]:
+        """`settle_later` of several attempts in one script (SETTLE_MANY): one round trip and
+        one script call, where a multiplexing sender's round had several answers."""
+        if len(settles) == 1:
+            work, index, result, retry_due_ms = settles[0]
+            return [self.settle_later(work, index, owner, result, now, retry_due_ms)]
+        args: list[str | bytes] = [self._prefix]
+        for work, index, result, retry_due_ms in settles:
+            args += self._settle_args(work, index, owner, result, now, retry_due_ms)
+        answer = self._pipe().send(self._scripts["SETTLE_MANY"], args)
+
+        def outcome(k: int) -> Callable[[], Attempt | None]:
+            work, index, result, _ = settles[k]
+
+            def read() -> Attempt | None:
+                answers = answer()  # an error answer raises at the first read, None after
+                return _settled(work.sends[index], result, now, answers[k] if answers else None)
+
+            return read
+
+        return [outcome(k) for k in range(len(settles))]
 
     def _settle_args(
         self,

@@ -397,3 +397,20 @@ if redis.call('RPUSH', P..'cb:log', entry) > size + (size - size % 16) / 16 then
 end
 return {outcome, attempts}
 """
+
+# ARGV: P, then SETTLE's ARGV but for P, 12 at a time, for each attempt. Returns SETTLE's
+# answer for each, in order (false, a nil in the reply, where it returns false). The
+# settles a multiplexing sender collects from one wait on its connections, in one
+# script: one round trip and one script call instead of one per callback.
+SETTLE_MANY: Final = (
+    "local function settle(ARGV)\n"
+    + SETTLE
+    + """end
+local out, n = {}, 0
+for k = 2, #ARGV, 12 do
+  n = n + 1
+  out[n] = settle({ARGV[1], unpack(ARGV, k, k + 11)})
+end
+return out
+"""
+)
