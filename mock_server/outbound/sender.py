@@ -12,6 +12,11 @@ while other test suites shared the CPU):
 
 Through the dispatcher, only the last one delivers 10,000 callbacks due
 within one second with a p99 lateness under 250 ms (docs/callbacks.md).
+The dispatcher now goes one step further: one thread keeps several POSTs in
+flight on as many connections and waits on them all at once (`post_all`),
+which on a busy machine spends about a quarter less CPU per callback than as
+many threads blocked in one connection each (docs/callbacks.md, "Several
+processes on Redis").
 HTTPConnection sends head and body in two writes and validates each header;
 HTTPResponse parses every header through the email package; urllib3 adds pool
 and retry bookkeeping. A callback needs none of that: the request is a fixed
