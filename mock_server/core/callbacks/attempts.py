@@ -56,13 +56,14 @@ class AttemptRunner:
     def perform(
         self, works: list[Work], body: Body, settle: Settle, settle_all: SettleAll | None = None
     ) -> None:
-        """Send the works' attempts one after another, so a reordered batch's order holds.
+        """Send the works' attempts, each settled before its connection carries the next.
 
-        Each attempt is settled before the next is sent, but the outcomes are
-        read only after the last POST (or every `_READ_EVERY` attempts): a
-        shared store's round trips overlap the POSTs, and their answers are
-        read together. With a multiplexing sender, the results one wait on its
-        connections brought are settled together (`settle_all`, if given).
+        One after another, so that a reordered batch's order holds; but works
+        of one send each go out `width` at a time with a multiplexing sender,
+        and the results one wait on its connections brought are settled
+        together (`settle_all`, if given). The outcomes are read only after the
+        last POST (or every `_READ_EVERY` attempts): a shared store's round
+        trips overlap the POSTs, and their answers are read together.
         """
         unread: list[Outcome] = []
         try:
