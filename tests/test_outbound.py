@@ -444,6 +444,34 @@ def test_post_all_retries_once_on_a_stale_kept_alive_connection(
     assert len(set(site.client_ports)) == 6
 
 
+@pytest.mark.parametrize("path", ["/chunked", "/streamed-large", "/close-after"])
+def test_post_all_hangs_up_where_an_answer_leaves_its_connection_unusable(
+    sender: HttpCallbackSender, site: _SiteServer, path: str
+) -> None:
+    ended = post_all(sender, [site.url(path)] * 5 + [site.url("/image")] * 3, width=2)
+    assert sorted((index, r.status) for index, r in ended) == [(i, 200) for i in range(8)]
+    assert len(set(site.client_ports[:5])) == 5  # a connection of its own each
+
+
+def test_post_all_delivers_to_a_receiver_that_closes_every_connection(
+    sender: HttpCallbackSender,
+) -> None:
+    server = _SiteServer()
+    server.RequestHandlerClass = _ClosingHandler
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        ended = post_all(sender, [server.url("/image")] * 6, width=3)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(WAIT_S)
+    assert sorted((index, r.status, r.error) for index, r in ended) == [
+        (i, 200, None) for i in range(6)
+    ]
+    assert len(set(server.client_ports)) == 6
+
+
 def test_post_all_reports_what_failed_before_it_was_sent(
     sender: HttpCallbackSender, site: _SiteServer, refused_url: str
 ) -> None:
