@@ -522,6 +522,21 @@ def test_post_all_makes_each_request_as_it_sends_it_and_a_failing_one_fails(
     assert made_at[-1] >= 8 - width  # the last was made once the others were under way
 
 
+def test_post_all_sends_https_requests_one_at_a_time_each_flushed_before_the_next(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    events: list[str] = []
+    https = site.url("/image").replace("http:", "https:")  # the TLS handshake fails
+    sender.post_all(
+        [made(https)] * 3,
+        5.0,
+        lambda index, result: events.append(f"done {index} {result.status}"),
+        3,
+        lambda: events.append("flush"),
+    )
+    assert events == ["done 0 None", "flush", "done 1 None", "flush", "done 2 None", "flush"]
+
+
 def test_abort_breaks_off_every_request_in_flight_of_post_all(
     sender: HttpCallbackSender, site: _SiteServer
 ) -> None:

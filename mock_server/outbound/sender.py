@@ -336,18 +336,15 @@ class HttpCallbackSender:
         free = list(range(width - 1, -1, -1))  # connection slots, the lowest used first
         with _Selector() as selector, self._unanswered_dropped(selector):
             while pending or selector.get_map():
-                ended = False
                 while pending and free:
                     index = pending.popleft()
                     flight = self._start(requests[index], index, free[-1], timeout_s)
                     if isinstance(flight, SendResult):
                         done(index, flight)  # failed before it was sent, or sent alone
-                        ended = True
+                        flush()  # an https one was sent: recorded before the next goes
                     else:
                         selector.register(flight.sock, selectors.EVENT_READ, flight)
                         free.pop()
-                if ended:
-                    flush()
                 flights = [key.data for key in selector.get_map().values()]
                 if not flights:
                     continue

@@ -95,11 +95,12 @@ class CallbackDispatcher:
         self._busy = 0  # works claimed and not yet done, plus a claim in progress
         self._held: set[str] = set()  # tokens of those works: a lease renewed is not sent twice
         # An origin gets at most half the senders. A multiplexing sender keeps that
-        # many connections in flight from one thread: fewer threads taking turns at
-        # the GIL, and a wake-up may find several answers.
+        # many connections to a plain-HTTP origin in flight from one thread: fewer
+        # threads taking turns at the GIL, and a wake-up may find several answers.
+        # It sends https ones one at a time, so those keep their threads each.
         share = max(1, policy.senders // 2)
         width = share if isinstance(sender, Multiplexing) else 1
-        self._queue = SendQueue(per_origin=1 if width > 1 else share)
+        self._queue = SendQueue(share, alone=_plain_http if width > 1 else _never)
         self._take = _TAKE_AT_ONCE * width
         self._threads = BackgroundThreads(self._log)
         self._runner = AttemptRunner(clock, sender, policy, self._threads, self._log, width)
@@ -406,3 +407,12 @@ class CallbackDispatcher:
             if self._store.claim_limit is not None and self._room():
                 self._pokes += 1  # room to claim again
                 self._wake.notify()
+
+
+def _plain_http(lane: str) -> bool:
+    """Whether a lane is a plain-HTTP origin (one multiplexing sender serves it alone)."""
+    return lane.startswith("http://")
+
+
+def _never(lane: str) -> bool:
+    return False

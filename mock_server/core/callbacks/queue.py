@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 
 from .records import Work
 
 
 class SendQueue:
-    """Work per origin, served round-robin, at most `per_origin` in flight per origin."""
+    """Work per origin, served round-robin, at most `per_origin` senders at once per origin
+    (one for an origin that `alone(origin)` says one sender serves alone)."""
 
-    def __init__(self, per_origin: int) -> None:
+    def __init__(
+        self, per_origin: int, alone: Callable[[str], bool] = lambda origin: False
+    ) -> None:
         self._cond = threading.Condition()
         self._per_origin = per_origin
+        self._alone = alone
         self._waiting: dict[str, deque[Work]] = {}
         self._runnable: deque[str] = deque()  # origins with work and spare capacity
         self._in_flight: dict[str, int] = {}
@@ -28,7 +33,7 @@ class SendQueue:
             for origin, work in items:
                 queue = self._waiting.setdefault(origin, deque())
                 queue.append(work)
-                if len(queue) == 1 and self._in_flight.get(origin, 0) < self._per_origin:
+                if len(queue) == 1 and self._in_flight.get(origin, 0) < self._cap(origin):
                     self._runnable.append(origin)
             if self._runnable:
                 self._cond.notify()
@@ -48,10 +53,11 @@ class SendQueue:
                 return None
             origin = self._runnable.popleft()
             queue = self._waiting[origin]
-            share = min(limit, max(1, len(queue) // self._per_origin))
+            cap = self._cap(origin)
+            share = min(limit, max(1, len(queue) // cap))
             taken = [queue.popleft() for _ in range(share)]
             busy = self._in_flight[origin] = self._in_flight.get(origin, 0) + 1
-            if queue and busy < self._per_origin:
+            if queue and busy < cap:
                 self._runnable.append(origin)
             elif not queue:
                 del self._waiting[origin]
@@ -65,9 +71,12 @@ class SendQueue:
             busy = self._in_flight.pop(origin) - 1
             if busy:
                 self._in_flight[origin] = busy
-            if origin in self._waiting and busy == self._per_origin - 1:
+            if origin in self._waiting and busy == self._cap(origin) - 1:
                 self._runnable.append(origin)
                 self._cond.notify()
+
+    def _cap(self, origin: str) -> int:
+        return 1 if self._alone(origin) else self._per_origin
 
     def clear(self) -> int:
         """Forget the queued (not in-flight) work; returns how many items were dropped."""
