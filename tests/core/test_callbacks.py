@@ -689,6 +689,26 @@ def test_a_hanging_receiver_does_not_delay_another(
     sender.release.set()
 
 
+def test_a_hanging_https_receiver_gets_its_share_of_threads_with_either_sender(
+    make: MakeDispatcher, sender: FakeSender
+) -> None:
+    # A multiplexing sender sends https callbacks one at a time: such an origin keeps
+    # its share of threads, each with a callback in flight, as with a plain sender.
+    hanging, other = "https://receiver.test/hook", "https://other.test/hook"
+    sender.hang(hanging)
+    dispatcher = make(senders=4)  # at most 2 in flight per origin
+    for i in range(5):
+        dispatcher.schedule(f"h{i}", hanging, START, body_of(f"h{i}"))
+    dispatcher.schedule("ok", other, START, body_of("ok"))
+
+    def ok_sent_and_two_hanging(calls: list[Call]) -> bool:
+        return any(c.url == other for c in calls) and sum(c.url == hanging for c in calls) >= 2
+
+    assert sender.wait_for(ok_sent_and_two_hanging)
+    assert sum(c.url == hanging for c in sender.calls) == 2
+    sender.release.set()
+
+
 # -- what the admin API reads ---------------------------------------------------
 
 
