@@ -163,8 +163,15 @@ class MockService(DashboardViews):
         self.callbacks.start()
 
     def close(self) -> None:
-        """Stop every background thread; idempotent. Submits are refused from now on."""
-        with self._lock:
+        """Stop every background thread; idempotent. Submits are refused from now on.
+
+        Closes all the same when a shared store has gone away (its lock is then
+        out of reach, and no submit can be admitted through it either).
+        """
+        try:
+            with self._lock:
+                self._closed = True
+        except Unavailable:
             self._closed = True
         self.callbacks.close()
         if self._fetch_pool is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -121,6 +122,28 @@ def test_entries_that_did_not_reach_redis_are_kept_for_later(
         assert kept.entries == [orjson.dumps(entry(1).fields())]
         away.carried(kept, again=True)
         away.close()  # tries once more, logs, and stops the flusher
+
+
+def test_the_flusher_says_once_that_redis_is_away_and_once_that_it_is_back(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(journal, "LINGER_S", 60.0)  # its tries are made below, by hand
+    kept = RedisJournal(connect(redis_url), "apixo-mock:")
+    outcomes = iter([Unavailable(), Unavailable(), Unavailable(), None, None])
+
+    def flush() -> None:
+        failure = next(outcomes)
+        if failure is not None:
+            raise failure
+
+    monkeypatch.setattr(kept, "flush", flush)
+    with caplog.at_level(logging.WARNING, logger="apixo_mock"):
+        for _ in range(5):  # a try at every linger: three fail, then two pass
+            kept._flush_logged()
+    assert [r.getMessage() for r in caplog.records] == [
+        "the journal could not reach Redis; retrying until it can",
+        "the journal reached Redis again; what it kept is sent",
+    ]
 
 
 def test_requests_counted_later_are_one_member_each_in_their_keys_windows(

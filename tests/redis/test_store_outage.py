@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,13 +16,16 @@ AUTH = {"Authorization": "Bearer key-outage-0001"}
 BODY = {"input": {"mode": "gpt-image-1", "prompt": "a fox"}}
 
 
-def test_a_lost_redis_is_a_503_in_the_envelope(tmp_path: Path) -> None:
+def test_a_lost_redis_is_a_503_in_the_envelope(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     try:
         server = redis_server(tmp_path)
         running = server.__enter__()
     except RedisUnavailable as error:
         pytest.skip(str(error))
     app = create_app(Settings(store=running.url, access_log=False))
+    request.addfinalizer(app.extensions["apixo_mock"].close)  # its threads stop with the test
     client = app.test_client()
     submitted = client.post("/api/v1/generateTask/gpt-image-1", json=BODY, headers=AUTH)
     assert submitted.status_code == 200
@@ -33,3 +38,24 @@ def test_a_lost_redis_is_a_503_in_the_envelope(tmp_path: Path) -> None:
         "message": "The mock's shared store (Redis) is unreachable",
         "data": None,
     }
+
+
+def test_a_mock_whose_redis_went_away_closes_all_the_same(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    try:
+        server = redis_server(tmp_path)
+        running = server.__enter__()
+    except RedisUnavailable as error:
+        pytest.skip(str(error))
+    before = set(threading.enumerate())
+    app = create_app(Settings(store=running.url, access_log=False))
+    client = app.test_client()
+    submitted = client.post("/api/v1/generateTask/gpt-image-1", json=BODY, headers=AUTH)
+    assert submitted.status_code == 200  # its journal entry may still be kept, unsent
+    server.__exit__(None, None, None)
+    with caplog.at_level(logging.WARNING):
+        app.extensions["apixo_mock"].close()  # no exception: nothing it needs is in Redis
+    assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
+    retrying = [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retrying) <= 1  # the journal said it once, not at every try

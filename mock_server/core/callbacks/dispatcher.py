@@ -132,7 +132,12 @@ class CallbackDispatcher:
         if isinstance(self._sender, Abortable):
             self._sender.abort()  # break off hanging requests instead of waiting them out
         stopped = self._threads.wait_stopped(timeout_s)
-        self._log.info("callbacks closed with %d deliveries still pending", self.pending_count())
+        try:
+            pending = self.pending_count()
+        except Exception:  # a shared store gone away: the count was only for this line
+            self._log.warning("callbacks closed; the store could not say what was pending")
+        else:
+            self._log.info("callbacks closed with %d deliveries still pending", pending)
         if not stopped:
             self._log.warning("callbacks: %d threads outlived close", self._threads.live)
 

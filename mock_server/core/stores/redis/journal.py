@@ -134,6 +134,7 @@ class RedisJournal:
         self._flusher: threading.Thread | None = None
         self._flusher_lock = threading.Lock()
         self._closed = threading.Event()
+        self._unreachable = False  # the flusher's last try failed: said once, not per try
 
     def record(self, entry: Entry) -> None:
         """Keep one entry: sent with the next request's first step, or by the flusher."""
@@ -276,10 +277,17 @@ class RedisJournal:
             return None
 
     def _flush_logged(self) -> None:
+        # Said when Redis goes away and when it is back, not at every try (every linger).
         try:
             self.flush()
         except Unavailable:
-            log.warning("the journal could not reach Redis; retrying")
+            if not self._unreachable:
+                self._unreachable = True
+                log.warning("the journal could not reach Redis; retrying until it can")
+            return
+        if self._unreachable:
+            self._unreachable = False
+            log.warning("the journal reached Redis again; what it kept is sent")
 
     def close(self) -> None:
         """Send what is kept and stop the flusher."""
