@@ -364,8 +364,17 @@ def post_all(
     sender: HttpCallbackSender, urls: list[str], width: int, timeout_s: float = 5.0
 ) -> list[tuple[int, SendResult]]:
     """`post_all` of a `{}` body to each URL: (index, result) in the order they ended."""
+    return post_all_of(sender, [made(url) for url in urls], width, timeout_s)
+
+
+def post_all_of(
+    sender: HttpCallbackSender,
+    requests: list[Callable[[], Request]],
+    width: int,
+    timeout_s: float = 5.0,
+) -> list[tuple[int, SendResult]]:
+    """`post_all` of `requests`: (index, result) in the order they ended."""
     ended: list[tuple[int, SendResult]] = []
-    requests = [made(url) for url in urls]
     sender.post_all(requests, timeout_s, lambda index, result: ended.append((index, result)), width)
     return ended
 
@@ -535,6 +544,19 @@ def test_post_all_sends_https_requests_one_at_a_time_each_flushed_before_the_nex
         lambda: events.append("flush"),
     )
     assert events == ["done 0 None", "flush", "done 1 None", "flush", "done 2 None", "flush"]
+
+
+def test_post_all_keeps_its_connections_when_a_request_fails_before_it_is_sent(
+    sender: HttpCallbackSender, site: _SiteServer
+) -> None:
+    def bad() -> Request:
+        return site.url("/image"), b"{}", {"X-Evil": "a\r\nX-Injected: 1"}
+
+    good = made(site.url("/image"))
+    ended = dict(post_all_of(sender, [good, good, bad, good, good], width=2))
+    assert [ended[i].status for i in range(5)] == [200, 200, None, 200, 200]
+    assert "line breaks" in (ended[2].error or "")
+    assert len(set(site.client_ports)) == 2  # both kept alive throughout
 
 
 def test_abort_breaks_off_every_request_in_flight_of_post_all(

@@ -379,13 +379,15 @@ class HttpCallbackSender:
         """Make and send one request on connection `slot`: what is in flight, or the result
         already."""
         started = time.perf_counter()
-        target: Target | None = None
         try:
             url, body, headers = make()
             target = self._target(url)
             if target.scheme != "http":
                 return self.post(url, body, headers, timeout_s)
             data = self._request(url, target, body, headers)
+        except Exception as exc:  # nothing was sent: the connection, if kept, stays
+            return self._failure(exc, timeout_s, started)
+        try:
             sock, reused = self._socket(target, timeout_s, slot)
             try:
                 _send(sock, data)
@@ -397,8 +399,7 @@ class HttpCallbackSender:
                 sock, reused = self._socket(target, timeout_s, slot)
                 _send(sock, data)
         except Exception as exc:
-            if target is not None:
-                self._discard(target, slot)
+            self._discard(target, slot)
             return self._failure(exc, timeout_s, started)
         return _Flight(index, slot, target, data, sock, reused, started, started + timeout_s)
 
