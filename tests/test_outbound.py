@@ -137,16 +137,26 @@ class _SiteServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}{path}"
 
 
-@pytest.fixture
-def site() -> Iterator[_SiteServer]:
+@contextlib.contextmanager
+def serving(handler: type[_SiteHandler] = _SiteHandler) -> Iterator[_SiteServer]:
+    """A `_SiteServer` answering with `handler` on a free port, for the block."""
     server = _SiteServer()
+    server.RequestHandlerClass = handler
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(WAIT_S)
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(WAIT_S)
+
+
+@pytest.fixture
+def site() -> Iterator[_SiteServer]:
+    with serving() as server:
+        yield server
 
 
 @pytest.fixture
@@ -343,16 +353,8 @@ class _ClosingHandler(_SiteHandler):
 def test_sender_delivers_to_a_receiver_that_closes_every_connection(
     sender: HttpCallbackSender,
 ) -> None:
-    server = _SiteServer()
-    server.RequestHandlerClass = _ClosingHandler
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(_ClosingHandler) as server:
         results = [sender.post(server.url("/image"), b"{}", HEADERS, 5.0) for _ in range(3)]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(WAIT_S)
     assert [(r.status, r.error) for r in results] == [(200, None)] * 3
     assert len(set(server.client_ports)) == 3
 
@@ -465,16 +467,8 @@ def test_post_all_hangs_up_where_an_answer_leaves_its_connection_unusable(
 def test_post_all_delivers_to_a_receiver_that_closes_every_connection(
     sender: HttpCallbackSender,
 ) -> None:
-    server = _SiteServer()
-    server.RequestHandlerClass = _ClosingHandler
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(_ClosingHandler) as server:
         ended = post_all(sender, [server.url("/image")] * 6, width=3)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(WAIT_S)
     assert sorted((index, r.status, r.error) for index, r in ended) == [
         (i, 200, None) for i in range(6)
     ]
